@@ -1,0 +1,216 @@
+//! Wiring: [`Application::build`] connects, migrates and binds; [`Application::run_until`] serves both
+//! transports until a shutdown signal, then drains and closes.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+
+use crate::config::Settings;
+use crate::providers::musicbrainz::MusicBrainzClient;
+use crate::service::{Clock, MetadataService, SystemClock};
+use crate::store::{self, PgMetadataRepo};
+
+/// Why the application could not start. Each variant is one line for the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The database could not be reached or created.
+    #[error(transparent)]
+    Database(#[from] store::ConnectError),
+    /// Migrations failed (e.g. an applied migration was edited: checksum mismatch).
+    #[error("migrations failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A listening address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A provider client could not be built.
+    #[error("{0}")]
+    Provider(String),
+}
+
+/// A built, not yet running, linernotes.
+pub struct Application {
+    settings: Settings,
+    pool: PgPool,
+    metadata: MetadataService,
+    grpc_listener: TcpListener,
+    http_listener: TcpListener,
+}
+
+impl Application {
+    /// Connects to the database (creating and migrating it), builds the services and binds both ports.
+    pub async fn build(settings: Settings) -> Result<Self, StartError> {
+        Self::build_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    /// Like [`Application::build`] with an explicit clock (tests control time this way).
+    pub async fn build_with_clock(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StartError> {
+        let pool = store::connect(&settings.database).await?;
+        store::migrate_up(&pool).await?;
+        let provider = MusicBrainzClient::new(&settings.providers.musicbrainz)
+            .map_err(StartError::Provider)?;
+        let metadata = MetadataService::new(
+            Arc::new(PgMetadataRepo::new(pool.clone())),
+            Arc::new(provider),
+            settings.metadata.clone(),
+            clock,
+        );
+        let grpc_listener = bind(&settings.server.grpc_addr).await?;
+        let http_listener = bind(&settings.server.http_addr).await?;
+        Ok(Self {
+            settings,
+            pool,
+            metadata,
+            grpc_listener,
+            http_listener,
+        })
+    }
+
+    /// The bound gRPC address (useful with port 0).
+    pub fn grpc_addr(&self) -> SocketAddr {
+        self.grpc_listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// The bound HTTP address.
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http_listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// The metadata service (tests wait on its background work).
+    pub fn metadata(&self) -> &MetadataService {
+        &self.metadata
+    }
+
+    /// The database pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Serves until `shutdown` completes; then health turns NOT_SERVING, in-flight requests finish
+    /// (for at most `server.shutdown_grace_secs`), background refreshes are awaited and the pool closes.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), std::io::Error> {
+        let (health, health_service) = tonic_health::server::health_reporter();
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stopped = move || {
+            let mut rx = stop_rx.clone();
+            async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            }
+        };
+        let grace = Duration::from_secs(self.settings.server.shutdown_grace_secs);
+        let grpc = tokio::spawn(crate::grpc::serve(
+            self.grpc_listener,
+            self.metadata.clone(),
+            health.clone(),
+            health_service,
+            stopped(),
+        ));
+        let router = crate::http::router(
+            crate::http::AppState {
+                metadata: self.metadata.clone(),
+            },
+            self.settings.server.max_body_bytes,
+        );
+        let http = tokio::spawn(crate::http::serve(self.http_listener, router, stopped()));
+        tracing::info!("linernotes is serving");
+
+        shutdown.await;
+        tracing::info!("shutting down: draining in-flight requests");
+        health
+            .set_service_status("", tonic_health::ServingStatus::NotServing)
+            .await;
+        health
+            .set_service_status(
+                crate::grpc::METADATA_SERVICE_NAME,
+                tonic_health::ServingStatus::NotServing,
+            )
+            .await;
+        let _ = stop_tx.send(true);
+        let drained = tokio::time::timeout(grace, async {
+            let (grpc, http) = tokio::join!(grpc, http);
+            if let Ok(Err(e)) = grpc {
+                tracing::error!(error = %e, "gRPC server failed");
+            }
+            if let Ok(Err(e)) = http {
+                tracing::error!(error = %e, "HTTP server failed");
+            }
+            self.metadata.background().idle().await;
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                grace_secs = grace.as_secs(),
+                "grace period over; closing with requests in flight"
+            );
+        }
+        self.pool.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+async fn bind(addr: &str) -> Result<TcpListener, StartError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: addr.to_owned(),
+            source,
+        })
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+/// Installs the log subscriber (text or JSON) for the binary.
+pub fn init_logging(settings: &Settings) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(&settings.logging.level))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let result = if settings.logging.format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+    if let Err(e) = result {
+        eprintln!("logging already initialised: {e}");
+    }
+}

@@ -1,0 +1,18 @@
+//! Domain types: the shapes every layer agrees on.
+//!
+//! Nothing here knows about protobuf, JSON field spelling of the API, SQL or HTTP. Transports convert
+//! to and from these types; the store persists them; providers produce them.
+//!
+//! Layout:
+//! - [`id`]: namespaced entity identifiers (`musicbrainz:<mbid>`, `isrc:…`, …), parsed at the boundary.
+//! - [`entity`]: artists, albums, releases, tracks and labels, and their parts.
+//! - [`search`]: search hits and pages.
+
+pub mod entity;
+pub mod id;
+pub mod links;
+pub mod search;
+
+pub use entity::*;
+pub use id::{EntityId, EntityKind, IdError, Mbid, Namespace};
+pub use search::{SearchHit, SearchPage, SearchQuery};

@@ -1,0 +1,86 @@
+//! Metadata routes: `/v1/{artists,albums,releases,tracks,labels}/{id}`, `/v1/artists/{id}/albums` and
+//! `/v1/search`.
+
+use std::collections::HashMap;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+
+use super::{ApiError, AppState, Params};
+use crate::domain::EntityKind;
+
+/// The metadata routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/v1/artists/{id}",
+            get(|s, p, q| get_entity(EntityKind::Artist, s, p, q)),
+        )
+        .route(
+            "/v1/albums/{id}",
+            get(|s, p, q| get_entity(EntityKind::Album, s, p, q)),
+        )
+        .route(
+            "/v1/releases/{id}",
+            get(|s, p, q| get_entity(EntityKind::Release, s, p, q)),
+        )
+        .route(
+            "/v1/tracks/{id}",
+            get(|s, p, q| get_entity(EntityKind::Track, s, p, q)),
+        )
+        .route(
+            "/v1/labels/{id}",
+            get(|s, p, q| get_entity(EntityKind::Label, s, p, q)),
+        )
+        .route("/v1/artists/{id}/albums", get(list_artist_albums))
+        .route("/v1/search", get(search))
+}
+
+type QueryMap = Result<Query<HashMap<String, String>>, QueryRejection>;
+
+async fn get_entity(
+    kind: EntityKind,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    query: QueryMap,
+) -> Result<Response, ApiError> {
+    let params = Params::from_query(query)?;
+    let refresh = params.flag("refresh")?;
+    let record = state.metadata.get(kind, &id, refresh).await?;
+    Ok(Json(record).into_response())
+}
+
+async fn list_artist_albums(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    query: QueryMap,
+) -> Result<Response, ApiError> {
+    let params = Params::from_query(query)?;
+    let page = state
+        .metadata
+        .list_artist_albums(
+            &id,
+            params.number("limit")?,
+            params.number("offset")?.unwrap_or(0),
+            params.flag("refresh")?,
+        )
+        .await?;
+    Ok(Json(page).into_response())
+}
+
+async fn search(State(state): State<AppState>, query: QueryMap) -> Result<Response, ApiError> {
+    let params = Params::from_query(query)?;
+    let page = state
+        .metadata
+        .search(
+            params.text("q").unwrap_or_default(),
+            params.text("type"),
+            params.number("limit")?,
+            params.number("offset")?,
+        )
+        .await?;
+    Ok(Json(page).into_response())
+}

@@ -1,0 +1,149 @@
+//! HTTP transport: JSON under `/v1`, `/healthz` (alive) and `/readyz` (database reachable).
+//!
+//! Layout:
+//! - this file: the router, [`ApiError`] (the one JSON error body), query-parameter parsing, [`serve`];
+//! - [`metadata`]: the metadata routes.
+
+pub mod metadata;
+
+use std::collections::HashMap;
+use std::future::Future;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+use tokio::net::TcpListener;
+
+use crate::service::{ErrorCode, MetadataService, ServiceError};
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The metadata service.
+    pub metadata: MetadataService,
+}
+
+impl From<ErrorCode> for StatusCode {
+    fn from(code: ErrorCode) -> Self {
+        match code {
+            ErrorCode::InvalidArgument => StatusCode::BAD_REQUEST,
+            ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ErrorCode::PermissionDenied => StatusCode::FORBIDDEN,
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::AlreadyExists | ErrorCode::Aborted => StatusCode::CONFLICT,
+            ErrorCode::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// An error answered as `{"error": {"code": "…", "message": "…"}}` with the matching status.
+#[derive(Debug)]
+pub struct ApiError(pub ServiceError);
+
+impl From<ServiceError> for ApiError {
+    fn from(err: ServiceError) -> Self {
+        ApiError(err)
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        ApiError(ServiceError::invalid(format!(
+            "the query string could not be read: {}",
+            rejection.body_text()
+        )))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from(self.0.code);
+        let body = json!({"error": {"code": self.0.code.as_str(), "message": self.0.message}});
+        (status, Json(body)).into_response()
+    }
+}
+
+/// Query parameters, parsed by name with messages that say what was expected.
+pub struct Params(HashMap<String, String>);
+
+impl Params {
+    /// Reads the query string (a malformed one is a 400).
+    pub fn from_query(
+        query: Result<Query<HashMap<String, String>>, QueryRejection>,
+    ) -> Result<Self, ApiError> {
+        Ok(Params(query?.0))
+    }
+
+    /// A text parameter.
+    pub fn text(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    /// A boolean parameter (`true`/`false`/`1`/`0`), `false` when absent.
+    pub fn flag(&self, name: &str) -> Result<bool, ApiError> {
+        match self.text(name).map(str::trim) {
+            None | Some("") | Some("false") | Some("0") => Ok(false),
+            Some("true") | Some("1") => Ok(true),
+            Some(other) => Err(ApiError(ServiceError::invalid(format!(
+                "{name} must be true or false, got '{other}'"
+            )))),
+        }
+    }
+
+    /// A non-negative integer parameter.
+    pub fn number(&self, name: &str) -> Result<Option<u32>, ApiError> {
+        match self.text(name).map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(text) => text.parse::<u32>().map(Some).map_err(|_| {
+                ApiError(ServiceError::invalid(format!(
+                    "{name} must be a non-negative whole number, got '{text}'"
+                )))
+            }),
+        }
+    }
+}
+
+/// The whole HTTP API.
+pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+    Router::new()
+        .merge(metadata::routes())
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .with_state(state)
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({"status": "ok"}))
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.metadata.ready().await {
+        Ok(()) => Json(json!({"status": "ready", "database": "ok"})).into_response(),
+        Err(err) => ApiError(err).into_response(),
+    }
+}
+
+async fn not_found() -> ApiError {
+    ApiError(ServiceError::not_found(
+        "no such route; see the README for the API (e.g. GET /v1/artists/{id})",
+    ))
+}
+
+/// Serves HTTP on `listener` until `shutdown` completes, letting in-flight requests finish.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

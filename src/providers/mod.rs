@@ -1,0 +1,75 @@
+//! Upstream metadata providers, behind the [`MetadataProvider`] trait.
+//!
+//! Layout:
+//! - this file: the trait, what it returns, and [`ProviderError`];
+//! - [`musicbrainz`]: the MusicBrainz WS/2 client (rate limit, User-Agent, retries) and its JSON model.
+
+pub mod musicbrainz;
+
+use async_trait::async_trait;
+
+use crate::domain::{Album, Entity, EntityKind, Mbid, SearchPage, SearchQuery};
+
+/// One entity as a provider answered it.
+#[derive(Debug, Clone)]
+pub struct FetchedEntity {
+    /// The parsed entity. Its MBID differs from the requested one when the provider redirected a merge.
+    pub entity: Entity,
+    /// The raw body, kept beside the normalised rows.
+    pub raw: serde_json::Value,
+    /// The request shape (for MusicBrainz the `inc` set), stored with the raw body.
+    pub request: String,
+}
+
+/// One page of an artist's albums as a provider lists them.
+#[derive(Debug, Clone)]
+pub struct AlbumBrowsePage {
+    /// Albums on the page.
+    pub albums: Vec<Album>,
+    /// Total albums of the artist.
+    pub total: i64,
+    /// Offset of this page.
+    pub offset: i64,
+    /// Request shape, stored with the raw body.
+    pub request: String,
+    /// The raw body.
+    pub raw: serde_json::Value,
+}
+
+/// Why a provider call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProviderError {
+    /// The provider says the entity does not exist.
+    #[error("not found")]
+    NotFound,
+    /// The provider refused the request as malformed (e.g. a query it cannot parse).
+    #[error("rejected: {0}")]
+    Rejected(String),
+    /// The provider could not be reached, timed out, or kept answering 5xx / 429.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// The provider answered something that is not the expected JSON.
+    #[error("malformed response: {0}")]
+    Malformed(String),
+}
+
+/// A source of metadata, keyed by MusicBrainz IDs.
+#[async_trait]
+pub trait MetadataProvider: Send + Sync {
+    /// Short name stored with raw payloads (`musicbrainz`).
+    fn name(&self) -> &'static str;
+    /// Looks up one entity with everything needed to fill the store.
+    async fn lookup(&self, kind: EntityKind, mbid: Mbid) -> Result<FetchedEntity, ProviderError>;
+    /// One page (up to 100) of an artist's albums, starting at `offset`.
+    async fn browse_artist_albums(
+        &self,
+        artist: Mbid,
+        offset: i64,
+    ) -> Result<AlbumBrowsePage, ProviderError>;
+    /// Searches one entity type.
+    async fn search(&self, query: &SearchQuery) -> Result<SearchPage, ProviderError>;
+    /// The recordings carrying an ISRC.
+    async fn recordings_by_isrc(&self, isrc: &str) -> Result<Vec<Mbid>, ProviderError>;
+    /// The releases carrying a barcode.
+    async fn releases_by_barcode(&self, barcode: &str) -> Result<Vec<Mbid>, ProviderError>;
+}

@@ -1,0 +1,438 @@
+//! The database-first read path (DESIGN.md §2).
+//!
+//! 1. Parse the ID; resolve non-MusicBrainz IDs to an MBID (store first, then the provider).
+//! 2. Stored and fresh → answer. Stored and stale → answer at once and refresh in the background.
+//! 3. Missing → one upstream call shared by all concurrent requesters → one transaction → answer.
+//! 4. Upstream failure → the stored copy (marked stale) when there is one, else a clear error.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use super::background::BackgroundTasks;
+use super::singleflight::SingleFlight;
+use super::{Clock, ErrorCode, ServiceError};
+use crate::config::MetadataSettings;
+use crate::domain::{
+    Album, AlbumPage, Artist, Entity, EntityId, EntityKind, Freshness, Label, Mbid, Namespace,
+    Record, Release, SearchPage, SearchQuery, Track,
+};
+use crate::providers::MetadataProvider;
+use crate::store::metadata::{AlbumListWrite, EntityWrite};
+use crate::store::{MetadataRepo, StoredEntity};
+
+/// Page size of album lists when none is asked for.
+pub const DEFAULT_ALBUM_PAGE: u32 = 25;
+/// Largest album-list page.
+pub const MAX_ALBUM_PAGE: u32 = 100;
+
+/// The metadata service. Cheap to clone; clones share state.
+#[derive(Clone)]
+pub struct MetadataService {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    repo: Arc<dyn MetadataRepo>,
+    provider: Arc<dyn MetadataProvider>,
+    settings: MetadataSettings,
+    clock: Arc<dyn Clock>,
+    lookups: SingleFlight<(EntityKind, Mbid), Result<StoredEntity, ServiceError>>,
+    album_syncs: SingleFlight<Mbid, Result<(), ServiceError>>,
+    background: BackgroundTasks,
+}
+
+/// Whether a shared upstream fetch may be skipped because another requester just stored the entity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FetchMode {
+    /// A fresh stored copy answers (a miss or a stale refresh).
+    UnlessFresh,
+    /// Always ask upstream (`refresh=true`).
+    Always,
+}
+
+impl MetadataService {
+    /// Wires the service to its store, provider and clock.
+    pub fn new(
+        repo: Arc<dyn MetadataRepo>,
+        provider: Arc<dyn MetadataProvider>,
+        settings: MetadataSettings,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                repo,
+                provider,
+                settings,
+                clock,
+                lookups: SingleFlight::default(),
+                album_syncs: SingleFlight::default(),
+                background: BackgroundTasks::default(),
+            }),
+        }
+    }
+
+    /// Background refreshes, for shutdown and tests to wait on.
+    pub fn background(&self) -> &BackgroundTasks {
+        &self.inner.background
+    }
+
+    /// An artist by any of its IDs.
+    pub async fn get_artist(
+        &self,
+        id: &str,
+        refresh: bool,
+    ) -> Result<Record<Artist>, ServiceError> {
+        self.get_as(EntityKind::Artist, id, refresh, |e| match e {
+            Entity::Artist(a) => Some(a),
+            _ => None,
+        })
+        .await
+    }
+
+    /// An album by any of its IDs.
+    pub async fn get_album(&self, id: &str, refresh: bool) -> Result<Record<Album>, ServiceError> {
+        self.get_as(EntityKind::Album, id, refresh, |e| match e {
+            Entity::Album(a) => Some(a),
+            _ => None,
+        })
+        .await
+    }
+
+    /// A release by any of its IDs.
+    pub async fn get_release(
+        &self,
+        id: &str,
+        refresh: bool,
+    ) -> Result<Record<Release>, ServiceError> {
+        self.get_as(EntityKind::Release, id, refresh, |e| match e {
+            Entity::Release(r) => Some(r),
+            _ => None,
+        })
+        .await
+    }
+
+    /// A track by any of its IDs (ISRCs included).
+    pub async fn get_track(&self, id: &str, refresh: bool) -> Result<Record<Track>, ServiceError> {
+        self.get_as(EntityKind::Track, id, refresh, |e| match e {
+            Entity::Track(t) => Some(t),
+            _ => None,
+        })
+        .await
+    }
+
+    /// A label by any of its IDs.
+    pub async fn get_label(&self, id: &str, refresh: bool) -> Result<Record<Label>, ServiceError> {
+        self.get_as(EntityKind::Label, id, refresh, |e| match e {
+            Entity::Label(l) => Some(l),
+            _ => None,
+        })
+        .await
+    }
+
+    async fn get_as<T>(
+        &self,
+        kind: EntityKind,
+        id: &str,
+        refresh: bool,
+        extract: fn(Entity) -> Option<T>,
+    ) -> Result<Record<T>, ServiceError> {
+        let record = self.get(kind, id, refresh).await?;
+        let entity = extract(record.entity).ok_or_else(|| {
+            ServiceError::internal(format!("{kind} lookup returned another kind"))
+        })?;
+        Ok(Record {
+            entity,
+            freshness: record.freshness,
+        })
+    }
+
+    /// Any entity of `kind` by any of its IDs, database first.
+    #[tracing::instrument(skip(self), fields(kind = %kind))]
+    pub async fn get(
+        &self,
+        kind: EntityKind,
+        id: &str,
+        refresh: bool,
+    ) -> Result<Record<Entity>, ServiceError> {
+        let id = EntityId::parse(id).map_err(|e| ServiceError::invalid(e.to_string()))?;
+        let mbid = self.resolve(kind, &id).await?;
+        let stored = self.inner.repo.find(kind, mbid).await?;
+        match stored {
+            Some(stored) if stored.complete && !refresh => {
+                let stale = self.is_stale(kind, stored.fetched_at);
+                if stale {
+                    self.spawn_refresh(kind, stored.entity.mbid());
+                }
+                Ok(record(stored, stale))
+            }
+            Some(stored) => {
+                let mode = if refresh {
+                    FetchMode::Always
+                } else {
+                    FetchMode::UnlessFresh
+                };
+                match self.fetch(kind, stored.entity.mbid(), mode).await {
+                    Ok(fresh) => Ok(record(fresh, false)),
+                    Err(err) => {
+                        tracing::warn!(%id, error = %err, "refresh failed; answering the stored copy");
+                        Ok(record(stored, true))
+                    }
+                }
+            }
+            None => {
+                let fetched = self.fetch(kind, mbid, FetchMode::UnlessFresh).await?;
+                Ok(record(fetched, false))
+            }
+        }
+    }
+
+    /// The MBID an ID stands for.
+    async fn resolve(&self, kind: EntityKind, id: &EntityId) -> Result<Mbid, ServiceError> {
+        if let Some(mbid) = id.as_mbid() {
+            return Ok(mbid);
+        }
+        let namespace = id.namespace();
+        let fits = match namespace {
+            Namespace::Isrc => kind == EntityKind::Track,
+            Namespace::Barcode => kind == EntityKind::Release,
+            _ => true,
+        };
+        if !fits {
+            let identifies = if namespace == Namespace::Isrc {
+                "tracks"
+            } else {
+                "releases"
+            };
+            return Err(ServiceError::invalid(format!(
+                "{namespace} IDs identify {identifies}, not {kind}s; expected a musicbrainz: ID"
+            )));
+        }
+        if let Some(mbid) = self.inner.repo.resolve(kind, id).await? {
+            return Ok(mbid);
+        }
+        let provider = &self.inner.provider;
+        let candidates = match namespace {
+            Namespace::Isrc => provider.recordings_by_isrc(id.value()).await,
+            Namespace::Barcode => provider.releases_by_barcode(id.value()).await,
+            _ => {
+                return Err(ServiceError::not_found(format!(
+                    "no {kind} with ID {id} is known yet; linernotes learns {namespace} IDs from \
+                     MusicBrainz URL relations, so look the {kind} up by its musicbrainz: ID first"
+                )))
+            }
+        };
+        let what = format!("{kind} {id}");
+        candidates
+            .map_err(|e| ServiceError::from_provider(e, &what))?
+            .into_iter()
+            .next()
+            .ok_or_else(|| ServiceError::not_found(format!("{what} does not exist at MusicBrainz")))
+    }
+
+    /// Fetches one entity upstream and stores it, sharing the call with concurrent requesters.
+    async fn fetch(
+        &self,
+        kind: EntityKind,
+        mbid: Mbid,
+        mode: FetchMode,
+    ) -> Result<StoredEntity, ServiceError> {
+        let inner = &self.inner;
+        inner
+            .lookups
+            .run((kind, mbid), || async {
+                if mode == FetchMode::UnlessFresh {
+                    // A requester that finished just before this flight began may have stored it.
+                    if let Some(stored) = inner.repo.find(kind, mbid).await? {
+                        if stored.complete && !self.is_stale(kind, stored.fetched_at) {
+                            return Ok(stored);
+                        }
+                    }
+                }
+                let what = format!("{kind} {}", mbid.to_entity_id());
+                let fetched = inner
+                    .provider
+                    .lookup(kind, mbid)
+                    .await
+                    .map_err(|e| ServiceError::from_provider(e, &what))?;
+                if fetched.entity.kind() != kind {
+                    return Err(ServiceError::internal(format!(
+                        "provider answered a {} for {what}",
+                        fetched.entity.kind()
+                    )));
+                }
+                let fetched_at = inner.clock.now();
+                inner
+                    .repo
+                    .save(EntityWrite {
+                        requested: mbid,
+                        entity: &fetched.entity,
+                        provider: inner.provider.name(),
+                        request: &fetched.request,
+                        payload: &fetched.raw,
+                        fetched_at,
+                    })
+                    .await?;
+                if fetched.entity.mbid() != mbid {
+                    tracing::info!(old = %mbid, new = %fetched.entity.mbid(), "recorded MBID redirect");
+                }
+                Ok(StoredEntity {
+                    entity: fetched.entity,
+                    fetched_at,
+                    complete: true,
+                })
+            })
+            .await
+    }
+
+    fn is_stale(&self, kind: EntityKind, fetched_at: DateTime<Utc>) -> bool {
+        let age = self.inner.clock.now().signed_duration_since(fetched_at);
+        age.to_std()
+            .is_ok_and(|age| age > self.inner.settings.freshness_secs.for_kind(kind))
+    }
+
+    fn spawn_refresh(&self, kind: EntityKind, mbid: Mbid) {
+        let service = self.clone();
+        self.inner.background.spawn(async move {
+            if let Err(err) = service.fetch(kind, mbid, FetchMode::UnlessFresh).await {
+                tracing::warn!(%kind, %mbid, error = %err, "background refresh failed; keeping the stored copy");
+            }
+        });
+    }
+
+    /// A page of an artist's albums, earliest first. The list is synchronised from the provider when it
+    /// was never fetched, is stale, or `refresh` is set.
+    #[tracing::instrument(skip(self))]
+    pub async fn list_artist_albums(
+        &self,
+        id: &str,
+        limit: Option<u32>,
+        offset: u32,
+        refresh: bool,
+    ) -> Result<AlbumPage, ServiceError> {
+        let limit = limit.unwrap_or(DEFAULT_ALBUM_PAGE);
+        if !(1..=MAX_ALBUM_PAGE).contains(&limit) {
+            return Err(ServiceError::invalid(format!(
+                "limit must be between 1 and {MAX_ALBUM_PAGE}, got {limit}"
+            )));
+        }
+        let max_offset = i64::from(self.inner.settings.max_album_pages) * 100;
+        if i64::from(offset) > max_offset {
+            return Err(ServiceError::invalid(format!(
+                "offset must be between 0 and {max_offset}, got {offset}"
+            )));
+        }
+        let artist = self.get(EntityKind::Artist, id, false).await?.entity.mbid();
+        let (limit, offset) = (i64::from(limit), i64::from(offset));
+        let stored = self.inner.repo.artist_albums(artist, limit, offset).await?;
+        if let (Some((page, fetched_at)), false) = (&stored, refresh) {
+            if self.is_stale(EntityKind::Album, *fetched_at) {
+                let service = self.clone();
+                self.inner.background.spawn(async move {
+                    if let Err(err) = service.sync_albums(artist).await {
+                        tracing::warn!(%artist, error = %err, "background album-list refresh failed");
+                    }
+                });
+            }
+            return Ok(page.clone());
+        }
+        match self.sync_albums(artist).await {
+            Ok(()) => self
+                .inner
+                .repo
+                .artist_albums(artist, limit, offset)
+                .await?
+                .map(|(page, _)| page)
+                .ok_or_else(|| {
+                    ServiceError::internal("album list missing right after it was stored")
+                }),
+            Err(err) => match stored {
+                Some((page, _)) if err.code != ErrorCode::InvalidArgument => {
+                    tracing::warn!(%artist, error = %err, "album-list refresh failed; answering the stored list");
+                    Ok(page)
+                }
+                _ => Err(err),
+            },
+        }
+    }
+
+    /// Fetches every page of an artist's albums (up to the configured cap) and stores the list.
+    async fn sync_albums(&self, artist: Mbid) -> Result<(), ServiceError> {
+        let inner = &self.inner;
+        inner
+            .album_syncs
+            .run(artist, || async {
+                let what = format!("the albums of artist {}", artist.to_entity_id());
+                let mut albums = Vec::new();
+                let mut pages = Vec::new();
+                let mut total = 0;
+                let mut offset = 0;
+                for _ in 0..inner.settings.max_album_pages {
+                    let page = inner
+                        .provider
+                        .browse_artist_albums(artist, offset)
+                        .await
+                        .map_err(|e| ServiceError::from_provider(e, &what))?;
+                    total = page.total;
+                    let received = page.albums.len() as i64;
+                    albums.extend(page.albums);
+                    pages.push((page.request, page.raw));
+                    offset += received;
+                    if received == 0 || offset >= total {
+                        break;
+                    }
+                }
+                if offset < total {
+                    tracing::warn!(%artist, total, stored = offset, "album list truncated at metadata.max_album_pages");
+                }
+                albums.sort_by_key(|a| a.id);
+                albums.dedup_by_key(|a| a.id);
+                inner
+                    .repo
+                    .save_artist_albums(AlbumListWrite {
+                        artist,
+                        albums: &albums,
+                        total,
+                        provider: inner.provider.name(),
+                        pages: &pages,
+                        fetched_at: inner.clock.now(),
+                    })
+                    .await?;
+                Ok(())
+            })
+            .await
+    }
+
+    /// Searches the provider. The raw strings are validated here so every transport gets the same rules.
+    #[tracing::instrument(skip(self))]
+    pub async fn search(
+        &self,
+        text: &str,
+        kind: Option<&str>,
+        limit: Option<u32>,
+        offset: Option<u32>,
+    ) -> Result<SearchPage, ServiceError> {
+        let query = SearchQuery::parse(text, kind, limit, offset).map_err(ServiceError::invalid)?;
+        let what = format!("search for {}s", query.kind);
+        self.inner
+            .provider
+            .search(&query)
+            .await
+            .map_err(|e| ServiceError::from_provider(e, &what))
+    }
+
+    /// Whether the database answers (readiness).
+    pub async fn ready(&self) -> Result<(), ServiceError> {
+        self.inner.repo.ping().await.map_err(ServiceError::from)
+    }
+}
+
+fn record(stored: StoredEntity, stale: bool) -> Record<Entity> {
+    Record {
+        entity: stored.entity,
+        freshness: Freshness {
+            fetched_at: stored.fetched_at,
+            stale,
+        },
+    }
+}

@@ -1,0 +1,136 @@
+//! Service layer: policy. Which tier answers, when to refresh, what errors mean to a client.
+//!
+//! Layout:
+//! - this file: [`ErrorCode`] and [`ServiceError`], the one error shape every transport maps;
+//! - [`metadata`]: [`MetadataService`], the database-first read path;
+//! - [`singleflight`]: sharing one in-flight upstream call among concurrent requesters;
+//! - [`background`]: background work that shutdown and tests can wait for;
+//! - [`clock`]: the time source, controllable in tests.
+
+pub mod background;
+pub mod clock;
+pub mod metadata;
+pub mod singleflight;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use metadata::MetadataService;
+
+use crate::providers::ProviderError;
+use crate::store::StoreError;
+
+/// What kind of failure a client sees. Each transport maps it once (gRPC code, HTTP status).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// The request is malformed (400 / INVALID_ARGUMENT).
+    InvalidArgument,
+    /// No valid credentials (401 / UNAUTHENTICATED).
+    Unauthenticated,
+    /// Authenticated but not allowed (403 / PERMISSION_DENIED).
+    PermissionDenied,
+    /// No such entity (404 / NOT_FOUND).
+    NotFound,
+    /// It exists already (409 / ALREADY_EXISTS).
+    AlreadyExists,
+    /// A concurrent change won (409 / ABORTED).
+    Aborted,
+    /// Too many requests (429 / RESOURCE_EXHAUSTED).
+    ResourceExhausted,
+    /// A dependency (database, provider) is down; retry later (503 / UNAVAILABLE).
+    Unavailable,
+    /// A bug; details are in the log, not in the answer (500 / INTERNAL).
+    Internal,
+}
+
+impl ErrorCode {
+    /// The code's name as clients see it (`NOT_FOUND`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ErrorCode::InvalidArgument => "INVALID_ARGUMENT",
+            ErrorCode::Unauthenticated => "UNAUTHENTICATED",
+            ErrorCode::PermissionDenied => "PERMISSION_DENIED",
+            ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::AlreadyExists => "ALREADY_EXISTS",
+            ErrorCode::Aborted => "ABORTED",
+            ErrorCode::ResourceExhausted => "RESOURCE_EXHAUSTED",
+            ErrorCode::Unavailable => "UNAVAILABLE",
+            ErrorCode::Internal => "INTERNAL",
+        }
+    }
+}
+
+/// A failure as a client is told it: a code and a human sentence with no internals in it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code:?}: {message}")]
+pub struct ServiceError {
+    /// The kind of failure.
+    pub code: ErrorCode,
+    /// What happened, for a person.
+    pub message: String,
+}
+
+impl ServiceError {
+    /// Builds an error.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// A malformed request.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidArgument, message)
+    }
+
+    /// A missing entity.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::NotFound, message)
+    }
+
+    /// An unexpected failure: logged in full here, answered as a bare "internal error".
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %detail, "internal error");
+        Self::new(ErrorCode::Internal, "internal error")
+    }
+
+    /// Maps a provider failure about `what` (e.g. `artist musicbrainz:…`).
+    pub fn from_provider(err: ProviderError, what: &str) -> Self {
+        match err {
+            ProviderError::NotFound => {
+                Self::not_found(format!("{what} does not exist at MusicBrainz"))
+            }
+            ProviderError::Rejected(reason) => {
+                Self::invalid(format!("MusicBrainz rejected the request: {reason}"))
+            }
+            ProviderError::Unavailable(reason) => {
+                tracing::warn!(%what, %reason, "provider unavailable");
+                Self::new(
+                    ErrorCode::Unavailable,
+                    format!("MusicBrainz is unavailable ({reason}); {what} cannot be answered now, try again later"),
+                )
+            }
+            ProviderError::Malformed(reason) => {
+                tracing::warn!(%what, %reason, "provider sent a malformed answer");
+                Self::new(
+                    ErrorCode::Unavailable,
+                    format!("MusicBrainz sent an answer for {what} that could not be read; try again later"),
+                )
+            }
+        }
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Unavailable(detail) => {
+                tracing::warn!(%detail, "database unavailable");
+                Self::new(
+                    ErrorCode::Unavailable,
+                    "the database is unavailable; try again shortly",
+                )
+            }
+            other => Self::internal(other),
+        }
+    }
+}

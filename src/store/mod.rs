@@ -1,0 +1,218 @@
+//! Storage layer: PostgreSQL connection, migrations and repositories. All SQL lives below this module.
+//!
+//! Layout:
+//! - this file: [`StoreError`], connecting (with database creation) and the embedded [`MIGRATOR`];
+//! - [`metadata`]: [`MetadataRepo`], the repository of provider metadata, and its PostgreSQL implementation.
+
+pub mod metadata;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use secrecy::ExposeSecret;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgPool};
+
+use crate::config::{redact_url, DatabaseSettings};
+
+pub use metadata::{MetadataRepo, PgMetadataRepo, StoredEntity};
+
+/// The migrations in `migrations/`, embedded at build time, checksummed and tracked in
+/// `_sqlx_migrations`. Running them takes an advisory lock, so instances starting together are safe.
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// What can go wrong in the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached now (down, restarting, pool exhausted); worth retrying later.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Stored data could not be decoded into the domain (a bug or a hand-edited row).
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Database(sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        if is_unavailable(&err) {
+            StoreError::Unavailable(err.to_string())
+        } else {
+            StoreError::Database(err)
+        }
+    }
+}
+
+/// Whether an error means "the server is not reachable right now" rather than "this query is wrong".
+fn is_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            // 08: connection exception; 57P0x: shutdown / cannot connect now; 53300: too many connections.
+            code.starts_with("08") || code.starts_with("57P") || code == "53300"
+        }),
+        _ => false,
+    }
+}
+
+/// Checks that a URL is a PostgreSQL URL sqlx can use; the reason names what was expected.
+pub fn parse_database_url(url: &str) -> Result<PgConnectOptions, String> {
+    let parsed = url::Url::parse(url).map_err(|e| {
+        format!(
+            "'{}' is not a URL ({e}); expected postgres://user:password@host:port/database",
+            redact_url(url)
+        )
+    })?;
+    if !matches!(parsed.scheme(), "postgres" | "postgresql") {
+        return Err(format!(
+            "scheme '{}' is not supported; expected postgres://user:password@host:port/database",
+            parsed.scheme()
+        ));
+    }
+    PgConnectOptions::from_str(url)
+        .map_err(|e| format!("'{}' is not a valid PostgreSQL URL: {e}", redact_url(url)))
+}
+
+/// Why connecting at start failed: one line naming the URL with its password redacted.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot use database {url}: {reason}")]
+pub struct ConnectError {
+    /// The URL, password redacted.
+    pub url: String,
+    /// What went wrong.
+    pub reason: String,
+}
+
+/// Connects to the configured database, creating it first when it is missing and allowed to, and
+/// returns a pool built with the configured settings. The first connection is made here, so an
+/// unreachable server is reported now, not on the first request.
+pub async fn connect(settings: &DatabaseSettings) -> Result<PgPool, ConnectError> {
+    let url = settings.url.expose_secret();
+    let fail = |reason: String| ConnectError {
+        url: redact_url(url),
+        reason,
+    };
+    let options = parse_database_url(url).map_err(fail)?;
+    let options =
+        options.log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1));
+    let connect_timeout = Duration::from_secs(settings.connect_timeout_secs);
+
+    if settings.create_if_missing {
+        tokio::time::timeout(connect_timeout, create_database_if_missing(&options))
+            .await
+            .map_err(|_| {
+                fail(format!(
+                    "no answer within {}s",
+                    settings.connect_timeout_secs
+                ))
+            })?
+            .map_err(fail)?;
+    }
+
+    let pool = PgPoolOptions::new()
+        .max_connections(settings.max_connections)
+        .min_connections(settings.min_connections)
+        .max_lifetime(Duration::from_secs(settings.max_lifetime_secs))
+        .idle_timeout(Duration::from_secs(settings.idle_timeout_secs))
+        .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs))
+        .connect_lazy_with(options);
+    let mut conn = tokio::time::timeout(connect_timeout, pool.acquire())
+        .await
+        .map_err(|_| {
+            fail(format!(
+                "no answer within {}s",
+                settings.connect_timeout_secs
+            ))
+        })?
+        .map_err(|e| fail(e.to_string()))?;
+    conn.ping().await.map_err(|e| fail(e.to_string()))?;
+    drop(conn);
+    Ok(pool)
+}
+
+/// Creates the database named in `options` when it does not exist, through the `postgres` maintenance
+/// database. Two instances racing here are fine: "already exists" counts as success.
+async fn create_database_if_missing(options: &PgConnectOptions) -> Result<(), String> {
+    let name = options
+        .get_database()
+        .map(str::to_owned)
+        .or_else(|| options.get_username().to_owned().into())
+        .unwrap_or_default();
+    if name.is_empty() || name == "postgres" {
+        return Ok(());
+    }
+    // Connecting to the target itself is the cheapest check and needs no rights on `postgres`.
+    if options.connect().await.is_ok() {
+        return Ok(());
+    }
+    let mut admin = options
+        .clone()
+        .database("postgres")
+        .connect()
+        .await
+        .map_err(|e| e.to_string())?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&name)
+            .fetch_one(&mut admin)
+            .await
+            .map_err(|e| e.to_string())?;
+    if !exists {
+        let statement = format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\""));
+        match sqlx::query(&statement).execute(&mut admin).await {
+            Ok(_) => tracing::info!(database = %name, "created database"),
+            Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("42P04") => {}
+            Err(e) => return Err(format!("cannot create database {name}: {e}")),
+        }
+    }
+    admin.close().await.map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// Applies every pending migration (checksums of applied ones are verified).
+pub async fn migrate_up(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    MIGRATOR.run(pool).await
+}
+
+/// One migration and whether it is applied.
+#[derive(Debug, Clone)]
+pub struct MigrationStatus {
+    /// Version number.
+    pub version: i64,
+    /// Description from the file name.
+    pub description: String,
+    /// Whether it is applied.
+    pub applied: bool,
+}
+
+/// Lists the embedded migrations with their state.
+pub async fn migration_status(
+    pool: &PgPool,
+) -> Result<Vec<MigrationStatus>, sqlx::migrate::MigrateError> {
+    use sqlx::migrate::Migrate;
+    let mut conn = pool.acquire().await?;
+    conn.ensure_migrations_table().await?;
+    let applied = conn.list_applied_migrations().await?;
+    Ok(MIGRATOR
+        .iter()
+        .filter(|m| m.migration_type.is_up_migration())
+        .map(|m| MigrationStatus {
+            version: m.version,
+            description: m.description.to_string(),
+            applied: applied.iter().any(|a| a.version == m.version),
+        })
+        .collect())
+}
+
+/// Reverts applied migrations newer than `target` (0 reverts all).
+pub async fn migrate_down(pool: &PgPool, target: i64) -> Result<(), sqlx::migrate::MigrateError> {
+    MIGRATOR.undo(pool, target).await
+}
