@@ -273,13 +273,14 @@ impl MetadataService {
                         fetched_at,
                     })
                     .await?;
-                if fetched.entity.mbid() != mbid {
-                    tracing::info!(old = %mbid, new = %fetched.entity.mbid(), "recorded MBID redirect");
+                let canonical = fetched.entity.mbid();
+                if canonical != mbid {
+                    tracing::info!(old = %mbid, new = %canonical, "recorded MBID redirect");
                 }
-                Ok(StoredEntity {
-                    entity: fetched.entity,
-                    fetched_at,
-                    complete: true,
+                // Answer what was stored, so a first answer and every later one are identical
+                // (ordering of tags and IDs included).
+                inner.repo.find(kind, canonical).await?.ok_or_else(|| {
+                    ServiceError::internal(format!("{what} missing right after it was stored"))
                 })
             })
             .await

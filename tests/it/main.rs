@@ -1,1 +1,14 @@
-fn main() {}
+//! The one integration-test binary: linernotes end to end against the real PostgreSQL on the machine
+//! and a mock MusicBrainz.
+//!
+//! - [`helpers`]: fresh database per test, mock provider, app on port 0;
+//! - [`bodies`]: WS/2 bodies written for the tests;
+//! - [`conformance`]: the MusicBrainz model against real recorded bodies in `../shared/fixtures`;
+//! - [`metadata`]: the read path through both transports, upstream politeness, bad input;
+//! - [`operations`]: migrations, the command line, restarts, database outages.
+
+mod bodies;
+mod conformance;
+mod helpers;
+mod metadata;
+mod operations;

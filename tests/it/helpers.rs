@@ -1,0 +1,303 @@
+//! Test harness: a fresh database per test, a mock MusicBrainz, and a running linernotes on port 0.
+//!
+//! Tests talk to the real PostgreSQL on the machine (`LINERNOTES_TEST_DATABASE_URL`, default
+//! `postgres://postgres@127.0.0.1:5432/postgres`, the maintenance database used to create and drop the
+//! per-test databases). MusicBrainz is a wiremock server; the real client code runs unchanged.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use linernotes::grpc::pb::metadata_service_client::MetadataServiceClient;
+use linernotes::service::{Clock, ManualClock, MetadataService, SystemClock};
+use linernotes::{Application, Settings};
+use serde_json::Value;
+use sqlx::{Connection, PgConnection};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+use wiremock::{MockServer, Request, Respond, ResponseTemplate};
+
+/// The maintenance database URL used to create and drop per-test databases.
+pub fn admin_url() -> String {
+    std::env::var("LINERNOTES_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// A URL of the same server naming another database.
+pub fn database_url(name: &str) -> String {
+    let mut url = url::Url::parse(&admin_url()).expect("LINERNOTES_TEST_DATABASE_URL is a URL");
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}
+
+/// A database that exists for one test and is dropped (forcibly) when this value is dropped.
+pub struct TestDatabase {
+    /// Its name.
+    pub name: String,
+}
+
+impl TestDatabase {
+    /// A new, empty, uniquely named database.
+    pub async fn create() -> Self {
+        let name = format!("linernotes_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = PgConnection::connect(&admin_url())
+            .await
+            .expect("PostgreSQL must be running for the tests (see README)");
+        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+            .execute(&mut admin)
+            .await
+            .expect("create test database");
+        Self { name }
+    }
+
+    /// A name for a database that does not exist yet (linernotes is expected to create it).
+    pub fn reserve() -> Self {
+        Self {
+            name: format!("linernotes_test_{}", uuid::Uuid::new_v4().simple()),
+        }
+    }
+
+    /// Its URL.
+    pub fn url(&self) -> String {
+        database_url(&self.name)
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Drop runs inside the test's runtime; a separate thread with its own runtime does the async work.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                if let Ok(mut admin) = PgConnection::connect(&admin_url()).await {
+                    let _ =
+                        sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                            .execute(&mut admin)
+                            .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// Settings for a test: ports 0, the given database and mock provider, fast retries, a fast limiter.
+pub fn test_settings(database_url: &str, provider_url: &str) -> Settings {
+    let env: BTreeMap<String, String> = [
+        ("LINERNOTES__SERVER__GRPC_ADDR", "127.0.0.1:0"),
+        ("LINERNOTES__SERVER__HTTP_ADDR", "127.0.0.1:0"),
+        ("LINERNOTES__DATABASE__URL", database_url),
+        ("LINERNOTES__DATABASE__MIN_CONNECTIONS", "0"),
+        ("LINERNOTES__DATABASE__MAX_CONNECTIONS", "5"),
+        ("LINERNOTES__DATABASE__ACQUIRE_TIMEOUT_SECS", "2"),
+        (
+            "LINERNOTES__PROVIDERS__MUSICBRAINZ__BASE_URL",
+            &format!("{provider_url}/ws/2"),
+        ),
+        (
+            "LINERNOTES__PROVIDERS__MUSICBRAINZ__CONTACT",
+            "tests@linernotes.invalid",
+        ),
+        (
+            "LINERNOTES__PROVIDERS__MUSICBRAINZ__REQUESTS_PER_SECOND",
+            "1000",
+        ),
+        (
+            "LINERNOTES__PROVIDERS__MUSICBRAINZ__RETRY_BASE_DELAY_MS",
+            "1",
+        ),
+        ("LINERNOTES__PROVIDERS__MUSICBRAINZ__TIMEOUT_SECS", "5"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    Settings::load_from(None, &env).expect("test settings are valid")
+}
+
+/// A running linernotes with its own database and mock MusicBrainz.
+pub struct TestApp {
+    /// The mock MusicBrainz (base URL `<uri>/ws/2`).
+    pub mock: MockServer,
+    /// HTTP base URL, e.g. `http://127.0.0.1:41234`.
+    pub http: String,
+    /// gRPC address.
+    pub grpc_addr: SocketAddr,
+    /// The service, to wait on background work.
+    pub metadata: MetadataService,
+    /// A client for the HTTP API.
+    pub client: reqwest::Client,
+    /// The clock the app reads, when the test controls time.
+    pub clock: Option<Arc<ManualClock>>,
+    /// The database; dropped after the app stops.
+    pub database: Arc<TestDatabase>,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<()>>,
+}
+
+/// How to start a [`TestApp`].
+#[derive(Default)]
+pub struct TestOptions {
+    /// Use a manual clock starting now.
+    pub manual_clock: bool,
+    /// Reuse this database (restart scenarios) instead of a new one.
+    pub database: Option<Arc<TestDatabase>>,
+    /// Reuse this mock server.
+    pub mock: Option<MockServer>,
+    /// Adjust settings before start.
+    pub configure: Option<Box<dyn FnOnce(&mut Settings)>>,
+}
+
+impl TestApp {
+    /// Starts with a new database, a new mock and the system clock.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(TestOptions::default()).await
+    }
+
+    /// Starts with options.
+    pub async fn spawn_with(options: TestOptions) -> Self {
+        let database = match options.database {
+            Some(db) => db,
+            None => Arc::new(TestDatabase::create().await),
+        };
+        let mock = match options.mock {
+            Some(mock) => mock,
+            None => MockServer::start().await,
+        };
+        let mut settings = test_settings(&database.url(), &mock.uri());
+        if let Some(configure) = options.configure {
+            configure(&mut settings);
+        }
+        let manual = options
+            .manual_clock
+            .then(|| Arc::new(ManualClock::new(chrono::Utc::now())));
+        let clock: Arc<dyn Clock> = match &manual {
+            Some(clock) => clock.clone(),
+            None => Arc::new(SystemClock),
+        };
+        let app = Application::build_with_clock(settings, clock)
+            .await
+            .expect("application starts");
+        let http = format!("http://{}", app.http_addr());
+        let grpc_addr = app.grpc_addr();
+        let metadata = app.metadata().clone();
+        let (tx, rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            app.run_until(async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("server runs");
+        });
+        Self {
+            mock,
+            http,
+            grpc_addr,
+            metadata,
+            client: reqwest::Client::new(),
+            clock: manual,
+            database,
+            shutdown: Some(tx),
+            server: Some(server),
+        }
+    }
+
+    /// GETs a path of the HTTP API; returns status and JSON body.
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.http))
+            .send()
+            .await
+            .expect("HTTP request");
+        let status = response.status().as_u16();
+        let body = response.json::<Value>().await.unwrap_or(Value::Null);
+        (status, body)
+    }
+
+    /// A gRPC client of the metadata service.
+    pub async fn grpc(&self) -> MetadataServiceClient<Channel> {
+        MetadataServiceClient::connect(format!("http://{}", self.grpc_addr))
+            .await
+            .expect("gRPC connects")
+    }
+
+    /// A raw gRPC channel (for health and reflection clients).
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.grpc_addr))
+            .expect("address")
+            .connect()
+            .await
+            .expect("gRPC connects")
+    }
+
+    /// How many requests the mock MusicBrainz received.
+    pub async fn upstream_calls(&self) -> usize {
+        self.mock.received_requests().await.map_or(0, |r| r.len())
+    }
+
+    /// Stops the server gracefully and waits for it; returns the database and mock for a restart.
+    pub async fn stop(mut self) -> (Arc<TestDatabase>, MockServer) {
+        self.shutdown_and_wait().await;
+        let mock = std::mem::replace(&mut self.mock, MockServer::start().await);
+        (self.database.clone(), mock)
+    }
+
+    async fn shutdown_and_wait(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("server task ends cleanly");
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+}
+
+/// A mock response that records when each request arrived.
+#[derive(Clone)]
+pub struct Timed {
+    /// Arrival times.
+    pub arrivals: Arc<Mutex<Vec<Instant>>>,
+    /// What to answer.
+    pub response: ResponseTemplate,
+}
+
+impl Respond for Timed {
+    fn respond(&self, _request: &Request) -> ResponseTemplate {
+        self.arrivals.lock().expect("lock").push(Instant::now());
+        self.response.clone()
+    }
+}
+
+/// A JSON response in MusicBrainz's content type.
+pub fn json_response(body: &Value) -> ResponseTemplate {
+    ResponseTemplate::new(200)
+        .insert_header("content-type", "application/json; charset=utf-8")
+        .set_body_string(body.to_string())
+}
+
+/// A MusicBrainz error response.
+pub fn error_response(status: u16, message: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status)
+        .insert_header("content-type", "application/json; charset=utf-8")
+        .set_body_string(
+            serde_json::json!({"error": message, "help": "For usage, please see: https://musicbrainz.org/development/mmd"})
+                .to_string(),
+        )
+}

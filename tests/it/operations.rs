@@ -1,0 +1,1 @@
+//! Operations: migrations, the command line, restarts and database outages.
