@@ -1,1 +1,502 @@
 //! Operations: migrations, the command line, restarts and database outages.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::Arc;
+use std::time::Duration;
+
+use linernotes::store::{self, MIGRATOR};
+use secrecy::SecretString;
+use serde_json::Value;
+use sqlx::{Connection, PgConnection, PgPool};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer};
+
+use crate::bodies::*;
+use crate::helpers::*;
+
+/// Tables the migration creates (a sample: the first, the last and one in between).
+const TABLES: [&str; 3] = ["entity", "raw_payload", "mbid_redirect"];
+
+/// Whether each of [`TABLES`] exists in the database behind `pool`.
+async fn tables_present(pool: &PgPool) -> Vec<bool> {
+    let mut present = Vec::new();
+    for table in TABLES {
+        let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+            .bind(format!("public.{table}"))
+            .fetch_one(pool)
+            .await
+            .expect("to_regclass");
+        present.push(exists);
+    }
+    present
+}
+
+/// The `applied` flag of every embedded migration.
+async fn applied_flags(pool: &PgPool) -> Vec<bool> {
+    let status = store::migration_status(pool)
+        .await
+        .expect("migration status");
+    assert!(!status.is_empty(), "there is at least one migration");
+    status.iter().map(|m| m.applied).collect()
+}
+
+/// Mounts the artist lookup of [`ARTIST`] ("Ada Example") on the mock MusicBrainz.
+async fn mount_artist(mock: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path(format!("/ws/2/artist/{ARTIST}")))
+        .respond_with(json_response(&artist(ARTIST, "Ada Example")))
+        .mount(mock)
+        .await;
+}
+
+/// The HTTP path of [`ARTIST`].
+fn artist_path() -> String {
+    format!("/v1/artists/musicbrainz:{ARTIST}")
+}
+
+/// Asserts an answer is `503 {"error": {"code": "UNAVAILABLE", …}}`.
+fn assert_unavailable(what: &str, (status, body): &(u16, Value)) {
+    assert_eq!(*status, 503, "{what}: {body}");
+    assert_eq!(body["error"]["code"], "UNAVAILABLE", "{what}: {body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{what}: {body}"
+    );
+}
+
+/// Applying, reverting everything and reapplying the migrations creates, removes and recreates the
+/// schema, and the migration status follows each step.
+#[tokio::test]
+async fn migrations_go_up_down_and_up_again() {
+    let db = TestDatabase::create().await;
+    let pool = PgPool::connect(&db.url()).await.expect("connect");
+
+    store::migrate_up(&pool).await.expect("migrate up");
+    assert_eq!(tables_present(&pool).await, [true; 3]);
+    assert!(applied_flags(&pool).await.iter().all(|a| *a));
+
+    store::migrate_down(&pool, 0).await.expect("migrate down");
+    assert_eq!(tables_present(&pool).await, [false; 3]);
+    assert!(applied_flags(&pool).await.iter().all(|a| !*a));
+
+    store::migrate_up(&pool).await.expect("migrate up again");
+    assert_eq!(tables_present(&pool).await, [true; 3]);
+    assert!(applied_flags(&pool).await.iter().all(|a| *a));
+    pool.close().await;
+}
+
+/// Two instances migrating one fresh database at the same time both succeed (the migrator takes an
+/// advisory lock), and the schema ends up applied exactly once.
+#[tokio::test]
+async fn concurrent_migrations_on_a_fresh_database_both_succeed() {
+    let db = TestDatabase::create().await;
+    let first = PgPool::connect(&db.url()).await.expect("connect");
+    let second = PgPool::connect(&db.url()).await.expect("connect");
+
+    let (a, b) = tokio::join!(store::migrate_up(&first), store::migrate_up(&second));
+    a.expect("first instance migrates");
+    b.expect("second instance migrates");
+
+    assert_eq!(tables_present(&first).await, [true; 3]);
+    assert!(applied_flags(&second).await.iter().all(|a| *a));
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
+        .fetch_one(&first)
+        .await
+        .expect("count applied migrations");
+    assert_eq!(
+        rows,
+        MIGRATOR
+            .iter()
+            .filter(|m| m.migration_type.is_up_migration())
+            .count() as i64
+    );
+    first.close().await;
+    second.close().await;
+}
+
+/// Connecting to a database that does not exist yet creates it (`database.create_if_missing` is on
+/// by default).
+#[tokio::test]
+async fn connecting_creates_a_missing_database() {
+    let db = TestDatabase::reserve();
+    let mock = MockServer::start().await;
+    let settings = test_settings(&db.url(), &mock.uri());
+    let exists = |name: String| async move {
+        let mut admin = PgConnection::connect(&admin_url()).await.expect("admin");
+        let found: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+                .bind(name)
+                .fetch_one(&mut admin)
+                .await
+                .expect("query pg_database");
+        admin.close().await.expect("close admin");
+        found
+    };
+    assert!(!exists(db.name.clone()).await, "reserved, not created yet");
+
+    let pool = store::connect(&settings.database)
+        .await
+        .expect("connect creates the database");
+    let name: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(&pool)
+        .await
+        .expect("query the new database");
+    assert_eq!(name, db.name);
+    pool.close().await;
+
+    assert!(exists(db.name.clone()).await, "the database now exists");
+    // Dropping `db` drops the created database.
+}
+
+/// A private, empty working directory for one run of the binary (no `linernotes.yaml` in it).
+struct WorkDir(PathBuf);
+
+impl WorkDir {
+    fn new() -> Self {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("operations-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("create work dir");
+        Self(dir)
+    }
+}
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Runs the `linernotes` binary with `args` and exactly the given `LINERNOTES__…` variables (every
+/// inherited `LINERNOTES…`, `DATABASE_URL` and `RUST_LOG` variable removed), in an empty directory.
+fn linernotes(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let dir = WorkDir::new();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_linernotes"));
+    command.args(args).current_dir(&dir.0);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("LINERNOTES") || key == "DATABASE_URL" || key == "RUST_LOG" {
+            command.env_remove(key);
+        }
+    }
+    command.envs(env.iter().copied());
+    command.output().expect("run the linernotes binary")
+}
+
+/// [`linernotes`] from async tests, off the runtime's threads.
+async fn linernotes_async(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        linernotes(&args, &env)
+    })
+    .await
+    .expect("binary runner")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// `config check` prints the effective configuration as YAML (defaults included) and shows the
+/// database URL with its password redacted.
+#[test]
+fn config_check_prints_the_effective_configuration_without_the_password() {
+    let out = linernotes(
+        &["config", "check"],
+        &[(
+            "LINERNOTES__DATABASE__URL",
+            "postgres://user:s3cret@127.0.0.1:5432/x",
+        )],
+    );
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stdout: {stdout}\nstderr: {stderr}"
+    );
+    assert!(stdout.contains("max_connections: 10"), "{stdout}");
+    assert!(
+        stdout.contains("postgres://user:***@127.0.0.1:5432/x"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("s3cret") && !stderr.contains("s3cret"),
+        "{stdout}{stderr}"
+    );
+}
+
+/// `config check` with invalid values exits 2 and names every invalid key.
+#[test]
+fn config_check_rejects_invalid_values_naming_each_key() {
+    let out = linernotes(
+        &["config", "check"],
+        &[
+            ("LINERNOTES__DATABASE__MIN_CONNECTIONS", "99"),
+            ("LINERNOTES__LOGGING__FORMAT", "xml"),
+        ],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("database.min_connections"), "{stderr}");
+    assert!(stderr.contains("logging.format"), "{stderr}");
+}
+
+/// `serve` with an unreachable database exits 2 with one line naming the server (password redacted),
+/// not a panic.
+#[tokio::test]
+async fn serve_with_an_unreachable_database_exits_2_with_one_redacted_line() {
+    let out = linernotes_async(
+        &["serve"],
+        &[
+            (
+                "LINERNOTES__DATABASE__URL",
+                "postgres://user:s3cret@127.0.0.1:1/x",
+            ),
+            ("LINERNOTES__DATABASE__CONNECT_TIMEOUT_SECS", "3"),
+            ("LINERNOTES__SERVER__GRPC_ADDR", "127.0.0.1:0"),
+            ("LINERNOTES__SERVER__HTTP_ADDR", "127.0.0.1:0"),
+        ],
+    )
+    .await;
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "stdout: {stdout}\nstderr: {stderr}"
+    );
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("127.0.0.1:1"), "{stderr}");
+    assert!(
+        !stderr.contains("s3cret") && !stdout.contains("s3cret"),
+        "{stdout}{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// `serve` with a malformed database URL exits 2 with a message naming `database.url`.
+#[test]
+fn serve_with_a_malformed_database_url_names_the_key() {
+    let out = linernotes(
+        &["serve"],
+        &[
+            ("LINERNOTES__DATABASE__URL", "notaurl"),
+            ("LINERNOTES__SERVER__GRPC_ADDR", "127.0.0.1:0"),
+            ("LINERNOTES__SERVER__HTTP_ADDR", "127.0.0.1:0"),
+        ],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("database.url"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// `migrate status` lists every migration as pending on a fresh database; `migrate up` applies them
+/// and `migrate status` then lists them as applied.
+#[tokio::test]
+async fn migrate_commands_report_and_apply_migrations() {
+    let db = TestDatabase::create().await;
+    let url = db.url();
+    let env = [("LINERNOTES__DATABASE__URL", url.as_str())];
+    let versions: Vec<String> = MIGRATOR
+        .iter()
+        .filter(|m| m.migration_type.is_up_migration())
+        .map(|m| m.version.to_string())
+        .collect();
+    assert!(!versions.is_empty());
+    let lines_with = |stdout: &str, state: &str| -> usize {
+        versions
+            .iter()
+            .filter(|v| {
+                stdout
+                    .lines()
+                    .any(|l| l.contains(v.as_str()) && l.split_whitespace().any(|w| w == state))
+            })
+            .count()
+    };
+
+    let out = linernotes_async(&["migrate", "status"], &env).await;
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert_eq!(lines_with(&stdout, "pending"), versions.len(), "{stdout}");
+
+    let out = linernotes_async(&["migrate", "up"], &env).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+
+    let out = linernotes_async(&["migrate", "status"], &env).await;
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert_eq!(lines_with(&stdout, "applied"), versions.len(), "{stdout}");
+    assert_eq!(lines_with(&stdout, "pending"), 0, "{stdout}");
+}
+
+/// After a restart on the same database, a stored artist is answered from the database without
+/// asking MusicBrainz again.
+#[tokio::test]
+async fn a_restart_keeps_stored_metadata() {
+    let app = TestApp::spawn().await;
+    mount_artist(&app.mock).await;
+    let (status, first) = app.get(&artist_path()).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["name"], "Ada Example", "{first}");
+    assert_eq!(app.upstream_calls().await, 1);
+
+    let (db, mock) = app.stop().await;
+    mock.reset().await;
+    let app = TestApp::spawn_with(TestOptions {
+        database: Some(db),
+        mock: Some(mock),
+        ..Default::default()
+    })
+    .await;
+    let (status, second) = app.get(&artist_path()).await;
+    assert_eq!(status, 200, "{second}");
+    assert_eq!(second["name"], "Ada Example", "{second}");
+    assert_eq!(second["id"], first["id"], "{second}");
+    assert_eq!(app.upstream_calls().await, 0, "answered from the database");
+}
+
+/// A TCP proxy in front of PostgreSQL that can be switched off: while down, it cuts every proxied
+/// connection and closes new ones at once. Dropping it cuts everything.
+struct DbProxy {
+    addr: SocketAddr,
+    down: watch::Sender<bool>,
+    accept: JoinHandle<()>,
+}
+
+impl DbProxy {
+    async fn start(upstream: String) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let addr = listener.local_addr().expect("proxy address");
+        let (down, rx) = watch::channel(false);
+        let accept = tokio::spawn(async move {
+            loop {
+                let Ok((client, _)) = listener.accept().await else {
+                    continue;
+                };
+                if *rx.borrow() {
+                    drop(client);
+                    continue;
+                }
+                let mut rx = rx.clone();
+                let upstream = upstream.clone();
+                tokio::spawn(async move {
+                    let mut client = client;
+                    let Ok(mut server) = TcpStream::connect(&upstream).await else {
+                        return;
+                    };
+                    let _ = client.set_nodelay(true);
+                    let _ = server.set_nodelay(true);
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        // Down, or the proxy is gone: both sockets are dropped here.
+                        _ = rx.wait_for(|down| *down) => {}
+                    }
+                });
+            }
+        });
+        Self { addr, down, accept }
+    }
+
+    fn set_down(&self, down: bool) {
+        self.down.send_replace(down);
+    }
+}
+
+impl Drop for DbProxy {
+    fn drop(&mut self) {
+        self.accept.abort();
+        self.set_down(true);
+    }
+}
+
+/// When the database goes away while serving, requests answer 503 UNAVAILABLE (and `/readyz` too);
+/// when it comes back, the same requests succeed again without a restart.
+#[tokio::test]
+async fn a_database_outage_answers_503_and_recovers_without_restart() {
+    let admin = url::Url::parse(&admin_url()).expect("admin URL");
+    let upstream = format!(
+        "{}:{}",
+        admin.host_str().expect("admin URL has a host"),
+        admin.port().unwrap_or(5432)
+    );
+    let proxy = DbProxy::start(upstream).await;
+    let db = Arc::new(TestDatabase::create().await);
+    let mut proxied = url::Url::parse(&db.url()).expect("database URL");
+    proxied.set_host(Some("127.0.0.1")).expect("host");
+    proxied.set_port(Some(proxy.addr.port())).expect("port");
+    let proxied = proxied.to_string();
+    let app = TestApp::spawn_with(TestOptions {
+        database: Some(db),
+        configure: Some(Box::new(move |s| {
+            s.database.url = SecretString::from(proxied);
+            s.database.acquire_timeout_secs = 1;
+        })),
+        ..Default::default()
+    })
+    .await;
+    mount_artist(&app.mock).await;
+
+    let (status, body) = app.get(&artist_path()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(app.get("/readyz").await.0, 200);
+
+    proxy.set_down(true);
+    assert_unavailable("artist while down", &app.get(&artist_path()).await);
+    assert_unavailable("readyz while down", &app.get("/readyz").await);
+    assert_unavailable("artist still down", &app.get(&artist_path()).await);
+
+    proxy.set_down(false);
+    let (status, body) = app.get(&artist_path()).await;
+    assert_eq!(status, 200, "after recovery: {body}");
+    assert_eq!(body["name"], "Ada Example", "{body}");
+    let (status, body) = app.get("/readyz").await;
+    assert_eq!(status, 200, "readyz after recovery: {body}");
+    assert_eq!(app.upstream_calls().await, 1, "the stored copy answers");
+}
+
+/// Stopping the app ends its server task cleanly after serving, and its port then refuses
+/// connections.
+#[tokio::test]
+async fn graceful_shutdown_stops_serving() {
+    let app = TestApp::spawn().await;
+    mount_artist(&app.mock).await;
+    let (status, body) = app.get(&artist_path()).await;
+    assert_eq!(status, 200, "{body}");
+    let http: SocketAddr = app
+        .http
+        .trim_start_matches("http://")
+        .parse()
+        .expect("HTTP address");
+    let grpc = app.grpc_addr;
+
+    // `stop` panics if the server task panicked; the timeout only turns a hang into a failure.
+    tokio::time::timeout(Duration::from_secs(30), app.stop())
+        .await
+        .expect("the server stops");
+
+    assert!(
+        TcpStream::connect(http).await.is_err(),
+        "HTTP port still accepts connections"
+    );
+    assert!(
+        TcpStream::connect(grpc).await.is_err(),
+        "gRPC port still accepts connections"
+    );
+}
