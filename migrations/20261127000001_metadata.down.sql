@@ -1,5 +1,6 @@
 DROP TABLE IF EXISTS raw_payload;
 DROP TABLE IF EXISTS artist_album;
+DROP TABLE IF EXISTS artist_album_list;
 DROP TABLE IF EXISTS mbid_redirect;
 DROP TABLE IF EXISTS external_id;
 DROP TABLE IF EXISTS url_relation;

@@ -21,10 +21,7 @@ CREATE TABLE artist (
     area                text,
     begin_date          text,
     end_date            text,
-    ended               boolean,
-    -- when the artist's album list was last synchronised, and how many albums it has
-    albums_fetched_at   timestamptz,
-    albums_total        integer
+    ended               boolean
 );
 CREATE INDEX artist_lower_name_idx ON artist (lower(name));
 
@@ -166,9 +163,18 @@ CREATE TABLE mbid_redirect (
 );
 CREATE INDEX mbid_redirect_new_idx ON mbid_redirect (new_mbid);
 
--- An artist's albums, as the provider lists them.
+-- An artist's album list as last synchronised from the provider (the artist itself need not be stored),
+-- with the raw browse pages it was read from.
+CREATE TABLE artist_album_list (
+    artist_mbid     uuid PRIMARY KEY,
+    total           integer NOT NULL,
+    raw_pages       jsonb NOT NULL,
+    fetched_at      timestamptz NOT NULL
+);
+
+-- The albums of each synchronised list.
 CREATE TABLE artist_album (
-    artist_mbid     uuid NOT NULL REFERENCES artist (mbid) ON DELETE CASCADE,
+    artist_mbid     uuid NOT NULL REFERENCES artist_album_list (artist_mbid) ON DELETE CASCADE,
     album_mbid      uuid NOT NULL REFERENCES album (mbid) ON DELETE CASCADE,
     PRIMARY KEY (artist_mbid, album_mbid)
 );

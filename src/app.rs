@@ -130,6 +130,10 @@ impl Application {
             self.settings.server.max_body_bytes,
         );
         let http = tokio::spawn(crate::http::serve(self.http_listener, router, stopped()));
+        let watchdog = tokio::spawn(watch_database(
+            self.metadata.clone(),
+            Duration::from_secs(self.settings.database.health_check_interval_secs),
+        ));
         tracing::info!("linernotes is serving");
 
         shutdown.await;
@@ -144,6 +148,7 @@ impl Application {
             )
             .await;
         let _ = stop_tx.send(true);
+        watchdog.abort();
         let drained = tokio::time::timeout(grace, async {
             let (grpc, http) = tokio::join!(grpc, http);
             if let Ok(Err(e)) = grpc {
@@ -164,6 +169,28 @@ impl Application {
         self.pool.close().await;
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// Pings the database every `interval` and logs when it becomes unreachable and when it is back, so
+/// an outage shows in the log even while no request arrives.
+async fn watch_database(metadata: MetadataService, interval: Duration) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut reachable = true;
+    loop {
+        ticker.tick().await;
+        match (metadata.ready().await, reachable) {
+            (Err(err), true) => {
+                tracing::warn!(error = %err.message, "database health check failed");
+                reachable = false;
+            }
+            (Ok(()), false) => {
+                tracing::info!("database reachable again");
+                reachable = true;
+            }
+            _ => {}
+        }
     }
 }
 

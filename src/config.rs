@@ -18,6 +18,9 @@ use crate::domain::EntityKind;
 /// The documented defaults, compiled in.
 pub const DEFAULTS_YAML: &str = include_str!("../linernotes.example.yaml");
 
+/// The placeholder contact of the defaults; `serve` warns while it is in use.
+pub const PLACEHOLDER_CONTACT: &str = "unset-contact@linernotes.invalid";
+
 /// The file looked for in the working directory when no `--config` is given.
 pub const DEFAULT_CONFIG_FILE: &str = "linernotes.yaml";
 

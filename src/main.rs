@@ -92,6 +92,12 @@ fn main() -> ExitCode {
 async fn run(command: Command, settings: Settings) -> Result<(), String> {
     match command {
         Command::Serve => {
+            if settings.providers.musicbrainz.contact == linernotes::config::PLACEHOLDER_CONTACT {
+                tracing::warn!(
+                    "providers.musicbrainz.contact is not set; MusicBrainz asks every client for a \
+                     contact in its User-Agent (set LINERNOTES__PROVIDERS__MUSICBRAINZ__CONTACT)"
+                );
+            }
             let application = Application::build(settings)
                 .await
                 .map_err(|e| e.to_string())?;

@@ -302,7 +302,8 @@ impl MetadataService {
     }
 
     /// A page of an artist's albums, earliest first. The list is synchronised from the provider when it
-    /// was never fetched, is stale, or `refresh` is set.
+    /// was never fetched, is stale, or `refresh` is set; only the provider's album list is fetched, not
+    /// the artist itself.
     #[tracing::instrument(skip(self))]
     pub async fn list_artist_albums(
         &self,
@@ -323,7 +324,15 @@ impl MetadataService {
                 "offset must be between 0 and {max_offset}, got {offset}"
             )));
         }
-        let artist = self.get(EntityKind::Artist, id, false).await?.entity.mbid();
+        let id = EntityId::parse(id).map_err(|e| ServiceError::invalid(e.to_string()))?;
+        let artist = self.resolve(EntityKind::Artist, &id).await?;
+        // A merged MBID lists the surviving artist's albums.
+        let artist = self
+            .inner
+            .repo
+            .resolve(EntityKind::Artist, &artist.to_entity_id())
+            .await?
+            .unwrap_or(artist);
         let (limit, offset) = (i64::from(limit), i64::from(offset));
         let stored = self.inner.repo.artist_albums(artist, limit, offset).await?;
         if let (Some((page, fetched_at)), false) = (&stored, refresh) {
@@ -394,7 +403,6 @@ impl MetadataService {
                         artist,
                         albums: &albums,
                         total,
-                        provider: inner.provider.name(),
                         pages: &pages,
                         fetched_at: inner.clock.now(),
                     })

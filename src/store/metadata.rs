@@ -58,8 +58,6 @@ pub struct AlbumListWrite<'a> {
     pub albums: &'a [Album],
     /// The provider's total count.
     pub total: i64,
-    /// Provider name.
-    pub provider: &'a str,
     /// Raw pages: (request shape, body).
     pub pages: &'a [(String, serde_json::Value)],
     /// Fetch time.
@@ -83,7 +81,8 @@ pub trait MetadataRepo: Send + Sync {
         limit: i64,
         offset: i64,
     ) -> Result<Option<(AlbumPage, DateTime<Utc>)>, StoreError>;
-    /// Replaces an artist's album list in one transaction. Albums already stored in full keep their data.
+    /// Replaces an artist's album list (and its raw pages) in one transaction. Albums already stored in
+    /// full keep their data.
     async fn save_artist_albums(&self, write: AlbumListWrite<'_>) -> Result<(), StoreError>;
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
@@ -533,15 +532,15 @@ impl MetadataRepo for PgMetadataRepo {
         offset: i64,
     ) -> Result<Option<(AlbumPage, DateTime<Utc>)>, StoreError> {
         let artist = canonical_mbid(&self.pool, artist).await?;
-        let synced: Option<(Option<DateTime<Utc>>, i64)> = sqlx::query_as(
-            "SELECT a.albums_fetched_at, \
-                    (SELECT count(*) FROM artist_album aa WHERE aa.artist_mbid = a.mbid) \
-             FROM artist a WHERE a.mbid = $1",
+        let synced: Option<(DateTime<Utc>, i64)> = sqlx::query_as(
+            "SELECT l.fetched_at, \
+                    (SELECT count(*) FROM artist_album aa WHERE aa.artist_mbid = l.artist_mbid) \
+             FROM artist_album_list l WHERE l.artist_mbid = $1",
         )
         .bind(artist.as_uuid())
         .fetch_optional(&self.pool)
         .await?;
-        let Some((Some(fetched_at), total)) = synced else {
+        let Some((fetched_at, total)) = synced else {
             return Ok(None);
         };
         let rows = sqlx::query(&ARTIST_ALBUMS_SQL)
@@ -572,18 +571,24 @@ impl MetadataRepo for PgMetadataRepo {
     async fn save_artist_albums(&self, write: AlbumListWrite<'_>) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         let artist = write.artist.as_uuid();
-        // Lock the artist so two synchronisations of one list take turns.
-        let exists: Option<Uuid> =
-            sqlx::query_scalar("SELECT mbid FROM artist WHERE mbid = $1 FOR UPDATE")
-                .bind(artist)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if exists.is_none() {
-            return Err(StoreError::Corrupt(format!(
-                "album list of artist {} saved before the artist",
-                write.artist
-            )));
-        }
+        // The upsert locks the list's row, so two synchronisations of one list take turns.
+        let pages: Vec<serde_json::Value> = write
+            .pages
+            .iter()
+            .map(|(request, payload)| serde_json::json!({"request": request, "payload": payload}))
+            .collect();
+        sqlx::query(
+            "INSERT INTO artist_album_list (artist_mbid, total, raw_pages, fetched_at) \
+             VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (artist_mbid) DO UPDATE SET total = EXCLUDED.total, \
+                 raw_pages = EXCLUDED.raw_pages, fetched_at = EXCLUDED.fetched_at",
+        )
+        .bind(artist)
+        .bind(i32::try_from(write.total).unwrap_or(i32::MAX))
+        .bind(Json(&pages))
+        .bind(write.fetched_at)
+        .execute(&mut *tx)
+        .await?;
         let ids: Vec<Uuid> = write.albums.iter().map(|a| a.id.as_uuid()).collect();
         let complete: Vec<Uuid> =
             sqlx::query_scalar("SELECT mbid FROM entity WHERE mbid = ANY($1) AND complete")
@@ -613,23 +618,6 @@ impl MetadataRepo for PgMetadataRepo {
         .bind(&ids)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("UPDATE artist SET albums_fetched_at = $2, albums_total = $3 WHERE mbid = $1")
-            .bind(artist)
-            .bind(write.fetched_at)
-            .bind(i32::try_from(write.total).unwrap_or(i32::MAX))
-            .execute(&mut *tx)
-            .await?;
-        for (request, payload) in write.pages {
-            write_raw_payload(
-                &mut tx,
-                write.artist,
-                write.provider,
-                request,
-                payload,
-                write.fetched_at,
-            )
-            .await?;
-        }
         tx.commit().await?;
         Ok(())
     }

@@ -104,16 +104,17 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<PgPool, ConnectError
     let options =
         options.log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1));
     let connect_timeout = Duration::from_secs(settings.connect_timeout_secs);
+    let timed_out = || {
+        fail(format!(
+            "no answer within {}s",
+            settings.connect_timeout_secs
+        ))
+    };
 
     if settings.create_if_missing {
         tokio::time::timeout(connect_timeout, create_database_if_missing(&options))
             .await
-            .map_err(|_| {
-                fail(format!(
-                    "no answer within {}s",
-                    settings.connect_timeout_secs
-                ))
-            })?
+            .map_err(|_| timed_out())?
             .map_err(fail)?;
     }
 
@@ -126,12 +127,7 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<PgPool, ConnectError
         .connect_lazy_with(options);
     let mut conn = tokio::time::timeout(connect_timeout, pool.acquire())
         .await
-        .map_err(|_| {
-            fail(format!(
-                "no answer within {}s",
-                settings.connect_timeout_secs
-            ))
-        })?
+        .map_err(|_| timed_out())?
         .map_err(|e| fail(e.to_string()))?;
     conn.ping().await.map_err(|e| fail(e.to_string()))?;
     drop(conn);

@@ -6,8 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::sync::Arc;
 
 use linernotes::grpc::pb::metadata_service_client::MetadataServiceClient;
 use linernotes::service::{Clock, ManualClock, MetadataService, SystemClock};
@@ -17,7 +16,7 @@ use sqlx::{Connection, PgConnection};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
-use wiremock::{MockServer, Request, Respond, ResponseTemplate};
+use wiremock::{MockServer, ResponseTemplate};
 
 /// The maintenance database URL used to create and drop per-test databases.
 pub fn admin_url() -> String {
@@ -266,22 +265,6 @@ impl Drop for TestApp {
         if let Some(server) = self.server.take() {
             server.abort();
         }
-    }
-}
-
-/// A mock response that records when each request arrived.
-#[derive(Clone)]
-pub struct Timed {
-    /// Arrival times.
-    pub arrivals: Arc<Mutex<Vec<Instant>>>,
-    /// What to answer.
-    pub response: ResponseTemplate,
-}
-
-impl Respond for Timed {
-    fn respond(&self, _request: &Request) -> ResponseTemplate {
-        self.arrivals.lock().expect("lock").push(Instant::now());
-        self.response.clone()
     }
 }
 

@@ -69,13 +69,17 @@ pub fn user_agent(contact: &str) -> String {
 }
 
 impl MusicBrainzClient {
-    /// Builds a client from its settings (validated at config load).
+    /// Builds a client from its settings (validated at config load). The base URL may name the server
+    /// root or the `/ws/2` API root.
     pub fn new(settings: &MusicBrainzSettings) -> Result<Self, String> {
         let mut base_url = Url::parse(&settings.base_url)
             .map_err(|e| format!("providers.musicbrainz.base_url: {e}"))?;
-        if !base_url.path().ends_with('/') {
-            base_url.set_path(&format!("{}/", base_url.path()));
+        // Accept both the server root (`https://musicbrainz.org`) and the API root (`…/ws/2`).
+        let mut path = base_url.path().trim_end_matches('/').to_owned();
+        if !path.ends_with("/ws/2") {
+            path.push_str("/ws/2");
         }
+        base_url.set_path(&format!("{path}/"));
         let http = reqwest::Client::builder()
             .user_agent(user_agent(&settings.contact))
             .timeout(Duration::from_secs(settings.timeout_secs))
