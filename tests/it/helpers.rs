@@ -139,6 +139,9 @@ pub struct TestApp {
     server: Option<JoinHandle<()>>,
 }
 
+/// A change to the settings before the app starts.
+pub type Configure = Box<dyn FnOnce(&mut Settings)>;
+
 /// How to start a [`TestApp`].
 #[derive(Default)]
 pub struct TestOptions {
@@ -149,7 +152,7 @@ pub struct TestOptions {
     /// Reuse this mock server.
     pub mock: Option<MockServer>,
     /// Adjust settings before start.
-    pub configure: Option<Box<dyn FnOnce(&mut Settings)>>,
+    pub configure: Option<Configure>,
 }
 
 impl TestApp {

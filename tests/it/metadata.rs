@@ -348,9 +348,12 @@ async fn concurrent_misses_share_one_upstream_call() {
     assert_eq!(app.upstream_calls().await, 1);
 }
 
+/// When a request arrived and the User-Agent it carried.
+type Arrivals = Arc<Mutex<Vec<(Instant, Option<String>)>>>;
+
 /// Answers a lookup with the entity the path asks for, recording when each request arrived.
 struct EchoArtist {
-    arrivals: Arc<Mutex<Vec<(Instant, Option<String>)>>>,
+    arrivals: Arrivals,
 }
 
 impl Respond for EchoArtist {
