@@ -149,6 +149,8 @@ impl Application {
             .await;
         let _ = stop_tx.send(true);
         watchdog.abort();
+        let grpc_abort = grpc.abort_handle();
+        let http_abort = http.abort_handle();
         let drained = tokio::time::timeout(grace, async {
             let (grpc, http) = tokio::join!(grpc, http);
             if let Ok(Err(e)) = grpc {
@@ -163,10 +165,19 @@ impl Application {
         if drained.is_err() {
             tracing::warn!(
                 grace_secs = grace.as_secs(),
-                "grace period over; closing with requests in flight"
+                "grace period over; abandoning requests still in flight"
+            );
+            grpc_abort.abort();
+            http_abort.abort();
+        }
+        if tokio::time::timeout(grace, self.pool.close())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "database connections still busy after the grace period; exiting anyway"
             );
         }
-        self.pool.close().await;
         tracing::info!("stopped");
         Ok(())
     }

@@ -195,8 +195,15 @@ pub async fn migration_status(
 ) -> Result<Vec<MigrationStatus>, sqlx::migrate::MigrateError> {
     use sqlx::migrate::Migrate;
     let mut conn = pool.acquire().await?;
-    conn.ensure_migrations_table().await?;
-    let applied = conn.list_applied_migrations().await?;
+    // Reading the status must not create the tracking table (nor race another instance creating it).
+    let tracked: Option<String> =
+        sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations')::text")
+            .fetch_one(&mut *conn)
+            .await?;
+    let applied = match tracked {
+        Some(_) => conn.list_applied_migrations().await?,
+        None => Vec::new(),
+    };
     Ok(MIGRATOR
         .iter()
         .filter(|m| m.migration_type.is_up_migration())
