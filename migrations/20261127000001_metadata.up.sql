@@ -86,7 +86,9 @@ CREATE TABLE track (
     title               text NOT NULL,
     length_ms           bigint,
     first_release_date  text,
-    artist_credit_name  text NOT NULL
+    artist_credit_name  text NOT NULL,
+    -- in the provider's order; each is also an external ID for lookups by ISRC
+    isrcs               text[] NOT NULL DEFAULT '{}'
 );
 CREATE INDEX track_lower_title_idx ON track (lower(title));
 
@@ -120,7 +122,7 @@ CREATE TABLE alias (
     name            text NOT NULL,
     sort_name       text,
     locale          text,
-    is_primary      boolean NOT NULL,
+    is_primary      boolean,
     alias_type      text,
     PRIMARY KEY (entity_mbid, position)
 );
@@ -130,6 +132,8 @@ CREATE INDEX alias_lower_name_idx ON alias (lower(name));
 CREATE TABLE entity_tag (
     entity_mbid     uuid NOT NULL REFERENCES entity (mbid) ON DELETE CASCADE,
     category        text NOT NULL CHECK (category IN ('genre', 'tag')),
+    -- the provider's order
+    position        integer NOT NULL,
     name            text NOT NULL,
     count           integer NOT NULL,
     PRIMARY KEY (entity_mbid, category, name)

@@ -6,11 +6,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use secrecy::ExposeSecret;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 
+use crate::cache::HotCache;
 use crate::config::Settings;
 use crate::providers::musicbrainz::MusicBrainzClient;
+use crate::redis::RedisHandle;
 use crate::service::{Clock, MetadataService, SystemClock};
 use crate::store::{self, PgMetadataRepo};
 
@@ -58,11 +61,30 @@ impl Application {
     ) -> Result<Self, StartError> {
         let pool = store::connect(&settings.database).await?;
         store::migrate_up(&pool).await?;
-        let provider = MusicBrainzClient::new(&settings.providers.musicbrainz)
-            .map_err(StartError::Provider)?;
+        let redis = match &settings.cache.redis_url {
+            Some(url) => Some(
+                RedisHandle::new(
+                    url.expose_secret(),
+                    &settings.cache.key_namespace,
+                    Duration::from_millis(settings.cache.redis_timeout_ms),
+                )
+                .map_err(StartError::Provider)?,
+            ),
+            None => None,
+        };
+        let provider = MusicBrainzClient::new(
+            &settings.providers.musicbrainz,
+            redis.clone(),
+            clock.clone(),
+        )
+        .map_err(StartError::Provider)?;
         let metadata = MetadataService::new(
-            Arc::new(PgMetadataRepo::new(pool.clone())),
+            Arc::new(PgMetadataRepo::new(
+                pool.clone(),
+                Duration::from_millis(settings.database.slow_query_ms),
+            )),
             Arc::new(provider),
+            HotCache::new(&settings.cache, redis),
             settings.metadata.clone(),
             clock,
         );
@@ -126,9 +148,13 @@ impl Application {
         let router = crate::http::router(
             crate::http::AppState {
                 metadata: self.metadata.clone(),
+                pool: self.pool.clone(),
+                max_connections: self.settings.database.max_connections,
+                metrics: crate::telemetry::metrics_handle(),
             },
             self.settings.server.max_body_bytes,
         );
+        let invalidations = self.metadata.cache().spawn_invalidation_listener();
         let http = tokio::spawn(crate::http::serve(self.http_listener, router, stopped()));
         let watchdog = tokio::spawn(watch_database(
             self.metadata.clone(),
@@ -149,6 +175,9 @@ impl Application {
             .await;
         let _ = stop_tx.send(true);
         watchdog.abort();
+        if let Some(listener) = &invalidations {
+            listener.abort();
+        }
         let grpc_abort = grpc.abort_handle();
         let http_abort = http.abort_handle();
         let drained = tokio::time::timeout(grace, async {

@@ -32,6 +32,8 @@ pub struct Settings {
     pub server: ServerSettings,
     /// PostgreSQL connection and pool.
     pub database: DatabaseSettings,
+    /// Hot cache tiers.
+    pub cache: CacheSettings,
     /// Freshness policy of stored metadata.
     pub metadata: MetadataSettings,
     /// Upstream providers.
@@ -77,6 +79,35 @@ pub struct DatabaseSettings {
     pub acquire_timeout_secs: u64,
     /// Wait for the first connection at start.
     pub connect_timeout_secs: u64,
+    /// Slow-query log threshold.
+    pub slow_query_ms: u64,
+}
+
+/// The hot cache: in-process, then Redis when configured.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSettings {
+    /// In-process budget in bytes.
+    pub memory_bytes: u64,
+    /// Redis URL (may carry a password); `None` disables the Redis tier.
+    #[serde(serialize_with = "serialize_redacted_optional_url")]
+    pub redis_url: Option<SecretString>,
+    /// Namespace of Redis keys and channels.
+    pub key_namespace: String,
+    /// Timeout of one Redis operation, in milliseconds.
+    pub redis_timeout_ms: u64,
+    /// Entry lifetimes.
+    pub ttl_secs: CacheTtlSettings,
+}
+
+/// Hot-cache entry lifetimes, in seconds.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheTtlSettings {
+    /// Entities.
+    pub entity: u64,
+    /// Search pages.
+    pub search: u64,
 }
 
 /// How long stored metadata stays fresh.
@@ -136,14 +167,18 @@ pub struct MusicBrainzSettings {
     pub contact: String,
     /// Request rate ceiling.
     pub requests_per_second: f64,
-    /// Per-request timeout.
-    pub timeout_secs: u64,
+    /// Per-request timeout in milliseconds.
+    pub timeout_ms: u64,
     /// Retries of transient failures.
     pub max_retries: u32,
     /// First retry delay.
     pub retry_base_delay_ms: u64,
     /// Longest honoured Retry-After.
     pub max_retry_after_secs: u64,
+    /// Consecutive failures that open the breaker.
+    pub breaker_failure_threshold: u32,
+    /// Open-breaker cool-down.
+    pub breaker_cool_down_secs: u64,
 }
 
 /// Logging.
@@ -321,8 +356,8 @@ impl Settings {
             ("database.acquire_timeout_secs", db.acquire_timeout_secs),
             ("database.connect_timeout_secs", db.connect_timeout_secs),
             (
-                "providers.musicbrainz.timeout_secs",
-                self.providers.musicbrainz.timeout_secs,
+                "providers.musicbrainz.breaker_cool_down_secs",
+                self.providers.musicbrainz.breaker_cool_down_secs,
             ),
         ] {
             check(
@@ -345,7 +380,53 @@ impl Settings {
             "metadata.max_album_pages",
             "must be at least 1".into(),
         );
+        let cache = &self.cache;
+        check(
+            cache.memory_bytes >= 1 << 20,
+            "cache.memory_bytes",
+            format!(
+                "must be at least 1048576 (1 MiB), got {}",
+                cache.memory_bytes
+            ),
+        );
+        if let Some(url) = &cache.redis_url {
+            match url::Url::parse(url.expose_secret()) {
+                Ok(u) if matches!(u.scheme(), "redis" | "rediss") => {}
+                _ => check(
+                    false,
+                    "cache.redis_url",
+                    "expected redis://host:port[/db] or rediss://…".into(),
+                ),
+            }
+        }
+        check(
+            !cache.key_namespace.is_empty()
+                && cache
+                    .key_namespace
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')),
+            "cache.key_namespace",
+            "must be non-empty letters, digits, '_', '-' or '.'".into(),
+        );
+        for (key, value) in [
+            ("cache.redis_timeout_ms", cache.redis_timeout_ms),
+            ("cache.ttl_secs.entity", cache.ttl_secs.entity),
+            ("cache.ttl_secs.search", cache.ttl_secs.search),
+            ("database.slow_query_ms", self.database.slow_query_ms),
+        ] {
+            check(value >= 1, key, format!("must be at least 1, got {value}"));
+        }
         let mb = &self.providers.musicbrainz;
+        check(
+            (100..=600_000).contains(&mb.timeout_ms),
+            "providers.musicbrainz.timeout_ms",
+            format!("must be between 100 and 600000, got {}", mb.timeout_ms),
+        );
+        check(
+            mb.breaker_failure_threshold >= 1,
+            "providers.musicbrainz.breaker_failure_threshold",
+            "must be at least 1".into(),
+        );
         match url::Url::parse(&mb.base_url) {
             Ok(u) if matches!(u.scheme(), "http" | "https") => {}
             _ => check(
@@ -422,6 +503,16 @@ pub fn redact_url(raw: &str) -> String {
 
 fn serialize_redacted_url<S: Serializer>(url: &SecretString, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&redact_url(url.expose_secret()))
+}
+
+fn serialize_redacted_optional_url<S: Serializer>(
+    url: &Option<SecretString>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match url {
+        Some(url) => serialize_redacted_url(url, s),
+        None => s.serialize_none(),
+    }
 }
 
 fn json_to_yaml(value: &serde_json::Value) -> yaml_rust2::Yaml {

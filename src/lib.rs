@@ -14,13 +14,16 @@
 //! - [`config`]: layered, validated configuration; [`app`]: wiring, serving and shutdown.
 
 pub mod app;
+pub mod cache;
 pub mod config;
 pub mod domain;
 pub mod grpc;
 pub mod http;
 pub mod providers;
+pub mod redis;
 pub mod service;
 pub mod store;
+pub mod telemetry;
 
 pub use app::Application;
 pub use config::Settings;

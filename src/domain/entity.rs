@@ -5,7 +5,7 @@
 //! provider gave them (`"1969"`, `"1969-09"`).
 
 use chrono::{DateTime, Utc};
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::id::{EntityId, EntityKind, Mbid};
 
@@ -16,6 +16,34 @@ impl Serialize for Mbid {
     }
 }
 
+/// The one timestamp format of the API: RFC 3339, milliseconds, `Z`.
+pub fn format_timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn serialize_timestamp<S: Serializer>(
+    at: &DateTime<Utc>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&format_timestamp(*at))
+}
+
+impl<'de> Deserialize<'de> for Mbid {
+    /// Reads the namespaced form written by `Serialize` (a bare UUID is accepted too).
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let bare = text.strip_prefix("musicbrainz:").unwrap_or(&text);
+        Mbid::parse(bare).map_err(serde::de::Error::custom)
+    }
+}
+
+impl<'de> Deserialize<'de> for EntityId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        EntityId::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
 impl Serialize for EntityId {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_str(self)
@@ -23,7 +51,7 @@ impl Serialize for EntityId {
 }
 
 /// When a life began and ended. Each date may be partial.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LifeSpan {
     /// Begin date (`YYYY`, `YYYY-MM` or `YYYY-MM-DD`).
     pub begin: Option<String>,
@@ -34,7 +62,7 @@ pub struct LifeSpan {
 }
 
 /// Another name an artist or label is known by.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Alias {
     /// The alias itself.
     pub name: String,
@@ -42,15 +70,15 @@ pub struct Alias {
     pub sort_name: Option<String>,
     /// The locale it is primary for (`en`, `ja_JP`), when any.
     pub locale: Option<String>,
-    /// Whether it is the primary alias for its locale.
-    pub primary: bool,
+    /// Whether it is the primary alias for its locale (unknown when the provider does not say).
+    pub primary: Option<bool>,
     /// Alias type (`Artist name`, `Legal name`, `Search hint`, …).
     #[serde(rename = "type")]
     pub alias_type: Option<String>,
 }
 
 /// A genre or folksonomy tag with its vote count.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TagCount {
     /// Genre or tag name.
     pub name: String,
@@ -59,7 +87,7 @@ pub struct TagCount {
 }
 
 /// A link from the entity to a web page (official site, Discogs, Wikidata, streaming pages, …).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UrlRelation {
     /// Relation type as MusicBrainz names it (`official homepage`, `discogs`, `free streaming`, …).
     #[serde(rename = "type")]
@@ -69,7 +97,7 @@ pub struct UrlRelation {
 }
 
 /// One element of an artist credit: who, as credited, and what joins them to the next.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreditedArtist {
     /// The name as credited (may differ from the artist's own name).
     pub name: String,
@@ -90,7 +118,7 @@ impl CreditedArtist {
 }
 
 /// A person, group, orchestra or other credited artist.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Artist {
     /// Canonical ID.
     pub id: Mbid,
@@ -124,7 +152,7 @@ pub struct Artist {
 }
 
 /// An album in the abstract (a MusicBrainz release group): all editions of one work.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Album {
     /// Canonical ID.
     pub id: Mbid,
@@ -153,7 +181,7 @@ pub struct Album {
 }
 
 /// A label and catalogue number a release was issued under.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReleaseLabel {
     /// The label, when MusicBrainz knows which.
     pub label_id: Option<Mbid>,
@@ -164,7 +192,7 @@ pub struct ReleaseLabel {
 }
 
 /// One track of a medium.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReleaseTrack {
     /// 1-based position on the medium.
     pub position: i32,
@@ -181,7 +209,7 @@ pub struct ReleaseTrack {
 }
 
 /// A disc, side or file set of a release.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Medium {
     /// 1-based position in the release.
     pub position: i32,
@@ -194,7 +222,7 @@ pub struct Medium {
 }
 
 /// One edition of an album (a MusicBrainz release).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Release {
     /// Canonical ID.
     pub id: Mbid,
@@ -233,7 +261,7 @@ pub struct Release {
 }
 
 /// A recording: one performance, wherever it was released.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Track {
     /// Canonical ID.
     pub id: Mbid,
@@ -262,7 +290,7 @@ pub struct Track {
 }
 
 /// A record label or imprint.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Label {
     /// Canonical ID.
     pub id: Mbid,
@@ -389,9 +417,11 @@ impl Entity {
 }
 
 /// How old the answer is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Freshness {
-    /// When linernotes last fetched this entity from its provider.
+    /// When linernotes last fetched this entity from its provider (RFC 3339 with milliseconds, UTC,
+    /// on every transport).
+    #[serde(serialize_with = "serialize_timestamp")]
     pub fetched_at: DateTime<Utc>,
     /// Whether it is older than the freshness policy (a refresh is then under way) or could not be
     /// refreshed when asked.
@@ -399,7 +429,7 @@ pub struct Freshness {
 }
 
 /// An entity as the service answers it: the data plus how fresh it is.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record<T> {
     /// The entity.
     #[serde(flatten)]
@@ -409,7 +439,7 @@ pub struct Record<T> {
 }
 
 /// One page of an artist's albums.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AlbumPage {
     /// Albums on this page, earliest first.
     pub albums: Vec<Album>,

@@ -1,6 +1,6 @@
 //! Search requests and answers.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::id::{EntityKind, Mbid};
 
@@ -79,12 +79,12 @@ impl SearchQuery {
 }
 
 /// One search result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SearchHit {
     /// The entity's canonical ID.
     pub id: Mbid,
     /// Its kind (`artist`, `album`, …).
-    pub entity_type: &'static str,
+    pub entity_type: EntityKind,
     /// Name or title.
     pub name: String,
     /// Relevance, 0–100.
@@ -94,7 +94,7 @@ pub struct SearchHit {
 }
 
 /// A page of search results.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SearchPage {
     /// Results, best first.
     pub results: Vec<SearchHit>,

@@ -2,7 +2,7 @@
 
 use tonic::{Request, Response, Status};
 
-use super::pb;
+use super::{observed, pb};
 use crate::domain::{
     Album, AlbumPage, Alias, Artist, CreditedArtist, Freshness, Label, LifeSpan, Mbid, Record,
     Release, SearchPage, TagCount, Track, UrlRelation,
@@ -28,73 +28,94 @@ impl pb::metadata_service_server::MetadataService for MetadataAdapter {
         &self,
         request: Request<pb::GetEntityRequest>,
     ) -> Result<Response<pb::Artist>, Status> {
-        let r = request.into_inner();
-        Ok(Response::new(artist(
-            self.service.get_artist(&r.id, r.refresh).await?,
-        )))
+        observed("GetArtist", async {
+            let r = request.into_inner();
+            Ok(Response::new(artist(
+                self.service.get_artist(&r.id, r.refresh).await?,
+            )))
+        })
+        .await
     }
 
     async fn get_album(
         &self,
         request: Request<pb::GetEntityRequest>,
     ) -> Result<Response<pb::Album>, Status> {
-        let r = request.into_inner();
-        let record = self.service.get_album(&r.id, r.refresh).await?;
-        Ok(Response::new(album(record.entity, Some(record.freshness))))
+        observed("GetAlbum", async {
+            let r = request.into_inner();
+            let record = self.service.get_album(&r.id, r.refresh).await?;
+            Ok(Response::new(album(record.entity, Some(record.freshness))))
+        })
+        .await
     }
 
     async fn get_release(
         &self,
         request: Request<pb::GetEntityRequest>,
     ) -> Result<Response<pb::Release>, Status> {
-        let r = request.into_inner();
-        Ok(Response::new(release(
-            self.service.get_release(&r.id, r.refresh).await?,
-        )))
+        observed("GetRelease", async {
+            let r = request.into_inner();
+            Ok(Response::new(release(
+                self.service.get_release(&r.id, r.refresh).await?,
+            )))
+        })
+        .await
     }
 
     async fn get_track(
         &self,
         request: Request<pb::GetEntityRequest>,
     ) -> Result<Response<pb::Track>, Status> {
-        let r = request.into_inner();
-        Ok(Response::new(track(
-            self.service.get_track(&r.id, r.refresh).await?,
-        )))
+        observed("GetTrack", async {
+            let r = request.into_inner();
+            Ok(Response::new(track(
+                self.service.get_track(&r.id, r.refresh).await?,
+            )))
+        })
+        .await
     }
 
     async fn get_label(
         &self,
         request: Request<pb::GetEntityRequest>,
     ) -> Result<Response<pb::Label>, Status> {
-        let r = request.into_inner();
-        Ok(Response::new(label(
-            self.service.get_label(&r.id, r.refresh).await?,
-        )))
+        observed("GetLabel", async {
+            let r = request.into_inner();
+            Ok(Response::new(label(
+                self.service.get_label(&r.id, r.refresh).await?,
+            )))
+        })
+        .await
     }
 
     async fn list_artist_albums(
         &self,
         request: Request<pb::ListArtistAlbumsRequest>,
     ) -> Result<Response<pb::ListArtistAlbumsResponse>, Status> {
-        let r = request.into_inner();
-        let page = self
-            .service
-            .list_artist_albums(&r.id, r.limit, r.offset, r.refresh)
-            .await?;
-        Ok(Response::new(album_page(page)))
+        observed("ListArtistAlbums", async {
+            let r = request.into_inner();
+            let page = self
+                .service
+                .list_artist_albums(&r.id, r.limit, r.offset, r.refresh)
+                .await?;
+            Ok(Response::new(album_page(page)))
+        })
+        .await
     }
 
     async fn search(
         &self,
         request: Request<pb::SearchRequest>,
     ) -> Result<Response<pb::SearchResponse>, Status> {
-        let r = request.into_inner();
-        let page = self
-            .service
-            .search(&r.query, Some(&r.r#type), r.limit, Some(r.offset))
-            .await?;
-        Ok(Response::new(search_page(page)))
+        observed("Search", async {
+            let r = request.into_inner();
+            let page = self
+                .service
+                .search(&r.query, Some(&r.r#type), r.limit, Some(r.offset))
+                .await?;
+            Ok(Response::new(search_page(page)))
+        })
+        .await
     }
 }
 
@@ -309,7 +330,7 @@ fn search_page(page: SearchPage) -> pb::SearchResponse {
             .into_iter()
             .map(|h| pb::SearchHit {
                 id: id(h.id),
-                entity_type: h.entity_type.to_owned(),
+                entity_type: h.entity_type.as_str().to_owned(),
                 name: h.name,
                 score: h.score,
                 disambiguation: h.disambiguation,

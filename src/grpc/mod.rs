@@ -6,9 +6,11 @@
 //! - this file: [`ServiceError`] → [`tonic::Status`], and [`serve`], which also serves reflection
 //!   (v1 and v1alpha) and `grpc.health.v1`.
 
+pub mod admin;
 pub mod metadata;
 
 use std::future::Future;
+use std::time::Instant;
 
 use tokio::net::TcpListener;
 use tonic::transport::server::TcpIncoming;
@@ -51,6 +53,24 @@ impl From<ServiceError> for tonic::Status {
     }
 }
 
+/// Runs one RPC, counting it by method and status code with its latency.
+pub async fn observed<T>(
+    method: &'static str,
+    call: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+) -> Result<tonic::Response<T>, tonic::Status> {
+    let started = Instant::now();
+    let result = call.await;
+    let code = match &result {
+        Ok(_) => tonic::Code::Ok,
+        Err(status) => status.code(),
+    };
+    metrics::histogram!("linernotes_grpc_request_duration_seconds", "method" => method)
+        .record(started.elapsed().as_secs_f64());
+    metrics::counter!("linernotes_grpc_requests_total", "method" => method, "code" => format!("{code:?}"))
+        .increment(1);
+    result
+}
+
 /// Serves the gRPC API on `listener` until `shutdown` completes, then lets in-flight calls finish.
 pub async fn serve(
     listener: TcpListener,
@@ -83,7 +103,10 @@ pub async fn serve(
         .add_optional_service(reflection_v1)
         .add_optional_service(reflection_v1alpha)
         .add_service(pb::metadata_service_server::MetadataServiceServer::new(
-            metadata::MetadataAdapter::new(metadata),
+            metadata::MetadataAdapter::new(metadata.clone()),
+        ))
+        .add_service(pb::admin_service_server::AdminServiceServer::new(
+            admin::AdminAdapter::new(metadata),
         ))
         .serve_with_incoming_shutdown(TcpIncoming::from(listener), shutdown)
         .await

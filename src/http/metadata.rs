@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -40,13 +40,15 @@ pub fn routes() -> Router<AppState> {
 }
 
 type QueryMap = Result<Query<HashMap<String, String>>, QueryRejection>;
+type IdPath = Result<Path<String>, PathRejection>;
 
 async fn get_entity(
     kind: EntityKind,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    id: IdPath,
     query: QueryMap,
 ) -> Result<Response, ApiError> {
+    let Path(id) = id?;
     let params = Params::from_query(query)?;
     let refresh = params.flag("refresh")?;
     let record = state.metadata.get(kind, &id, refresh).await?;
@@ -55,9 +57,10 @@ async fn get_entity(
 
 async fn list_artist_albums(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    id: IdPath,
     query: QueryMap,
 ) -> Result<Response, ApiError> {
+    let Path(id) = id?;
     let params = Params::from_query(query)?;
     let page = state
         .metadata

@@ -9,7 +9,7 @@ pub mod metadata;
 use std::collections::HashMap;
 use std::future::Future;
 
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -25,6 +25,12 @@ use crate::service::{ErrorCode, MetadataService, ServiceError};
 pub struct AppState {
     /// The metadata service.
     pub metadata: MetadataService,
+    /// The pool, for its gauges at scrape time.
+    pub pool: sqlx::PgPool,
+    /// The pool's configured ceiling.
+    pub max_connections: u32,
+    /// The Prometheus handle (`None` when another recorder owns the process).
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
 
 impl From<ErrorCode> for StatusCode {
@@ -56,6 +62,15 @@ impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> Self {
         ApiError(ServiceError::invalid(format!(
             "the query string could not be read: {}",
+            rejection.body_text()
+        )))
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        ApiError(ServiceError::invalid(format!(
+            "the ID in the path could not be read: {}; expected <namespace>:<value>",
             rejection.body_text()
         )))
     }
@@ -115,9 +130,52 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .merge(metadata::routes())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_text))
+        .route("/v1/status", get(status))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(track_requests))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(state)
+}
+
+/// Counts every request by route, method and status, with its latency.
+async fn track_requests(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().as_str().to_owned();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::histogram!("linernotes_http_request_duration_seconds", "route" => route.clone(), "method" => method.clone())
+        .record(started.elapsed().as_secs_f64());
+    metrics::counter!("linernotes_http_requests_total", "route" => route, "method" => method, "status" => status)
+        .increment(1);
+    response
+}
+
+async fn metrics_text(State(state): State<AppState>) -> Response {
+    crate::telemetry::record_pool(&state.pool, state.max_connections);
+    match &state.metrics {
+        Some(handle) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; version=0.0.4",
+            )],
+            handle.render(),
+        )
+            .into_response(),
+        None => ApiError(ServiceError::new(
+            ErrorCode::Unavailable,
+            "metrics are recorded by another component of this process",
+        ))
+        .into_response(),
+    }
+}
+
+async fn status(State(state): State<AppState>) -> Json<crate::service::metadata::ServiceStatus> {
+    Json(state.metadata.status().await)
 }
 
 async fn healthz() -> Json<serde_json::Value> {

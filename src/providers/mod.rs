@@ -4,11 +4,36 @@
 //! - this file: the trait, what it returns, and [`ProviderError`];
 //! - [`musicbrainz`]: the MusicBrainz WS/2 client (rate limit, User-Agent, retries) and its JSON model.
 
+pub mod breaker;
 pub mod musicbrainz;
+pub mod ratelimit;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use crate::domain::{Album, Entity, EntityKind, Mbid, SearchPage, SearchQuery};
+pub use ratelimit::Priority;
+
+/// How a provider is doing, for the status endpoint.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ProviderStatus {
+    /// Provider name.
+    pub name: &'static str,
+    /// `ok`, `degraded` (recent failures, breaker still closed) or `open` (failing fast).
+    pub state: &'static str,
+    /// Last successful request.
+    pub last_success: Option<DateTime<Utc>>,
+    /// Last failed request.
+    pub last_error_at: Option<DateTime<Utc>>,
+    /// What the last failure was.
+    pub last_error: Option<String>,
+    /// Configured request rate.
+    pub requests_per_second: f64,
+    /// Requests waiting for the rate limiter now.
+    pub queued_requests: usize,
+    /// Whether the rate budget is shared with other instances through Redis.
+    pub shared_budget: bool,
+}
 
 /// One entity as a provider answered it.
 #[derive(Debug, Clone)]
@@ -26,6 +51,9 @@ pub struct FetchedEntity {
 pub struct AlbumBrowsePage {
     /// Albums on the page.
     pub albums: Vec<Album>,
+    /// How many release groups the page held, including any that could not be read (the next page
+    /// starts after all of them).
+    pub received: i64,
     /// Total albums of the artist.
     pub total: i64,
     /// Offset of this page.
@@ -59,12 +87,18 @@ pub trait MetadataProvider: Send + Sync {
     /// Short name stored with raw payloads (`musicbrainz`).
     fn name(&self) -> &'static str;
     /// Looks up one entity with everything needed to fill the store.
-    async fn lookup(&self, kind: EntityKind, mbid: Mbid) -> Result<FetchedEntity, ProviderError>;
+    async fn lookup(
+        &self,
+        kind: EntityKind,
+        mbid: Mbid,
+        priority: Priority,
+    ) -> Result<FetchedEntity, ProviderError>;
     /// One page (up to 100) of an artist's albums, starting at `offset`.
     async fn browse_artist_albums(
         &self,
         artist: Mbid,
         offset: i64,
+        priority: Priority,
     ) -> Result<AlbumBrowsePage, ProviderError>;
     /// Searches one entity type.
     async fn search(&self, query: &SearchQuery) -> Result<SearchPage, ProviderError>;
@@ -72,4 +106,6 @@ pub trait MetadataProvider: Send + Sync {
     async fn recordings_by_isrc(&self, isrc: &str) -> Result<Vec<Mbid>, ProviderError>;
     /// The releases carrying a barcode.
     async fn releases_by_barcode(&self, barcode: &str) -> Result<Vec<Mbid>, ProviderError>;
+    /// Health, breaker and budget of the provider.
+    fn status(&self) -> ProviderStatus;
 }

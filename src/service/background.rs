@@ -24,6 +24,7 @@ struct RunningGuard(watch::Sender<usize>);
 impl Drop for RunningGuard {
     fn drop(&mut self) {
         self.0.send_modify(|n| *n = n.saturating_sub(1));
+        metrics::gauge!("linernotes_background_refreshes").set(*self.0.borrow() as f64);
     }
 }
 
@@ -34,6 +35,7 @@ impl BackgroundTasks {
         F: Future<Output = ()> + Send + 'static,
     {
         self.running.send_modify(|n| *n += 1);
+        metrics::gauge!("linernotes_background_refreshes").set(*self.running.borrow() as f64);
         let guard = RunningGuard(self.running.clone());
         tokio::spawn(async move {
             let _guard = guard;

@@ -12,12 +12,14 @@ use chrono::{DateTime, Utc};
 use super::background::BackgroundTasks;
 use super::singleflight::SingleFlight;
 use super::{Clock, ErrorCode, ServiceError};
+use crate::cache::HotCache;
 use crate::config::MetadataSettings;
 use crate::domain::{
     Album, AlbumPage, Artist, Entity, EntityId, EntityKind, Freshness, Label, Mbid, Namespace,
     Record, Release, SearchPage, SearchQuery, Track,
 };
 use crate::providers::MetadataProvider;
+use crate::providers::{Priority, ProviderStatus};
 use crate::store::metadata::{AlbumListWrite, EntityWrite};
 use crate::store::{MetadataRepo, StoredEntity};
 
@@ -37,13 +39,14 @@ struct Inner {
     provider: Arc<dyn MetadataProvider>,
     settings: MetadataSettings,
     clock: Arc<dyn Clock>,
-    lookups: SingleFlight<(EntityKind, Mbid), Result<StoredEntity, ServiceError>>,
+    cache: HotCache,
+    lookups: SingleFlight<(EntityKind, Mbid, FetchMode), Result<StoredEntity, ServiceError>>,
     album_syncs: SingleFlight<Mbid, Result<(), ServiceError>>,
     background: BackgroundTasks,
 }
 
 /// Whether a shared upstream fetch may be skipped because another requester just stored the entity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum FetchMode {
     /// A fresh stored copy answers (a miss or a stale refresh).
     UnlessFresh,
@@ -52,10 +55,11 @@ enum FetchMode {
 }
 
 impl MetadataService {
-    /// Wires the service to its store, provider and clock.
+    /// Wires the service to its store, provider, hot cache and clock.
     pub fn new(
         repo: Arc<dyn MetadataRepo>,
         provider: Arc<dyn MetadataProvider>,
+        cache: HotCache,
         settings: MetadataSettings,
         clock: Arc<dyn Clock>,
     ) -> Self {
@@ -65,11 +69,17 @@ impl MetadataService {
                 provider,
                 settings,
                 clock,
+                cache,
                 lookups: SingleFlight::default(),
                 album_syncs: SingleFlight::default(),
                 background: BackgroundTasks::default(),
             }),
         }
+    }
+
+    /// The hot cache.
+    pub fn cache(&self) -> &HotCache {
+        &self.inner.cache
     }
 
     /// Background refreshes, for shutdown and tests to wait on.
@@ -156,6 +166,13 @@ impl MetadataService {
         refresh: bool,
     ) -> Result<Record<Entity>, ServiceError> {
         let id = EntityId::parse(id).map_err(|e| ServiceError::invalid(e.to_string()))?;
+        if let (Some(mbid), false) = (id.as_mbid(), refresh) {
+            if let Some(hit) = self.inner.cache.get_entity(kind, mbid).await {
+                if !self.is_stale(kind, hit.freshness.fetched_at) {
+                    return Ok(Record::clone(&hit));
+                }
+            }
+        }
         let mbid = self.resolve(kind, &id).await?;
         let stored = self.inner.repo.find(kind, mbid).await?;
         match stored {
@@ -164,7 +181,14 @@ impl MetadataService {
                 if stale {
                     self.spawn_refresh(kind, stored.entity.mbid());
                 }
-                Ok(record(stored, stale))
+                let answer = record(stored, stale);
+                if !stale {
+                    self.inner
+                        .cache
+                        .put_entity(kind, Arc::new(answer.clone()))
+                        .await;
+                }
+                Ok(answer)
             }
             Some(stored) => {
                 let mode = if refresh {
@@ -172,7 +196,10 @@ impl MetadataService {
                 } else {
                     FetchMode::UnlessFresh
                 };
-                match self.fetch(kind, stored.entity.mbid(), mode).await {
+                match self
+                    .fetch(kind, stored.entity.mbid(), mode, Priority::Interactive)
+                    .await
+                {
                     Ok(fresh) => Ok(record(fresh, false)),
                     Err(err) => {
                         tracing::warn!(%id, error = %err, "refresh failed; answering the stored copy");
@@ -181,7 +208,9 @@ impl MetadataService {
                 }
             }
             None => {
-                let fetched = self.fetch(kind, mbid, FetchMode::UnlessFresh).await?;
+                let fetched = self
+                    .fetch(kind, mbid, FetchMode::UnlessFresh, Priority::Interactive)
+                    .await?;
                 Ok(record(fetched, false))
             }
         }
@@ -230,17 +259,19 @@ impl MetadataService {
             .ok_or_else(|| ServiceError::not_found(format!("{what} does not exist at MusicBrainz")))
     }
 
-    /// Fetches one entity upstream and stores it, sharing the call with concurrent requesters.
+    /// Fetches one entity upstream and stores it, sharing the call with concurrent requesters; then
+    /// replaces it in the hot cache of every instance.
     async fn fetch(
         &self,
         kind: EntityKind,
         mbid: Mbid,
         mode: FetchMode,
+        priority: Priority,
     ) -> Result<StoredEntity, ServiceError> {
         let inner = &self.inner;
         inner
             .lookups
-            .run((kind, mbid), || async {
+            .run((kind, mbid, mode), || async {
                 if mode == FetchMode::UnlessFresh {
                     // A requester that finished just before this flight began may have stored it.
                     if let Some(stored) = inner.repo.find(kind, mbid).await? {
@@ -252,7 +283,7 @@ impl MetadataService {
                 let what = format!("{kind} {}", mbid.to_entity_id());
                 let fetched = inner
                     .provider
-                    .lookup(kind, mbid)
+                    .lookup(kind, mbid, priority)
                     .await
                     .map_err(|e| ServiceError::from_provider(e, &what))?;
                 if fetched.entity.kind() != kind {
@@ -279,9 +310,18 @@ impl MetadataService {
                 }
                 // Answer what was stored, so a first answer and every later one are identical
                 // (ordering of tags and IDs included).
-                inner.repo.find(kind, canonical).await?.ok_or_else(|| {
+                let stored = inner.repo.find(kind, canonical).await?.ok_or_else(|| {
                     ServiceError::internal(format!("{what} missing right after it was stored"))
-                })
+                })?;
+                if canonical != mbid {
+                    inner.cache.invalidate_entity(kind, mbid).await;
+                }
+                inner.cache.invalidate_entity(kind, canonical).await;
+                inner
+                    .cache
+                    .put_entity(kind, Arc::new(record(stored.clone(), false)))
+                    .await;
+                Ok(stored)
             })
             .await
     }
@@ -295,7 +335,10 @@ impl MetadataService {
     fn spawn_refresh(&self, kind: EntityKind, mbid: Mbid) {
         let service = self.clone();
         self.inner.background.spawn(async move {
-            if let Err(err) = service.fetch(kind, mbid, FetchMode::UnlessFresh).await {
+            if let Err(err) = service
+                .fetch(kind, mbid, FetchMode::UnlessFresh, Priority::Background)
+                .await
+            {
                 tracing::warn!(%kind, %mbid, error = %err, "background refresh failed; keeping the stored copy");
             }
         });
@@ -339,14 +382,14 @@ impl MetadataService {
             if self.is_stale(EntityKind::Album, *fetched_at) {
                 let service = self.clone();
                 self.inner.background.spawn(async move {
-                    if let Err(err) = service.sync_albums(artist).await {
+                    if let Err(err) = service.sync_albums(artist, Priority::Background).await {
                         tracing::warn!(%artist, error = %err, "background album-list refresh failed");
                     }
                 });
             }
             return Ok(page.clone());
         }
-        match self.sync_albums(artist).await {
+        match self.sync_albums(artist, Priority::Interactive).await {
             Ok(()) => self
                 .inner
                 .repo
@@ -367,7 +410,7 @@ impl MetadataService {
     }
 
     /// Fetches every page of an artist's albums (up to the configured cap) and stores the list.
-    async fn sync_albums(&self, artist: Mbid) -> Result<(), ServiceError> {
+    async fn sync_albums(&self, artist: Mbid, priority: Priority) -> Result<(), ServiceError> {
         let inner = &self.inner;
         inner
             .album_syncs
@@ -380,11 +423,11 @@ impl MetadataService {
                 for _ in 0..inner.settings.max_album_pages {
                     let page = inner
                         .provider
-                        .browse_artist_albums(artist, offset)
+                        .browse_artist_albums(artist, offset, priority)
                         .await
                         .map_err(|e| ServiceError::from_provider(e, &what))?;
                     total = page.total;
-                    let received = page.albums.len() as i64;
+                    let received = page.received;
                     albums.extend(page.albums);
                     pages.push((page.request, page.raw));
                     offset += received;
@@ -422,18 +465,68 @@ impl MetadataService {
         offset: Option<u32>,
     ) -> Result<SearchPage, ServiceError> {
         let query = SearchQuery::parse(text, kind, limit, offset).map_err(ServiceError::invalid)?;
+        if let Some(page) = self.inner.cache.get_search(&query).await {
+            return Ok(SearchPage::clone(&page));
+        }
         let what = format!("search for {}s", query.kind);
-        self.inner
+        let page = self
+            .inner
             .provider
             .search(&query)
             .await
-            .map_err(|e| ServiceError::from_provider(e, &what))
+            .map_err(|e| ServiceError::from_provider(e, &what))?;
+        self.inner
+            .cache
+            .put_search(&query, Arc::new(page.clone()))
+            .await;
+        Ok(page)
+    }
+
+    /// Providers, database and cache as an operator sees them.
+    pub async fn status(&self) -> ServiceStatus {
+        let database = match self.inner.repo.ping().await {
+            Ok(()) => "ok",
+            Err(_) => "unreachable",
+        };
+        let redis = match self.inner.cache.redis() {
+            None => "disabled",
+            Some(redis) => match redis.ping().await {
+                Ok(()) => "ok",
+                Err(_) => "unreachable",
+            },
+        };
+        let (entries, bytes) = self.inner.cache.local_usage();
+        ServiceStatus {
+            providers: vec![self.inner.provider.status()],
+            database,
+            redis,
+            cache_entries: entries,
+            cache_bytes: bytes,
+            background_refreshes: self.inner.background.running(),
+        }
     }
 
     /// Whether the database answers (readiness).
     pub async fn ready(&self) -> Result<(), ServiceError> {
         self.inner.repo.ping().await.map_err(ServiceError::from)
     }
+}
+
+/// What `GET /v1/status` answers.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ServiceStatus {
+    /// One entry per provider.
+    pub providers: Vec<ProviderStatus>,
+    /// `ok` or `unreachable`.
+    pub database: &'static str,
+    /// `disabled`, `ok` or `unreachable`.
+    pub redis: &'static str,
+    /// Entries in the in-process cache.
+    pub cache_entries: u64,
+    /// Weighed bytes of the in-process cache.
+    pub cache_bytes: u64,
+    /// Background refreshes running.
+    pub background_refreshes: usize,
 }
 
 fn record(stored: StoredEntity, stale: bool) -> Record<Entity> {

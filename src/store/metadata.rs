@@ -6,6 +6,7 @@
 //! the entity row's lock so concurrent writers of the same entity take turns.
 
 use std::sync::LazyLock;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -20,6 +21,7 @@ use crate::domain::{
     Album, AlbumPage, Alias, Artist, CreditedArtist, Entity, EntityId, EntityKind, Label, LifeSpan,
     Mbid, Medium, Namespace, Release, ReleaseLabel, ReleaseTrack, TagCount, Track, UrlRelation,
 };
+use crate::telemetry::timed_query;
 
 /// An entity as stored, with when it was fetched.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,12 +94,14 @@ pub trait MetadataRepo: Send + Sync {
 #[derive(Debug, Clone)]
 pub struct PgMetadataRepo {
     pool: PgPool,
+    /// Queries slower than this are logged.
+    slow: Duration,
 }
 
 impl PgMetadataRepo {
-    /// Wraps a pool.
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+    /// Wraps a pool; `slow` is the slow-query log threshold.
+    pub fn new(pool: PgPool, slow: Duration) -> Self {
+        Self { pool, slow }
     }
 }
 
@@ -112,10 +116,10 @@ const COMMON_COLUMNS: &str = r#"
                                ORDER BY a.position), '[]')
        FROM alias a WHERE a.entity_mbid = e.mbid) AS aliases,
     (SELECT coalesce(jsonb_agg(jsonb_build_object('name', t.name, 'count', t.count)
-                               ORDER BY t.count DESC, t.name), '[]')
+                               ORDER BY t.position), '[]')
        FROM entity_tag t WHERE t.entity_mbid = e.mbid AND t.category = 'genre') AS genres,
     (SELECT coalesce(jsonb_agg(jsonb_build_object('name', t.name, 'count', t.count)
-                               ORDER BY t.count DESC, t.name), '[]')
+                               ORDER BY t.position), '[]')
        FROM entity_tag t WHERE t.entity_mbid = e.mbid AND t.category = 'tag') AS tags,
     (SELECT coalesce(jsonb_agg(jsonb_build_object('type', u.relation_type, 'url', u.url)
                                ORDER BY u.position), '[]')
@@ -157,7 +161,7 @@ fn select_sql(kind: EntityKind) -> String {
         EntityKind::Release => ("release", RELEASE_COLUMNS),
         EntityKind::Track => (
             "track",
-            "k.title, k.length_ms, k.first_release_date, k.artist_credit_name",
+            "k.title, k.length_ms, k.first_release_date, k.artist_credit_name, k.isrcs",
         ),
         EntityKind::Label => (
             "label",
@@ -201,7 +205,7 @@ struct AliasRow {
     name: String,
     sort_name: Option<String>,
     locale: Option<String>,
-    primary: bool,
+    primary: Option<bool>,
     #[serde(rename = "type")]
     alias_type: Option<String>,
 }
@@ -421,12 +425,7 @@ fn decode_entity(kind: EntityKind, row: &PgRow) -> Result<StoredEntity, StoreErr
         }),
         EntityKind::Track => Entity::Track(Track {
             id: c.id,
-            isrcs: c
-                .external_ids
-                .iter()
-                .filter(|id| id.namespace() == Namespace::Isrc)
-                .map(|id| id.value().to_owned())
-                .collect(),
+            isrcs: row.try_get("isrcs")?,
             external_ids: c.external_ids,
             title: row.try_get("title")?,
             length_ms: row.try_get("length_ms")?,
@@ -480,49 +479,58 @@ async fn canonical_mbid(pool: &PgPool, mbid: Mbid) -> Result<Mbid, StoreError> {
 #[async_trait]
 impl MetadataRepo for PgMetadataRepo {
     async fn find(&self, kind: EntityKind, mbid: Mbid) -> Result<Option<StoredEntity>, StoreError> {
-        let mbid = canonical_mbid(&self.pool, mbid).await?;
-        let row = sqlx::query(find_sql(kind))
-            .bind(mbid.as_uuid())
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|row| decode_entity(kind, &row)).transpose()
+        timed_query("find", self.slow, async {
+            let mbid = canonical_mbid(&self.pool, mbid).await?;
+            let row = sqlx::query(find_sql(kind))
+                .bind(mbid.as_uuid())
+                .fetch_optional(&self.pool)
+                .await?;
+            row.map(|row| decode_entity(kind, &row)).transpose()
+        })
+        .await
     }
 
     async fn resolve(&self, kind: EntityKind, id: &EntityId) -> Result<Option<Mbid>, StoreError> {
-        if let Some(mbid) = id.as_mbid() {
-            return canonical_mbid(&self.pool, mbid).await.map(Some);
-        }
-        let found: Option<Uuid> = sqlx::query_scalar(
-            "SELECT x.entity_mbid FROM external_id x JOIN entity e ON e.mbid = x.entity_mbid \
-             WHERE x.namespace = $1 AND x.value = $2 AND e.kind = $3 \
-             ORDER BY e.complete DESC, e.fetched_at DESC LIMIT 1",
-        )
-        .bind(id.namespace().as_str())
-        .bind(id.value())
-        .bind(kind.as_str())
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(found.map(Mbid::from))
+        timed_query("resolve", self.slow, async {
+            if let Some(mbid) = id.as_mbid() {
+                return canonical_mbid(&self.pool, mbid).await.map(Some);
+            }
+            let found: Option<Uuid> = sqlx::query_scalar(
+                "SELECT x.entity_mbid FROM external_id x JOIN entity e ON e.mbid = x.entity_mbid \
+                 WHERE x.namespace = $1 AND x.value = $2 AND e.kind = $3 \
+                 ORDER BY e.complete DESC, e.fetched_at DESC LIMIT 1",
+            )
+            .bind(id.namespace().as_str())
+            .bind(id.value())
+            .bind(kind.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+            Ok(found.map(Mbid::from))
+        })
+        .await
     }
 
     async fn save(&self, write: EntityWrite<'_>) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let mbid = write.entity.mbid();
-        if write.requested != mbid {
-            record_redirect(&mut tx, write.requested, mbid, write.entity.kind()).await?;
-        }
-        write_entity_rows(&mut tx, write.entity, true, write.fetched_at).await?;
-        write_raw_payload(
-            &mut tx,
-            mbid,
-            write.provider,
-            write.request,
-            write.payload,
-            write.fetched_at,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        timed_query("save", self.slow, async {
+            let mut tx = self.pool.begin().await?;
+            let mbid = write.entity.mbid();
+            if write.requested != mbid {
+                record_redirect(&mut tx, write.requested, mbid, write.entity.kind()).await?;
+            }
+            write_entity_rows(&mut tx, write.entity, true, write.fetched_at).await?;
+            write_raw_payload(
+                &mut tx,
+                mbid,
+                write.provider,
+                write.request,
+                write.payload,
+                write.fetched_at,
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn artist_albums(
@@ -531,100 +539,109 @@ impl MetadataRepo for PgMetadataRepo {
         limit: i64,
         offset: i64,
     ) -> Result<Option<(AlbumPage, DateTime<Utc>)>, StoreError> {
-        let artist = canonical_mbid(&self.pool, artist).await?;
-        let synced: Option<(DateTime<Utc>, i64)> = sqlx::query_as(
-            "SELECT l.fetched_at, \
-                    (SELECT count(*) FROM artist_album aa WHERE aa.artist_mbid = l.artist_mbid) \
-             FROM artist_album_list l WHERE l.artist_mbid = $1",
-        )
-        .bind(artist.as_uuid())
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some((fetched_at, total)) = synced else {
-            return Ok(None);
-        };
-        let rows = sqlx::query(&ARTIST_ALBUMS_SQL)
+        timed_query("artist_albums", self.slow, async {
+            let artist = canonical_mbid(&self.pool, artist).await?;
+            let synced: Option<(DateTime<Utc>, i64)> = sqlx::query_as(
+                "SELECT l.fetched_at, \
+                        (SELECT count(*) FROM artist_album aa WHERE aa.artist_mbid = l.artist_mbid) \
+                 FROM artist_album_list l WHERE l.artist_mbid = $1",
+            )
             .bind(artist.as_uuid())
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(&self.pool)
+            .fetch_optional(&self.pool)
             .await?;
-        let albums = rows
-            .iter()
-            .map(|row| match decode_entity(EntityKind::Album, row)?.entity {
-                Entity::Album(album) => Ok(album),
-                _ => Err(StoreError::Corrupt(
-                    "album row decoded as another kind".into(),
-                )),
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Some((
-            AlbumPage {
-                albums,
-                total,
-                offset,
-            },
-            fetched_at,
-        )))
+            let Some((fetched_at, total)) = synced else {
+                return Ok(None);
+            };
+            let rows = sqlx::query(&ARTIST_ALBUMS_SQL)
+                .bind(artist.as_uuid())
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&self.pool)
+                .await?;
+            let albums = rows
+                .iter()
+                .map(|row| match decode_entity(EntityKind::Album, row)?.entity {
+                    Entity::Album(album) => Ok(album),
+                    _ => Err(StoreError::Corrupt(
+                        "album row decoded as another kind".into(),
+                    )),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Some((
+                AlbumPage {
+                    albums,
+                    total,
+                    offset,
+                },
+                fetched_at,
+            )))
+        })
+        .await
     }
 
     async fn save_artist_albums(&self, write: AlbumListWrite<'_>) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let artist = write.artist.as_uuid();
-        // The upsert locks the list's row, so two synchronisations of one list take turns.
-        let pages: Vec<serde_json::Value> = write
-            .pages
-            .iter()
-            .map(|(request, payload)| serde_json::json!({"request": request, "payload": payload}))
-            .collect();
-        sqlx::query(
-            "INSERT INTO artist_album_list (artist_mbid, total, raw_pages, fetched_at) \
-             VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (artist_mbid) DO UPDATE SET total = EXCLUDED.total, \
-                 raw_pages = EXCLUDED.raw_pages, fetched_at = EXCLUDED.fetched_at",
-        )
-        .bind(artist)
-        .bind(i32::try_from(write.total).unwrap_or(i32::MAX))
-        .bind(Json(&pages))
-        .bind(write.fetched_at)
-        .execute(&mut *tx)
-        .await?;
-        let ids: Vec<Uuid> = write.albums.iter().map(|a| a.id.as_uuid()).collect();
-        let complete: Vec<Uuid> =
-            sqlx::query_scalar("SELECT mbid FROM entity WHERE mbid = ANY($1) AND complete")
-                .bind(&ids)
-                .fetch_all(&mut *tx)
-                .await?;
-        for album in write.albums {
-            if !complete.contains(&album.id.as_uuid()) {
-                write_entity_rows(
-                    &mut tx,
-                    &Entity::Album(album.clone()),
-                    false,
-                    write.fetched_at,
-                )
-                .await?;
-            }
-        }
-        sqlx::query("DELETE FROM artist_album WHERE artist_mbid = $1")
+        timed_query("save_artist_albums", self.slow, async {
+            let mut tx = self.pool.begin().await?;
+            let artist = write.artist.as_uuid();
+            // The upsert locks the list's row, so two synchronisations of one list take turns.
+            let pages: Vec<serde_json::Value> = write
+                .pages
+                .iter()
+                .map(|(request, payload)| serde_json::json!({"request": request, "payload": payload}))
+                .collect();
+            sqlx::query(
+                "INSERT INTO artist_album_list (artist_mbid, total, raw_pages, fetched_at) \
+                 VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (artist_mbid) DO UPDATE SET total = EXCLUDED.total, \
+                     raw_pages = EXCLUDED.raw_pages, fetched_at = EXCLUDED.fetched_at",
+            )
             .bind(artist)
+            .bind(i32::try_from(write.total).unwrap_or(i32::MAX))
+            .bind(Json(&pages))
+            .bind(write.fetched_at)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
-            "INSERT INTO artist_album (artist_mbid, album_mbid) \
-             SELECT $1, a FROM UNNEST($2::uuid[]) AS a ON CONFLICT DO NOTHING",
-        )
-        .bind(artist)
-        .bind(&ids)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+            let ids: Vec<Uuid> = write.albums.iter().map(|a| a.id.as_uuid()).collect();
+            let complete: Vec<Uuid> =
+                sqlx::query_scalar("SELECT mbid FROM entity WHERE mbid = ANY($1) AND complete")
+                    .bind(&ids)
+                    .fetch_all(&mut *tx)
+                    .await?;
+            for album in write.albums {
+                if !complete.contains(&album.id.as_uuid()) {
+                    write_entity_rows(
+                        &mut tx,
+                        &Entity::Album(album.clone()),
+                        false,
+                        write.fetched_at,
+                    )
+                    .await?;
+                }
+            }
+            sqlx::query("DELETE FROM artist_album WHERE artist_mbid = $1")
+                .bind(artist)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO artist_album (artist_mbid, album_mbid) \
+                 SELECT $1, a FROM UNNEST($2::uuid[]) AS a ON CONFLICT DO NOTHING",
+            )
+            .bind(artist)
+            .bind(&ids)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
+        timed_query("ping", self.slow, async {
+            sqlx::query("SELECT 1").execute(&self.pool).await?;
+            Ok(())
+        })
+        .await
     }
 }
 
@@ -704,19 +721,26 @@ async fn write_entity_rows(
 ) -> Result<(), StoreError> {
     let mbid = entity.mbid().as_uuid();
     let disambiguation = entity.disambiguation();
-    sqlx::query(
+    // A summary never replaces a complete entity, also when a lookup commits concurrently: the
+    // upsert locks the row and only updates when the stored copy is a summary too.
+    let written: Option<Uuid> = sqlx::query_scalar(
         "INSERT INTO entity (mbid, kind, complete, disambiguation, fetched_at) \
          VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (mbid) DO UPDATE SET kind = EXCLUDED.kind, complete = EXCLUDED.complete, \
-             disambiguation = EXCLUDED.disambiguation, fetched_at = EXCLUDED.fetched_at",
+             disambiguation = EXCLUDED.disambiguation, fetched_at = EXCLUDED.fetched_at \
+         WHERE EXCLUDED.complete OR NOT entity.complete \
+         RETURNING mbid",
     )
     .bind(mbid)
     .bind(entity.kind().as_str())
     .bind(complete)
     .bind(disambiguation)
     .bind(fetched_at)
-    .execute(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await?;
+    if written.is_none() {
+        return Ok(());
+    }
     for table in [
         "alias",
         "entity_tag",
@@ -800,11 +824,12 @@ async fn write_tags(
         return Ok(());
     }
     sqlx::query(
-        "INSERT INTO entity_tag (entity_mbid, category, name, count) \
-         SELECT $1, $2, * FROM UNNEST($3::text[], $4::int[]) ON CONFLICT DO NOTHING",
+        "INSERT INTO entity_tag (entity_mbid, category, position, name, count) \
+         SELECT $1, $2, * FROM UNNEST($3::int[], $4::text[], $5::int[]) ON CONFLICT DO NOTHING",
     )
     .bind(mbid)
     .bind(category)
+    .bind(positions(tags.len()))
     .bind(tags.iter().map(|t| t.name.clone()).collect::<Vec<_>>())
     .bind(tags.iter().map(|t| t.count).collect::<Vec<_>>())
     .execute(&mut **tx)
@@ -952,17 +977,18 @@ async fn write_album_row(tx: &mut Transaction<'_, Postgres>, a: &Album) -> Resul
 
 async fn write_track_row(tx: &mut Transaction<'_, Postgres>, t: &Track) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO track (mbid, title, length_ms, first_release_date, artist_credit_name) \
-         VALUES ($1, $2, $3, $4, $5) \
+        "INSERT INTO track (mbid, title, length_ms, first_release_date, artist_credit_name, isrcs) \
+         VALUES ($1, $2, $3, $4, $5, $6) \
          ON CONFLICT (mbid) DO UPDATE SET title = EXCLUDED.title, length_ms = EXCLUDED.length_ms, \
              first_release_date = EXCLUDED.first_release_date, \
-             artist_credit_name = EXCLUDED.artist_credit_name",
+             artist_credit_name = EXCLUDED.artist_credit_name, isrcs = EXCLUDED.isrcs",
     )
     .bind(t.id.as_uuid())
     .bind(&t.title)
     .bind(t.length_ms)
     .bind(&t.first_release_date)
     .bind(&t.artist_credit_name)
+    .bind(&t.isrcs)
     .execute(&mut **tx)
     .await?;
     Ok(())

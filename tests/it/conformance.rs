@@ -252,7 +252,7 @@ fn every_search_parses_into_a_page() {
                     json_str(&raw["id"]),
                     "{file}"
                 );
-                assert_eq!(hit.entity_type, kind.as_str(), "{file}");
+                assert_eq!(hit.entity_type, kind, "{file}");
                 assert!(!hit.name.is_empty(), "{file}");
                 assert_eq!(Some(i64::from(hit.score)), raw["score"].as_i64(), "{file}");
             }

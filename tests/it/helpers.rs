@@ -111,7 +111,7 @@ pub fn test_settings(database_url: &str, provider_url: &str) -> Settings {
             "LINERNOTES__PROVIDERS__MUSICBRAINZ__RETRY_BASE_DELAY_MS",
             "1",
         ),
-        ("LINERNOTES__PROVIDERS__MUSICBRAINZ__TIMEOUT_SECS", "5"),
+        ("LINERNOTES__PROVIDERS__MUSICBRAINZ__TIMEOUT_MS", "5000"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))

@@ -56,7 +56,7 @@ async fn artist_end_to_end_through_both_transports() {
     let app = TestApp::spawn().await;
     Mock::given(method("GET"))
         .and(path(format!("/ws/2/artist/{ARTIST}")))
-        .and(query_param("inc", "aliases+genres+tags+url-rels"))
+        .and(query_param("inc", "aliases genres tags url-rels"))
         .and(query_param("fmt", "json"))
         .and(header("user-agent", user_agent().as_str()))
         .respond_with(json_response(&artist(ARTIST, "Ada Example")))
@@ -82,14 +82,15 @@ async fn artist_end_to_end_through_both_transports() {
     assert_eq!(
         a["aliases"],
         json!([
-            {"name": "A. Example", "sort_name": "Example, A.", "locale": null, "primary": false, "type": "Search hint"},
+            {"name": "A. Example", "sort_name": "Example, A.", "locale": null, "primary": null, "type": "Search hint"},
             {"name": "エイダ", "sort_name": "エイダ", "locale": "ja", "primary": true, "type": "Artist name"}
         ])
     );
     assert_eq!(a["genres"], json!([{"name": "synth-pop", "count": 4}]));
     assert_eq!(
         a["tags"],
-        json!([{"name": "synth-pop", "count": 5}, {"name": "british", "count": 2}])
+        json!([{"name": "british", "count": 2}, {"name": "synth-pop", "count": 5}]),
+        "the provider's order"
     );
     assert_eq!(
         a["urls"],
@@ -123,11 +124,20 @@ async fn artist_end_to_end_through_both_transports() {
         (Some("1969-09"), None, Some(false))
     );
     assert_eq!(g.aliases.len(), 2);
-    assert!(g.aliases[1].primary && g.aliases[1].locale.as_deref() == Some("ja"));
+    assert_eq!(g.aliases[0].primary, None, "null stays unknown");
+    assert_eq!(g.aliases[1].primary, Some(true));
+    assert_eq!(g.aliases[1].locale.as_deref(), Some("ja"));
     assert_eq!(g.genres[0].name, "synth-pop");
-    assert_eq!(g.tags[0].count, 5);
+    assert_eq!(g.tags[1].count, 5);
     assert_eq!(g.urls[1].r#type, "official homepage");
     assert!(!g.freshness.expect("freshness").stale);
+
+    let requests = app.mock.received_requests().await.unwrap_or_default();
+    assert_eq!(
+        requests[0].url.query(),
+        Some("inc=aliases+genres+tags+url-rels&fmt=json"),
+        "inc parts joined by a literal +"
+    );
 
     // Resolving by an external ID learned from the URL relations needs no upstream call either.
     let (status, by_discogs) = app.get("/v1/artists/discogs:123456").await;
@@ -706,13 +716,13 @@ async fn artist_albums_are_listed_and_paged_through_both_transports() {
     );
 }
 
-/// Search goes to MusicBrainz with the text escaped as plain words and maps every hit.
+/// Search goes to MusicBrainz with the query as given (Lucene syntax included) and maps every hit.
 #[tokio::test]
 async fn search_through_both_transports() {
     let app = TestApp::spawn().await;
     Mock::given(method("GET"))
         .and(path("/ws/2/artist"))
-        .and(query_param("query", "ac\\/dc"))
+        .and(query_param("query", "AC/DC"))
         .and(query_param("limit", "2"))
         .and(query_param("offset", "0"))
         .respond_with(json_response(&artist_search(&[
@@ -747,6 +757,20 @@ async fn search_through_both_transports() {
     assert_eq!(g.results.len(), 2);
     assert_eq!(g.results[1].id, mb(GUEST));
     assert_eq!(g.results[1].entity_type, "artist");
+
+    // A query MusicBrainz cannot parse is the client's mistake, said clearly.
+    Mock::given(method("GET"))
+        .and(path("/ws/2/recording"))
+        .respond_with(error_response(400, "Invalid query: unbalanced quote"))
+        .mount(&app.mock)
+        .await;
+    let (status, body) = app.get("/v1/search?q=%22unbalanced&type=track").await;
+    assert_eq!(
+        (status, error_of(&body).0),
+        (400, "INVALID_ARGUMENT"),
+        "{body}"
+    );
+    assert!(error_of(&body).1.contains("unbalanced quote"), "{body}");
 }
 
 /// Every malformed input is rejected with INVALID_ARGUMENT naming what was expected, before any I/O.

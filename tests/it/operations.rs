@@ -426,8 +426,8 @@ impl Drop for DbProxy {
     }
 }
 
-/// When the database goes away while serving, requests answer 503 UNAVAILABLE (and `/readyz` too);
-/// when it comes back, the same requests succeed again without a restart.
+/// When the database goes away while serving, hot-cache hits still answer, everything else answers
+/// 503 UNAVAILABLE (and `/readyz` too); when it comes back, requests succeed again without a restart.
 #[tokio::test]
 async fn a_database_outage_answers_503_and_recovers_without_restart() {
     let admin = url::Url::parse(&admin_url()).expect("admin URL");
@@ -457,18 +457,35 @@ async fn a_database_outage_answers_503_and_recovers_without_restart() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(app.get("/readyz").await.0, 200);
 
+    Mock::given(method("GET"))
+        .and(path(format!("/ws/2/artist/{GUEST}")))
+        .respond_with(json_response(&artist(GUEST, "The Guest")))
+        .mount(&app.mock)
+        .await;
+    let guest_path = format!("/v1/artists/musicbrainz:{GUEST}");
+
     proxy.set_down(true);
-    assert_unavailable("artist while down", &app.get(&artist_path()).await);
+    let (status, body) = app.get(&artist_path()).await;
+    assert_eq!(
+        status, 200,
+        "a hot-cache hit answers without the database: {body}"
+    );
+    assert_eq!(body["name"], "Ada Example");
+    assert_unavailable("uncached artist while down", &app.get(&guest_path).await);
     assert_unavailable("readyz while down", &app.get("/readyz").await);
-    assert_unavailable("artist still down", &app.get(&artist_path()).await);
+    assert_unavailable("uncached artist still down", &app.get(&guest_path).await);
 
     proxy.set_down(false);
-    let (status, body) = app.get(&artist_path()).await;
+    let (status, body) = app.get(&guest_path).await;
     assert_eq!(status, 200, "after recovery: {body}");
-    assert_eq!(body["name"], "Ada Example", "{body}");
+    assert_eq!(body["name"], "The Guest", "{body}");
     let (status, body) = app.get("/readyz").await;
     assert_eq!(status, 200, "readyz after recovery: {body}");
-    assert_eq!(app.upstream_calls().await, 1, "the stored copy answers");
+    assert_eq!(
+        app.upstream_calls().await,
+        2,
+        "nothing was fetched while the database was down"
+    );
 }
 
 /// Stopping the app ends its server task cleanly after serving, and its port then refuses

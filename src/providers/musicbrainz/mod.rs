@@ -8,19 +8,22 @@
 
 pub mod model;
 
-use std::num::NonZeroU32;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use chrono::{DateTime, Utc};
 use reqwest::header::{HeaderMap, LOCATION, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
 
-use super::{AlbumBrowsePage, FetchedEntity, MetadataProvider, ProviderError};
+use super::breaker::{BreakerState, CircuitBreaker};
+use super::ratelimit::{Priority, RateLimiter};
+use super::{AlbumBrowsePage, FetchedEntity, MetadataProvider, ProviderError, ProviderStatus};
 use crate::config::MusicBrainzSettings;
 use crate::domain::links::external_ids_from_urls;
 use crate::domain::{EntityKind, Mbid, SearchPage, SearchQuery};
+use crate::redis::RedisHandle;
+use crate::service::Clock;
 
 /// Page size of browse requests (the WS/2 maximum).
 pub const BROWSE_PAGE_SIZE: i64 = 100;
@@ -41,11 +44,24 @@ fn lookup_inc(kind: EntityKind) -> &'static str {
     }
 }
 
+/// The provider's name in metrics, status and stored payloads.
+const NAME: &str = "musicbrainz";
+
+/// When the provider last answered well and last failed.
+#[derive(Debug, Default)]
+struct Health {
+    last_success: Option<DateTime<Utc>>,
+    last_error: Option<(DateTime<Utc>, String)>,
+}
+
 /// The MusicBrainz WS/2 client.
 pub struct MusicBrainzClient {
     http: reqwest::Client,
     base_url: Url,
-    limiter: Arc<DefaultDirectRateLimiter>,
+    limiter: RateLimiter,
+    breaker: CircuitBreaker,
+    clock: Arc<dyn Clock>,
+    health: Mutex<Health>,
     max_retries: u32,
     retry_base_delay: Duration,
     max_retry_after: Duration,
@@ -70,8 +86,12 @@ pub fn user_agent(contact: &str) -> String {
 
 impl MusicBrainzClient {
     /// Builds a client from its settings (validated at config load). The base URL may name the server
-    /// root or the `/ws/2` API root.
-    pub fn new(settings: &MusicBrainzSettings) -> Result<Self, String> {
+    /// root or the `/ws/2` API root. With `redis`, the request budget is shared by every instance.
+    pub fn new(
+        settings: &MusicBrainzSettings,
+        redis: Option<RedisHandle>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, String> {
         let mut base_url = Url::parse(&settings.base_url)
             .map_err(|e| format!("providers.musicbrainz.base_url: {e}"))?;
         // Accept both the server root (`https://musicbrainz.org`) and the API root (`…/ws/2`).
@@ -82,38 +102,88 @@ impl MusicBrainzClient {
         base_url.set_path(&format!("{path}/"));
         let http = reqwest::Client::builder()
             .user_agent(user_agent(&settings.contact))
-            .timeout(Duration::from_secs(settings.timeout_secs))
-            .connect_timeout(Duration::from_secs(settings.timeout_secs.min(10)))
+            .timeout(Duration::from_millis(settings.timeout_ms))
+            .connect_timeout(Duration::from_millis(settings.timeout_ms.min(10_000)))
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-        let period = Duration::from_secs_f64(1.0 / settings.requests_per_second);
-        let quota = Quota::with_period(period)
-            .ok_or("providers.musicbrainz.requests_per_second is too high")?
-            .allow_burst(NonZeroU32::MIN);
         Ok(Self {
             http,
             base_url,
-            limiter: Arc::new(RateLimiter::direct(quota)),
+            limiter: RateLimiter::new(NAME, settings.requests_per_second, redis),
+            breaker: CircuitBreaker::new(
+                NAME,
+                settings.breaker_failure_threshold,
+                Duration::from_secs(settings.breaker_cool_down_secs),
+                clock.clone(),
+            ),
+            clock,
+            health: Mutex::new(Health::default()),
             max_retries: settings.max_retries,
             retry_base_delay: Duration::from_millis(settings.retry_base_delay_ms),
             max_retry_after: Duration::from_secs(settings.max_retry_after_secs),
         })
     }
 
-    /// GETs `path` (relative to the base URL) with `query` and `fmt=json`, politely; returns the body.
-    async fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<Vec<u8>, ProviderError> {
+    /// GETs `path` (relative to the base URL) with `query` and `fmt=json`, politely, behind the circuit
+    /// breaker; returns the body.
+    async fn get(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        priority: Priority,
+    ) -> Result<Vec<u8>, ProviderError> {
+        if let Err(until) = self.breaker.permit() {
+            metrics::counter!("linernotes_provider_requests_total", "provider" => NAME, "outcome" => "circuit_open")
+                .increment(1);
+            return Err(ProviderError::Unavailable(format!(
+                "MusicBrainz failed repeatedly; not asking again before {}",
+                until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            )));
+        }
+        let started = Instant::now();
+        let result = self.send(path, query, priority).await;
+        metrics::histogram!("linernotes_provider_request_duration_seconds", "provider" => NAME)
+            .record(started.elapsed().as_secs_f64());
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(ProviderError::NotFound) => "not_found",
+            Err(ProviderError::Rejected(_)) => "rejected",
+            Err(ProviderError::Unavailable(_)) => "unavailable",
+            Err(ProviderError::Malformed(_)) => "malformed",
+        };
+        metrics::counter!("linernotes_provider_requests_total", "provider" => NAME, "outcome" => outcome)
+            .increment(1);
+        let mut health = self.health.lock().unwrap_or_else(|p| p.into_inner());
+        match &result {
+            Ok(_) | Err(ProviderError::NotFound) | Err(ProviderError::Rejected(_)) => {
+                self.breaker.record_success();
+                health.last_success = Some(self.clock.now());
+            }
+            Err(ProviderError::Unavailable(reason)) | Err(ProviderError::Malformed(reason)) => {
+                self.breaker.record_failure();
+                health.last_error = Some((self.clock.now(), reason.clone()));
+            }
+        }
+        result
+    }
+
+    /// One request with its retries.
+    async fn send(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        priority: Priority,
+    ) -> Result<Vec<u8>, ProviderError> {
         let mut url = self
             .base_url
             .join(path)
             .map_err(|e| ProviderError::Rejected(format!("bad request path {path}: {e}")))?;
-        url.query_pairs_mut()
-            .extend_pairs(query.iter().copied())
-            .append_pair("fmt", "json");
+        url.set_query(Some(&query_string(query)));
         let mut attempt = 0;
         let mut redirects = 0;
         loop {
-            self.limiter.until_ready().await;
+            self.limiter.acquire(priority).await;
             let (failure, retry_after) = match self.http.get(url.clone()).send().await {
                 Ok(response) => {
                     let status = response.status();
@@ -152,19 +222,25 @@ impl MusicBrainzClient {
                     None,
                 ),
             };
+            if let Some(pause) = retry_after {
+                // The provider asked every client to hold off: pause the whole budget (every
+                // instance's, when it is shared), not only this request.
+                self.limiter.pause(pause).await;
+                if pause > self.max_retry_after {
+                    return Err(ProviderError::Unavailable(format!(
+                        "{failure}, asking to retry after {}s",
+                        pause.as_secs()
+                    )));
+                }
+            }
             if attempt >= self.max_retries {
                 return Err(ProviderError::Unavailable(failure));
             }
             let backoff = self.retry_base_delay.saturating_mul(1 << attempt.min(16));
-            let delay = retry_after.unwrap_or(backoff);
-            if delay > self.max_retry_after {
-                return Err(ProviderError::Unavailable(format!(
-                    "{failure}, asking to retry after {}s",
-                    delay.as_secs()
-                )));
+            tracing::warn!(%url, attempt, %failure, "retrying MusicBrainz request");
+            if retry_after.is_none() {
+                tokio::time::sleep(backoff).await;
             }
-            tracing::warn!(%url, attempt, delay_ms = delay.as_millis() as u64, %failure, "retrying MusicBrainz request");
-            tokio::time::sleep(delay).await;
             attempt += 1;
         }
     }
@@ -174,12 +250,33 @@ impl MusicBrainzClient {
         &self,
         path: &str,
         query: &[(&str, &str)],
+        priority: Priority,
     ) -> Result<(Vec<u8>, serde_json::Value), ProviderError> {
-        let body = self.get(path, query).await?;
+        let body = self.get(path, query, priority).await?;
         let raw = serde_json::from_slice(&body)
             .map_err(|e| ProviderError::Malformed(format!("MusicBrainz sent invalid JSON: {e}")))?;
         Ok((body, raw))
     }
+}
+
+/// The query string of a request, ending in `fmt=json`. Values are percent-encoded, except that the
+/// `+` between `inc` parts stays a literal `+`, as the WS/2 documentation writes it.
+fn query_string(query: &[(&str, &str)]) -> String {
+    let encode =
+        |text: &str| url::form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>();
+    query
+        .iter()
+        .map(|(key, value)| {
+            let value = if *key == "inc" {
+                value.split('+').map(encode).collect::<Vec<_>>().join("+")
+            } else {
+                encode(value)
+            };
+            format!("{}={value}", encode(key))
+        })
+        .chain(std::iter::once("fmt=json".to_owned()))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// The absolute URL a redirect points to.
@@ -212,18 +309,6 @@ fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
     cause.to_string()
 }
 
-/// Escapes Lucene syntax so the text is searched as plain words (`AC/DC`, `"quoted`, `a && b`).
-pub fn escape_lucene(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.to_lowercase().chars() {
-        if "+-&|!(){}[]^\"~*?:\\/".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
 fn malformed(err: model::ParseError) -> ProviderError {
     ProviderError::Malformed(err.to_string())
 }
@@ -231,13 +316,18 @@ fn malformed(err: model::ParseError) -> ProviderError {
 #[async_trait]
 impl MetadataProvider for MusicBrainzClient {
     fn name(&self) -> &'static str {
-        "musicbrainz"
+        NAME
     }
 
-    async fn lookup(&self, kind: EntityKind, mbid: Mbid) -> Result<FetchedEntity, ProviderError> {
+    async fn lookup(
+        &self,
+        kind: EntityKind,
+        mbid: Mbid,
+        priority: Priority,
+    ) -> Result<FetchedEntity, ProviderError> {
         let inc = lookup_inc(kind);
         let path = format!("{}/{mbid}", kind.musicbrainz_entity());
-        let (body, raw) = self.get_json(&path, &[("inc", inc)]).await?;
+        let (body, raw) = self.get_json(&path, &[("inc", inc)], priority).await?;
         let mut entity = model::parse_lookup(kind, &body).map_err(malformed)?;
         let derived = external_ids_from_urls(entity.urls());
         let ids = entity.external_ids_mut();
@@ -257,6 +347,7 @@ impl MetadataProvider for MusicBrainzClient {
         &self,
         artist: Mbid,
         offset: i64,
+        priority: Priority,
     ) -> Result<AlbumBrowsePage, ProviderError> {
         let artist_text = artist.to_string();
         let offset_text = offset.to_string();
@@ -270,11 +361,17 @@ impl MetadataProvider for MusicBrainzClient {
                     ("limit", &limit_text),
                     ("offset", &offset_text),
                 ],
+                priority,
             )
             .await?;
         let (albums, total, offset) = model::parse_album_browse(&body).map_err(malformed)?;
+        let received = raw
+            .get("release-groups")
+            .and_then(serde_json::Value::as_array)
+            .map_or(albums.len(), Vec::len) as i64;
         Ok(AlbumBrowsePage {
             albums,
+            received,
             total,
             offset,
             request: format!("browse:release-group?inc=artist-credits&offset={offset_text}"),
@@ -283,30 +380,56 @@ impl MetadataProvider for MusicBrainzClient {
     }
 
     async fn search(&self, query: &SearchQuery) -> Result<SearchPage, ProviderError> {
-        let text = escape_lucene(&query.text);
+        let text = &query.text;
         let limit = query.limit.to_string();
         let offset = query.offset.to_string();
         let body = self
             .get(
                 query.kind.musicbrainz_entity(),
-                &[("query", &text), ("limit", &limit), ("offset", &offset)],
+                &[("query", text), ("limit", &limit), ("offset", &offset)],
+                Priority::Interactive,
             )
             .await?;
         model::parse_search(query.kind, &body).map_err(malformed)
     }
 
     async fn recordings_by_isrc(&self, isrc: &str) -> Result<Vec<Mbid>, ProviderError> {
-        let body = self.get(&format!("isrc/{isrc}"), &[]).await?;
+        let body = self
+            .get(&format!("isrc/{isrc}"), &[], Priority::Interactive)
+            .await?;
         model::parse_isrc_lookup(&body).map_err(malformed)
     }
 
     async fn releases_by_barcode(&self, barcode: &str) -> Result<Vec<Mbid>, ProviderError> {
         let query = format!("barcode:{barcode}");
         let body = self
-            .get("release", &[("query", &query), ("limit", "10")])
+            .get(
+                "release",
+                &[("query", &query), ("limit", "10")],
+                Priority::Interactive,
+            )
             .await?;
         let page = model::parse_search(EntityKind::Release, &body).map_err(malformed)?;
         Ok(page.results.into_iter().map(|hit| hit.id).collect())
+    }
+
+    fn status(&self) -> ProviderStatus {
+        let health = self.health.lock().unwrap_or_else(|p| p.into_inner());
+        let state = match self.breaker.state() {
+            BreakerState::Open | BreakerState::HalfOpen => "open",
+            BreakerState::Closed if self.breaker.consecutive_failures() > 0 => "degraded",
+            BreakerState::Closed => "ok",
+        };
+        ProviderStatus {
+            name: NAME,
+            state,
+            last_success: health.last_success,
+            last_error_at: health.last_error.as_ref().map(|(at, _)| *at),
+            last_error: health.last_error.as_ref().map(|(_, e)| e.clone()),
+            requests_per_second: self.limiter.requests_per_second(),
+            queued_requests: self.limiter.queued(),
+            shared_budget: self.limiter.is_shared(),
+        }
     }
 }
 
@@ -315,10 +438,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn lucene_syntax_is_escaped() {
-        assert_eq!(escape_lucene("AC/DC"), "ac\\/dc");
-        assert_eq!(escape_lucene("a && (b)"), "a \\&\\& \\(b\\)");
-        assert_eq!(escape_lucene("\"x:y\""), "\\\"x\\:y\\\"");
+    fn inc_parts_keep_their_plus_and_values_are_encoded() {
+        assert_eq!(
+            query_string(&[("inc", "aliases+url-rels"), ("query", "a&b c/d")]),
+            "inc=aliases+url-rels&query=a%26b+c%2Fd&fmt=json"
+        );
     }
 
     #[test]

@@ -217,7 +217,7 @@ impl RawHit {
         };
         Some(SearchHit {
             id: mbid(self.id)?,
-            entity_type: kind.as_str(),
+            entity_type: kind,
             name: text(name)?,
             score: score(self.score.as_ref()),
             disambiguation: text(self.disambiguation),
@@ -379,7 +379,7 @@ impl RawAlias {
             name: text(self.name)?,
             sort_name: text(self.sort_name),
             locale: text(self.locale),
-            primary: self.primary.unwrap_or(false),
+            primary: self.primary,
             alias_type: text(self.alias_type),
         })
     }
@@ -563,25 +563,23 @@ impl RawLabelInfo {
     }
 }
 
-/// A medium of a release, with its pregap, tracks and data tracks.
+/// A medium of a release. Only `tracks` is read: the pregap (hidden track) and data tracks MusicBrainz
+/// lists apart stay apart, so `tracks` means the same here as there.
 #[derive(Default, Deserialize)]
 #[serde(default, rename_all = "kebab-case")]
 struct RawMedium {
     position: Option<i32>,
     format: Option<String>,
     title: Option<String>,
-    pregap: Option<RawTrack>,
     tracks: Option<Vec<RawTrack>>,
-    data_tracks: Option<Vec<RawTrack>>,
 }
 
 impl RawMedium {
     fn convert(self, index: usize, release_credit: &str) -> Medium {
         let tracks = self
-            .pregap
+            .tracks
             .into_iter()
-            .chain(self.tracks.into_iter().flatten())
-            .chain(self.data_tracks.into_iter().flatten())
+            .flatten()
             .enumerate()
             .filter_map(|(index, track)| track.convert(index, release_credit))
             .collect();
@@ -747,9 +745,9 @@ mod tests {
         assert_eq!(artist.life_span.end.as_deref(), Some("1994-04"));
         assert_eq!(artist.life_span.ended, Some(true));
         assert_eq!(artist.aliases.len(), 2, "the nameless alias is left out");
-        assert!(!artist.aliases[0].primary);
+        assert_eq!(artist.aliases[0].primary, None);
         assert_eq!(artist.aliases[0].alias_type, None);
-        assert!(artist.aliases[1].primary);
+        assert_eq!(artist.aliases[1].primary, Some(true));
         assert_eq!(artist.aliases[1].locale.as_deref(), Some("ja"));
         assert_eq!(
             artist.genres,
@@ -960,7 +958,7 @@ mod tests {
                 first.entity_type,
                 first.disambiguation.as_deref()
             ),
-            (100, "artist", None)
+            (100, EntityKind::Artist, None)
         );
         assert_eq!(page.results[1].score, 87);
         assert_eq!(page.results[1].disambiguation.as_deref(), Some("US band"));

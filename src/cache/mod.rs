@@ -1,0 +1,322 @@
+//! The hot cache in front of the database: an in-process tier (moka, bounded in bytes), then Redis when
+//! configured.
+//!
+//! Keys follow the seed policy: `artist:{platform}:{id}` (and `album:`, `release:`, `track:`, `label:`)
+//! for entities, `search:{query}:{platform}` for search pages; in Redis every key also carries the
+//! namespace and schema version ([`crate::redis::RedisHandle::key`]). Values are the API's JSON, so what
+//! one release wrote, the same release reads. Invalidations are published on a Redis channel so every
+//! instance drops its in-process copy. Redis trouble (down, slow, garbage) never fails a lookup: it is
+//! counted and the lookup falls through to the next tier.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use moka::Expiry;
+use serde::de::DeserializeOwned;
+use tokio::task::JoinHandle;
+
+use crate::config::CacheSettings;
+use crate::domain::{
+    Album, Artist, Entity, EntityKind, Label, Mbid, Record, Release, SearchPage, SearchQuery, Track,
+};
+use crate::redis::RedisHandle;
+
+/// A value of the in-process tier.
+#[derive(Debug, Clone)]
+pub enum CachedValue {
+    /// An entity record.
+    Entity(Arc<Record<Entity>>),
+    /// A search page.
+    Search(Arc<SearchPage>),
+}
+
+#[derive(Clone)]
+struct LocalEntry {
+    value: CachedValue,
+    weight: u32,
+    ttl: Duration,
+}
+
+struct PerEntryTtl;
+
+impl Expiry<String, LocalEntry> for PerEntryTtl {
+    fn expire_after_create(
+        &self,
+        _key: &String,
+        value: &LocalEntry,
+        _created_at: std::time::Instant,
+    ) -> Option<Duration> {
+        Some(value.ttl)
+    }
+}
+
+/// Which tier answered, for metrics.
+const MEMORY: &str = "memory";
+const REDIS: &str = "redis";
+
+fn count(tier: &'static str, outcome: &'static str) {
+    metrics::counter!("linernotes_cache_requests_total", "tier" => tier, "outcome" => outcome)
+        .increment(1);
+}
+
+/// The two-tier hot cache.
+#[derive(Clone)]
+pub struct HotCache {
+    local: moka::future::Cache<String, LocalEntry>,
+    redis: Option<RedisHandle>,
+    entity_ttl: Duration,
+    search_ttl: Duration,
+}
+
+impl std::fmt::Debug for HotCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HotCache")
+            .field("entries", &self.local.entry_count())
+            .field("bytes", &self.local.weighted_size())
+            .field("redis", &self.redis.is_some())
+            .finish()
+    }
+}
+
+/// The cache key of an entity.
+pub fn entity_key(kind: EntityKind, mbid: Mbid) -> String {
+    format!("{kind}:musicbrainz:{mbid}")
+}
+
+/// The cache key of a search page.
+pub fn search_key(query: &SearchQuery) -> String {
+    format!(
+        "search:{}|{}|{}|{}:musicbrainz",
+        query.kind, query.limit, query.offset, query.text
+    )
+}
+
+/// The channel invalidations are published on (before the namespace prefix).
+const INVALIDATION_CHANNEL: &str = "invalidate";
+
+impl HotCache {
+    /// A cache with the configured budget and TTLs, using `redis` as second tier when given.
+    pub fn new(settings: &CacheSettings, redis: Option<RedisHandle>) -> Self {
+        let local = moka::future::Cache::builder()
+            .max_capacity(settings.memory_bytes)
+            .weigher(|_key: &String, entry: &LocalEntry| entry.weight)
+            .expire_after(PerEntryTtl)
+            .build();
+        Self {
+            local,
+            redis,
+            entity_ttl: Duration::from_secs(settings.ttl_secs.entity),
+            search_ttl: Duration::from_secs(settings.ttl_secs.search),
+        }
+    }
+
+    /// The Redis tier, when configured.
+    pub fn redis(&self) -> Option<&RedisHandle> {
+        self.redis.as_ref()
+    }
+
+    /// Entries and weighed bytes of the in-process tier.
+    pub fn local_usage(&self) -> (u64, u64) {
+        (self.local.entry_count(), self.local.weighted_size())
+    }
+
+    /// An entity record, from memory or Redis.
+    pub async fn get_entity(&self, kind: EntityKind, mbid: Mbid) -> Option<Arc<Record<Entity>>> {
+        let key = entity_key(kind, mbid);
+        match self
+            .get(&key, |bytes| {
+                decode_entity(kind, bytes).map(|r| CachedValue::Entity(Arc::new(r)))
+            })
+            .await?
+        {
+            CachedValue::Entity(record) => Some(record),
+            CachedValue::Search(_) => None,
+        }
+    }
+
+    /// Stores an entity record in both tiers.
+    pub async fn put_entity(&self, kind: EntityKind, record: Arc<Record<Entity>>) {
+        let key = entity_key(kind, record.entity.mbid());
+        let bytes = serde_json::to_vec(&*record).unwrap_or_default();
+        self.put(key, CachedValue::Entity(record), bytes, self.entity_ttl)
+            .await;
+    }
+
+    /// A search page, from memory or Redis.
+    pub async fn get_search(&self, query: &SearchQuery) -> Option<Arc<SearchPage>> {
+        let key = search_key(query);
+        match self
+            .get(&key, |bytes| {
+                serde_json::from_slice::<SearchPage>(bytes)
+                    .ok()
+                    .map(|p| CachedValue::Search(Arc::new(p)))
+            })
+            .await?
+        {
+            CachedValue::Search(page) => Some(page),
+            CachedValue::Entity(_) => None,
+        }
+    }
+
+    /// Stores a search page in both tiers.
+    pub async fn put_search(&self, query: &SearchQuery, page: Arc<SearchPage>) {
+        let bytes = serde_json::to_vec(&*page).unwrap_or_default();
+        self.put(
+            search_key(query),
+            CachedValue::Search(page),
+            bytes,
+            self.search_ttl,
+        )
+        .await;
+    }
+
+    /// Drops an entity everywhere: this instance's copy, the Redis copy, and (through the invalidation
+    /// channel) every other instance's copy.
+    pub async fn invalidate_entity(&self, kind: EntityKind, mbid: Mbid) {
+        let key = entity_key(kind, mbid);
+        self.local.invalidate(&key).await;
+        if let Some(redis) = &self.redis {
+            let redis_key = redis.key(&key);
+            let channel = redis.key(INVALIDATION_CHANNEL);
+            let _ = redis
+                .run("invalidate", |mut c| async move {
+                    redis::pipe()
+                        .del(&redis_key)
+                        .ignore()
+                        .publish(&channel, &key)
+                        .ignore()
+                        .query_async::<()>(&mut c)
+                        .await
+                })
+                .await;
+        }
+    }
+
+    async fn get(
+        &self,
+        key: &str,
+        decode: impl FnOnce(&[u8]) -> Option<CachedValue>,
+    ) -> Option<CachedValue> {
+        if let Some(entry) = self.local.get(key).await {
+            count(MEMORY, "hit");
+            return Some(entry.value);
+        }
+        count(MEMORY, "miss");
+        let redis = self.redis.as_ref()?;
+        let redis_key = redis.key(key);
+        let found = redis
+            .run("get", |mut c| async move {
+                redis::cmd("GET")
+                    .arg(&redis_key)
+                    .query_async::<Option<Vec<u8>>>(&mut c)
+                    .await
+            })
+            .await;
+        match found {
+            Ok(Some(bytes)) => match decode(&bytes) {
+                Some(value) => {
+                    count(REDIS, "hit");
+                    let ttl = match value {
+                        CachedValue::Entity(_) => self.entity_ttl,
+                        CachedValue::Search(_) => self.search_ttl,
+                    };
+                    self.insert_local(key.to_owned(), value.clone(), bytes.len(), ttl)
+                        .await;
+                    Some(value)
+                }
+                None => {
+                    count(REDIS, "garbage");
+                    tracing::warn!(key, "unreadable value in redis; ignoring it");
+                    None
+                }
+            },
+            Ok(None) => {
+                count(REDIS, "miss");
+                None
+            }
+            Err(_) => {
+                count(REDIS, "error");
+                None
+            }
+        }
+    }
+
+    async fn put(&self, key: String, value: CachedValue, bytes: Vec<u8>, ttl: Duration) {
+        if let Some(redis) = &self.redis {
+            let redis_key = redis.key(&key);
+            let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
+            let payload = bytes.clone();
+            let _ = redis
+                .run("set", |mut c| async move {
+                    redis::cmd("SET")
+                        .arg(&redis_key)
+                        .arg(payload)
+                        .arg("PX")
+                        .arg(millis)
+                        .query_async::<()>(&mut c)
+                        .await
+                })
+                .await;
+        }
+        self.insert_local(key, value, bytes.len(), ttl).await;
+    }
+
+    async fn insert_local(&self, key: String, value: CachedValue, bytes: usize, ttl: Duration) {
+        // Weigh the key, the JSON size and a fixed overhead for the structures around it.
+        let weight = u32::try_from(bytes + key.len() + 256).unwrap_or(u32::MAX);
+        self.local
+            .insert(key, LocalEntry { value, weight, ttl })
+            .await;
+    }
+
+    /// Listens on the invalidation channel and drops the named keys from the in-process tier, until the
+    /// returned task is aborted. Reconnects by itself after Redis trouble.
+    pub fn spawn_invalidation_listener(&self) -> Option<JoinHandle<()>> {
+        let redis = self.redis.clone()?;
+        let local = self.local.clone();
+        Some(tokio::spawn(async move {
+            let channel = redis.key(INVALIDATION_CHANNEL);
+            loop {
+                match redis.client().get_async_pubsub().await {
+                    Ok(mut pubsub) => match pubsub.subscribe(&channel).await {
+                        Ok(()) => {
+                            tracing::info!(%channel, "listening for cache invalidations");
+                            let mut messages = pubsub.on_message();
+                            while let Some(message) = messages.next().await {
+                                if let Ok(key) = message.get_payload::<String>() {
+                                    local.invalidate(&key).await;
+                                    count(MEMORY, "invalidated");
+                                }
+                            }
+                            tracing::warn!("invalidation channel closed; reconnecting");
+                        }
+                        Err(e) => tracing::warn!(error = %e, "cannot subscribe to invalidations"),
+                    },
+                    Err(e) => tracing::debug!(error = %e, "redis unavailable for invalidations"),
+                }
+                // Back off before reconnecting; invalidations missed meanwhile expire with their TTL.
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }))
+    }
+}
+
+fn decode_as<T: DeserializeOwned>(bytes: &[u8], wrap: fn(T) -> Entity) -> Option<Record<Entity>> {
+    let record: Record<T> = serde_json::from_slice(bytes).ok()?;
+    Some(Record {
+        entity: wrap(record.entity),
+        freshness: record.freshness,
+    })
+}
+
+/// Reads an entity record of `kind` from its JSON.
+fn decode_entity(kind: EntityKind, bytes: &[u8]) -> Option<Record<Entity>> {
+    match kind {
+        EntityKind::Artist => decode_as::<Artist>(bytes, Entity::Artist),
+        EntityKind::Album => decode_as::<Album>(bytes, Entity::Album),
+        EntityKind::Release => decode_as::<Release>(bytes, Entity::Release),
+        EntityKind::Track => decode_as::<Track>(bytes, Entity::Track),
+        EntityKind::Label => decode_as::<Label>(bytes, Entity::Label),
+    }
+}
