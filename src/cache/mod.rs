@@ -60,11 +60,21 @@ fn count(tier: &'static str, outcome: &'static str) {
         .increment(1);
 }
 
+/// What the invalidation listener has done, for status and for tests that wait on it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ListenerState {
+    /// Whether it is subscribed now.
+    pub subscribed: bool,
+    /// Invalidations received from the channel so far.
+    pub received: u64,
+}
+
 /// The two-tier hot cache.
 #[derive(Clone)]
 pub struct HotCache {
     local: moka::future::Cache<String, LocalEntry>,
     redis: Option<RedisHandle>,
+    listener: Arc<tokio::sync::watch::Sender<ListenerState>>,
     entity_ttl: Duration,
     search_ttl: Duration,
 }
@@ -106,6 +116,7 @@ impl HotCache {
         Self {
             local,
             redis,
+            listener: Arc::new(tokio::sync::watch::channel(ListenerState::default()).0),
             entity_ttl: Duration::from_secs(settings.ttl_secs.entity),
             search_ttl: Duration::from_secs(settings.ttl_secs.search),
         }
@@ -114,6 +125,11 @@ impl HotCache {
     /// The Redis tier, when configured.
     pub fn redis(&self) -> Option<&RedisHandle> {
         self.redis.as_ref()
+    }
+
+    /// Follows the invalidation listener's state.
+    pub fn listener_state(&self) -> tokio::sync::watch::Receiver<ListenerState> {
+        self.listener.subscribe()
     }
 
     /// Entries and weighed bytes of the in-process tier.
@@ -275,6 +291,7 @@ impl HotCache {
     pub fn spawn_invalidation_listener(&self) -> Option<JoinHandle<()>> {
         let redis = self.redis.clone()?;
         let local = self.local.clone();
+        let state = self.listener.clone();
         Some(tokio::spawn(async move {
             let channel = redis.key(INVALIDATION_CHANNEL);
             loop {
@@ -282,13 +299,16 @@ impl HotCache {
                     Ok(mut pubsub) => match pubsub.subscribe(&channel).await {
                         Ok(()) => {
                             tracing::info!(%channel, "listening for cache invalidations");
+                            state.send_modify(|s| s.subscribed = true);
                             let mut messages = pubsub.on_message();
                             while let Some(message) = messages.next().await {
                                 if let Ok(key) = message.get_payload::<String>() {
                                     local.invalidate(&key).await;
                                     count(MEMORY, "invalidated");
+                                    state.send_modify(|s| s.received += 1);
                                 }
                             }
+                            state.send_modify(|s| s.subscribed = false);
                             tracing::warn!("invalidation channel closed; reconnecting");
                         }
                         Err(e) => tracing::warn!(error = %e, "cannot subscribe to invalidations"),

@@ -13,7 +13,8 @@ use linernotes::service::{Clock, ManualClock, MetadataService, SystemClock};
 use linernotes::{Application, Settings};
 use serde_json::Value;
 use sqlx::{Connection, PgConnection};
-use tokio::sync::oneshot;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 use wiremock::{MockServer, ResponseTemplate};
@@ -286,4 +287,72 @@ pub fn error_response(status: u16, message: &str) -> ResponseTemplate {
             serde_json::json!({"error": message, "help": "For usage, please see: https://musicbrainz.org/development/mmd"})
                 .to_string(),
         )
+}
+
+/// A TCP proxy in front of a server (PostgreSQL, Redis) that can be switched off: while down, it cuts every proxied
+/// connection and closes new ones at once. Dropping it cuts everything.
+pub struct TcpProxy {
+    /// Where clients connect.
+    pub addr: SocketAddr,
+    down: watch::Sender<bool>,
+    accept: JoinHandle<()>,
+}
+
+impl TcpProxy {
+    /// Listens on a free loopback port and forwards to `upstream` (`host:port`).
+    pub async fn start(upstream: String) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let addr = listener.local_addr().expect("proxy address");
+        let (down, rx) = watch::channel(false);
+        let accept = tokio::spawn(async move {
+            loop {
+                let Ok((client, _)) = listener.accept().await else {
+                    continue;
+                };
+                if *rx.borrow() {
+                    drop(client);
+                    continue;
+                }
+                let mut rx = rx.clone();
+                let upstream = upstream.clone();
+                tokio::spawn(async move {
+                    let mut client = client;
+                    let Ok(mut server) = TcpStream::connect(&upstream).await else {
+                        return;
+                    };
+                    let _ = client.set_nodelay(true);
+                    let _ = server.set_nodelay(true);
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        // Down, or the proxy is gone: both sockets are dropped here.
+                        _ = rx.wait_for(|down| *down) => {}
+                    }
+                });
+            }
+        });
+        Self { addr, down, accept }
+    }
+
+    /// Takes the upstream "down" (drops every connection, refuses new ones) or brings it back.
+    pub fn set_down(&self, down: bool) {
+        self.down.send_replace(down);
+    }
+}
+
+impl Drop for TcpProxy {
+    fn drop(&mut self) {
+        self.accept.abort();
+        self.set_down(true);
+    }
+}
+
+/// The Redis the tests use (`LINERNOTES_TEST_REDIS_URL`, default `redis://127.0.0.1:6379`).
+pub fn redis_url() -> String {
+    std::env::var("LINERNOTES_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+/// A key namespace of its own for one test, so tests sharing the Redis never see each other's keys.
+pub fn redis_namespace() -> String {
+    format!("lntest{}", uuid::Uuid::new_v4().simple())
 }

@@ -12,3 +12,4 @@ mod conformance;
 mod helpers;
 mod metadata;
 mod operations;
+mod resilience;

@@ -10,9 +10,7 @@ use linernotes::store::{self, MIGRATOR};
 use secrecy::SecretString;
 use serde_json::Value;
 use sqlx::{Connection, PgConnection, PgPool};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
+use tokio::net::TcpStream;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer};
 
@@ -372,60 +370,6 @@ async fn a_restart_keeps_stored_metadata() {
     assert_eq!(app.upstream_calls().await, 0, "answered from the database");
 }
 
-/// A TCP proxy in front of PostgreSQL that can be switched off: while down, it cuts every proxied
-/// connection and closes new ones at once. Dropping it cuts everything.
-struct DbProxy {
-    addr: SocketAddr,
-    down: watch::Sender<bool>,
-    accept: JoinHandle<()>,
-}
-
-impl DbProxy {
-    async fn start(upstream: String) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
-        let addr = listener.local_addr().expect("proxy address");
-        let (down, rx) = watch::channel(false);
-        let accept = tokio::spawn(async move {
-            loop {
-                let Ok((client, _)) = listener.accept().await else {
-                    continue;
-                };
-                if *rx.borrow() {
-                    drop(client);
-                    continue;
-                }
-                let mut rx = rx.clone();
-                let upstream = upstream.clone();
-                tokio::spawn(async move {
-                    let mut client = client;
-                    let Ok(mut server) = TcpStream::connect(&upstream).await else {
-                        return;
-                    };
-                    let _ = client.set_nodelay(true);
-                    let _ = server.set_nodelay(true);
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
-                        // Down, or the proxy is gone: both sockets are dropped here.
-                        _ = rx.wait_for(|down| *down) => {}
-                    }
-                });
-            }
-        });
-        Self { addr, down, accept }
-    }
-
-    fn set_down(&self, down: bool) {
-        self.down.send_replace(down);
-    }
-}
-
-impl Drop for DbProxy {
-    fn drop(&mut self) {
-        self.accept.abort();
-        self.set_down(true);
-    }
-}
-
 /// When the database goes away while serving, hot-cache hits still answer, everything else answers
 /// 503 UNAVAILABLE (and `/readyz` too); when it comes back, requests succeed again without a restart.
 #[tokio::test]
@@ -436,7 +380,7 @@ async fn a_database_outage_answers_503_and_recovers_without_restart() {
         admin.host_str().expect("admin URL has a host"),
         admin.port().unwrap_or(5432)
     );
-    let proxy = DbProxy::start(upstream).await;
+    let proxy = TcpProxy::start(upstream).await;
     let db = Arc::new(TestDatabase::create().await);
     let mut proxied = url::Url::parse(&db.url()).expect("database URL");
     proxied.set_host(Some("127.0.0.1")).expect("host");
