@@ -106,7 +106,8 @@ pub fn search_key(query: &SearchQuery) -> String {
 const INVALIDATION_CHANNEL: &str = "invalidate";
 
 impl HotCache {
-    /// A cache with the configured budget and TTLs, using `redis` as second tier when given.
+    /// A cache with the configured budget and TTLs, using `redis` as second tier when given. A budget of
+    /// 0 turns the in-process tier off.
     pub fn new(settings: &CacheSettings, redis: Option<RedisHandle>) -> Self {
         let local = moka::future::Cache::builder()
             .max_capacity(settings.memory_bytes)
@@ -279,6 +280,9 @@ impl HotCache {
     }
 
     async fn insert_local(&self, key: String, value: CachedValue, bytes: usize, ttl: Duration) {
+        if self.local.policy().max_capacity() == Some(0) {
+            return;
+        }
         // Weigh the key, the JSON size and a fixed overhead for the structures around it.
         let weight = u32::try_from(bytes + key.len() + 256).unwrap_or(u32::MAX);
         self.local

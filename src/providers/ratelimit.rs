@@ -238,6 +238,7 @@ impl Drop for InteractiveGuard<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     #[tokio::test]
     async fn local_slots_are_one_period_apart() {
@@ -245,6 +246,33 @@ mod tests {
         assert!(limiter.try_take_local().is_zero());
         let wait = limiter.try_take_local();
         assert!(!wait.is_zero() && wait <= Duration::from_millis(1));
+    }
+
+    #[tokio::test]
+    async fn interactive_requests_go_before_background_ones() {
+        let limiter = Arc::new(RateLimiter::new("test", 20.0, None));
+        limiter.acquire(Priority::Interactive).await;
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let background = {
+            let (limiter, order) = (limiter.clone(), order.clone());
+            tokio::spawn(async move {
+                limiter.acquire(Priority::Background).await;
+                order.lock().unwrap().push("background");
+            })
+        };
+        // Let the background request queue first.
+        tokio::task::yield_now().await;
+        let interactive = {
+            let (limiter, order) = (limiter.clone(), order.clone());
+            tokio::spawn(async move {
+                limiter.acquire(Priority::Interactive).await;
+                order.lock().unwrap().push("interactive");
+            })
+        };
+        interactive.await.unwrap();
+        background.await.unwrap();
+        assert_eq!(*order.lock().unwrap(), ["interactive", "background"]);
+        assert_eq!(limiter.queued(), 0);
     }
 
     #[tokio::test]
