@@ -460,19 +460,20 @@ fn decode_entity(kind: EntityKind, row: &PgRow) -> Result<StoredEntity, StoreErr
     })
 }
 
+/// The end of the redirect chain starting at `$1` (at most 8 hops), if any.
+const CANONICAL_MBID_SQL: &str = "WITH RECURSIVE chain(mbid, depth) AS ( \
+     SELECT new_mbid, 1 FROM mbid_redirect WHERE old_mbid = $1 \
+     UNION ALL \
+     SELECT r.new_mbid, c.depth + 1 FROM mbid_redirect r JOIN chain c ON r.old_mbid = c.mbid \
+     WHERE c.depth < 8) \
+ SELECT mbid FROM chain ORDER BY depth DESC LIMIT 1";
+
 /// Follows redirects from `mbid` (at most a few hops, in case of chains of merges).
 async fn canonical_mbid(pool: &PgPool, mbid: Mbid) -> Result<Mbid, StoreError> {
-    let target: Option<Uuid> = sqlx::query_scalar(
-        "WITH RECURSIVE chain(mbid, depth) AS ( \
-             SELECT new_mbid, 1 FROM mbid_redirect WHERE old_mbid = $1 \
-             UNION ALL \
-             SELECT r.new_mbid, c.depth + 1 FROM mbid_redirect r JOIN chain c ON r.old_mbid = c.mbid \
-             WHERE c.depth < 8) \
-         SELECT mbid FROM chain ORDER BY depth DESC LIMIT 1",
-    )
-    .bind(mbid.as_uuid())
-    .fetch_optional(pool)
-    .await?;
+    let target: Option<Uuid> = sqlx::query_scalar(CANONICAL_MBID_SQL)
+        .bind(mbid.as_uuid())
+        .fetch_optional(pool)
+        .await?;
     Ok(target.map(Mbid::from).unwrap_or(mbid))
 }
 
@@ -1108,4 +1109,25 @@ async fn write_release_rows(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn normalised(sql: &str) -> String {
+        sql.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    /// `scripts/pgbench_find_artist.sql` must run exactly the statements a database-first GetArtist
+    /// runs, so the benchmark's ceiling stays comparable.
+    #[test]
+    fn the_pgbench_script_runs_the_find_artist_queries() {
+        let script = normalised(include_str!("../../scripts/pgbench_find_artist.sql"));
+        let id = "('00000000-0000-4000-8000-' || lpad(to_hex(:n), 12, '0'))::uuid";
+        for sql in [CANONICAL_MBID_SQL, find_sql(EntityKind::Artist)] {
+            let expected = normalised(&sql.replace("$1", id));
+            assert!(script.contains(&expected), "the script lacks: {expected}");
+        }
+    }
 }
