@@ -66,9 +66,26 @@ pub async fn observed<T>(
     };
     metrics::histogram!("linernotes_grpc_request_duration_seconds", "method" => method)
         .record(started.elapsed().as_secs_f64());
-    metrics::counter!("linernotes_grpc_requests_total", "method" => method, "code" => format!("{code:?}"))
+    metrics::counter!("linernotes_grpc_requests_total", "method" => method, "code" => code_name(code))
         .increment(1);
     result
+}
+
+/// A status code's name, without allocating on the hot path.
+fn code_name(code: tonic::Code) -> &'static str {
+    match code {
+        tonic::Code::Ok => "Ok",
+        tonic::Code::InvalidArgument => "InvalidArgument",
+        tonic::Code::NotFound => "NotFound",
+        tonic::Code::AlreadyExists => "AlreadyExists",
+        tonic::Code::PermissionDenied => "PermissionDenied",
+        tonic::Code::Unauthenticated => "Unauthenticated",
+        tonic::Code::ResourceExhausted => "ResourceExhausted",
+        tonic::Code::Aborted => "Aborted",
+        tonic::Code::Unavailable => "Unavailable",
+        tonic::Code::Internal => "Internal",
+        _ => "Other",
+    }
 }
 
 /// Serves the gRPC API on `listener` until `shutdown` completes, then lets in-flight calls finish.
