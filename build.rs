@@ -7,7 +7,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=proto");
     // sqlx::migrate! embeds migrations/ at compile time; a new file must trigger a rebuild.
     println!("cargo:rerun-if-changed=migrations");
-    let files = ["proto/linernotes/v1/metadata.proto"];
+    let files = [
+        "proto/linernotes/v1/metadata.proto",
+        // accounts (issue 3)
+        "proto/linernotes/v1/accounts.proto",
+    ];
     let descriptors = protox::compile(files, ["proto"])?;
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
     std::fs::write(
