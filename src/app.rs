@@ -14,7 +14,7 @@ use crate::providers::musicbrainz::MusicBrainzClient;
 use crate::service::{Clock, MetadataService, SystemClock};
 use crate::store::{self, PgMetadataRepo};
 // accounts (issue 3)
-use crate::service::mailer::OutboxMailer;
+use crate::service::mailer::{Mailer, OutboxMailer, SmtpMailer};
 use crate::service::AccountService;
 use crate::store::PgAccountRepo;
 
@@ -233,8 +233,17 @@ pub fn build_accounts(
     pool: &PgPool,
     clock: Arc<dyn Clock>,
 ) -> Result<AccountService, StartError> {
+    use secrecy::ExposeSecret;
     let repo = Arc::new(PgAccountRepo::new(pool.clone()));
-    let mailer = Arc::new(OutboxMailer::new(repo.clone()));
+    let smtp_url = settings.auth.smtp_url.expose_secret();
+    let mailer: Arc<dyn Mailer> = if smtp_url.is_empty() {
+        Arc::new(OutboxMailer::new(repo.clone()))
+    } else {
+        Arc::new(
+            SmtpMailer::new(smtp_url, &settings.auth.mail_from, repo.clone())
+                .map_err(StartError::Accounts)?,
+        )
+    };
     AccountService::new(repo, mailer, settings.auth.clone(), clock)
         .map_err(|e| StartError::Accounts(e.message))
 }

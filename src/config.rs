@@ -191,6 +191,9 @@ pub struct AuthSettings {
     pub public_url: String,
     /// `From` of mails.
     pub mail_from: String,
+    /// SMTP server (`smtp://user:pass@host:587?tls=required`, `smtps://…:465`); empty: the outbox.
+    #[serde(serialize_with = "serialize_redacted_secret")]
+    pub smtp_url: SecretString,
 }
 
 /// Argon2id cost parameters.
@@ -361,6 +364,14 @@ impl AuthSettings {
                 format!("'{}' is not an http(s) URL", self.public_url),
             ),
         }
+        let smtp = self.smtp_url.expose_secret();
+        check(
+            smtp.is_empty()
+                || url::Url::parse(smtp).is_ok_and(|u| matches!(u.scheme(), "smtp" | "smtps")),
+            "smtp_url",
+            "must be empty (mail goes to the mail_outbox table) or an smtp:// or smtps:// URL"
+                .into(),
+        );
         check(
             crate::domain::account::Email::parse(&self.mail_from).is_ok(),
             "mail_from",
@@ -754,6 +765,55 @@ mod tests {
         ] {
             assert!(err.contains(key), "{err}");
         }
+    }
+
+    #[test]
+    fn auth_secrets_are_redacted_and_validated() {
+        let s = Settings::load_from(
+            None,
+            &env(&[
+                (
+                    "LINERNOTES__AUTH__JWT_SECRET",
+                    "0123456789abcdef0123456789abcdef-secret",
+                ),
+                (
+                    "LINERNOTES__AUTH__SMTP_URL",
+                    "smtps://mailer:hunter2@smtp.example.org:465",
+                ),
+            ]),
+        )
+        .unwrap();
+        let shown = s.to_redacted_yaml();
+        for secret in ["-secret", "hunter2"] {
+            assert!(!shown.contains(secret), "{shown}");
+            assert!(!format!("{s:?}").contains(secret));
+        }
+        assert_eq!(s.auth.argon2.memory_kib, 65536);
+        assert_eq!(s.auth.throttle.account_max_failures, 5);
+        assert_eq!(s.auth.deletion_retention_days, 30);
+        let err = Settings::load_from(
+            None,
+            &env(&[
+                ("LINERNOTES__AUTH__JWT_SECRET", "short"),
+                ("LINERNOTES__AUTH__SMTP_URL", "http://x"),
+                ("LINERNOTES__AUTH__ARGON2__PARALLELISM", "0"),
+                ("LINERNOTES__AUTH__ACCESS_TOKEN_TTL_SECS", "1"),
+            ]),
+        )
+        .unwrap_err()
+        .to_string();
+        for key in [
+            "auth.jwt_secret",
+            "auth.smtp_url",
+            "auth.argon2.parallelism",
+            "auth.access_token_ttl_secs",
+        ] {
+            assert!(err.contains(key), "{err}");
+        }
+        assert!(
+            !err.contains("short"),
+            "the rejected secret is not echoed: {err}"
+        );
     }
 
     #[test]

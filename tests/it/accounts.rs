@@ -1747,3 +1747,114 @@ async fn legacy_bcrypt_users_import_and_upgrade_on_login() {
         .expect("imported admin keeps the role");
     assert_eq!(list.into_inner().total, 2);
 }
+
+// ----------------------------------------------------------------------------------------------------
+// Mail
+// ----------------------------------------------------------------------------------------------------
+
+/// A minimal SMTP server on port 0 that accepts every mail and hands each one's DATA to the test.
+async fn fake_smtp() -> (u16, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = stream.into_split();
+                let mut lines = BufReader::new(read).lines();
+                let _ = write.write_all(b"220 fake ESMTP\r\n").await;
+                let mut data: Option<String> = None;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if let Some(buffer) = data.as_mut() {
+                        if line == "." {
+                            let _ = tx.send(std::mem::take(buffer));
+                            data = None;
+                            let _ = write.write_all(b"250 queued\r\n").await;
+                        } else {
+                            buffer.push_str(&line);
+                            buffer.push('\n');
+                        }
+                        continue;
+                    }
+                    let command = line.to_ascii_uppercase();
+                    let reply: &[u8] = if command.starts_with("DATA") {
+                        data = Some(String::new());
+                        b"354 go ahead\r\n"
+                    } else if command.starts_with("QUIT") {
+                        let _ = write.write_all(b"221 bye\r\n").await;
+                        break;
+                    } else {
+                        b"250 ok\r\n"
+                    };
+                    let _ = write.write_all(reply).await;
+                }
+            });
+        }
+    });
+    (port, rx)
+}
+
+/// With `auth.smtp_url` set, the verification mail goes out by SMTP (and not to the outbox) and its
+/// token verifies the address; with the SMTP server unreachable, the mail falls back to the outbox.
+#[tokio::test]
+async fn mail_goes_by_smtp_when_configured_and_to_the_outbox_when_it_fails() {
+    let (port, mut mails) = fake_smtp().await;
+    let app = TestApp::spawn_with(TestOptions {
+        configure: Some(Box::new(move |s| {
+            s.auth.smtp_url = secrecy::SecretString::from(format!("smtp://127.0.0.1:{port}"));
+        })),
+        ..TestOptions::default()
+    })
+    .await;
+    register(&app, "ada@example.org").await;
+    let mail = tokio::time::timeout(std::time::Duration::from_secs(30), mails.recv())
+        .await
+        .expect("a mail within 30 s")
+        .expect("a mail");
+    assert!(
+        mail.contains("Subject: Verify your email address"),
+        "{mail}"
+    );
+    assert!(mail.contains("ada@example.org"), "{mail}");
+    let token = mail
+        .lines()
+        .find_map(|l| l.strip_prefix("token: "))
+        .expect("token line")
+        .trim()
+        .to_owned();
+    let pool = app.pool().await;
+    let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM mail_outbox")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(queued, 0, "sent mail is not kept in the outbox");
+    let (status, _, _) = app
+        .send(
+            Method::POST,
+            "/v1/auth/verify-email",
+            Some(&json!({"token": token})),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+
+    // An SMTP server that is not there: the mail lands in the outbox.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("addr").port()
+    };
+    let app = TestApp::spawn_with(TestOptions {
+        configure: Some(Box::new(move |s| {
+            s.auth.smtp_url = secrecy::SecretString::from(format!("smtp://127.0.0.1:{closed}"));
+        })),
+        ..TestOptions::default()
+    })
+    .await;
+    register(&app, "grace@example.org").await;
+    let pool = app.pool().await;
+    mailed_token(&pool, "grace@example.org", "Verify your email address").await;
+}
