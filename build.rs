@@ -10,6 +10,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files = [
         "proto/linernotes/v1/metadata.proto",
         "proto/linernotes/v1/admin.proto",
+        // accounts (issue 3)
+        "proto/linernotes/v1/accounts.proto",
     ];
     let descriptors = protox::compile(files, ["proto"])?;
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);

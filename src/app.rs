@@ -16,6 +16,10 @@ use crate::providers::musicbrainz::MusicBrainzClient;
 use crate::redis::RedisHandle;
 use crate::service::{Clock, MetadataService, SystemClock};
 use crate::store::{self, PgMetadataRepo};
+// accounts (issue 3)
+use crate::service::mailer::{Mailer, OutboxMailer, SmtpMailer};
+use crate::service::AccountService;
+use crate::store::PgAccountRepo;
 
 /// Why the application could not start. Each variant is one line for the operator.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +41,9 @@ pub enum StartError {
     /// A provider client could not be built.
     #[error("{0}")]
     Provider(String),
+    /// The accounts service could not be built (accounts, issue 3).
+    #[error("accounts: {0}")]
+    Accounts(String),
 }
 
 /// A built, not yet running, linernotes.
@@ -44,6 +51,7 @@ pub struct Application {
     settings: Settings,
     pool: PgPool,
     metadata: MetadataService,
+    accounts: AccountService,
     grpc_listener: TcpListener,
     http_listener: TcpListener,
 }
@@ -86,14 +94,16 @@ impl Application {
             Arc::new(provider),
             HotCache::new(&settings.cache, redis),
             settings.metadata.clone(),
-            clock,
+            clock.clone(),
         );
+        let accounts = build_accounts(&settings, &pool, clock.clone())?;
         let grpc_listener = bind(&settings.server.grpc_addr).await?;
         let http_listener = bind(&settings.server.http_addr).await?;
         Ok(Self {
             settings,
             pool,
             metadata,
+            accounts,
             grpc_listener,
             http_listener,
         })
@@ -116,6 +126,11 @@ impl Application {
     /// The metadata service (tests wait on its background work).
     pub fn metadata(&self) -> &MetadataService {
         &self.metadata
+    }
+
+    /// The accounts service (tests run its purge job directly).
+    pub fn accounts(&self) -> &AccountService {
+        &self.accounts
     }
 
     /// The database pool.
@@ -141,6 +156,7 @@ impl Application {
         let grpc = tokio::spawn(crate::grpc::serve(
             self.grpc_listener,
             self.metadata.clone(),
+            self.accounts.clone(),
             health.clone(),
             health_service,
             stopped(),
@@ -151,6 +167,7 @@ impl Application {
                 pool: self.pool.clone(),
                 max_connections: self.settings.database.max_connections,
                 metrics: crate::telemetry::metrics_handle(),
+                accounts: self.accounts.clone(),
             },
             self.settings.server.max_body_bytes,
         );
@@ -159,6 +176,10 @@ impl Application {
         let watchdog = tokio::spawn(watch_database(
             self.metadata.clone(),
             Duration::from_secs(self.settings.database.health_check_interval_secs),
+        ));
+        let purge = tokio::spawn(run_purge_job(
+            self.accounts.clone(),
+            Duration::from_secs(self.settings.auth.purge_interval_secs),
         ));
         tracing::info!("linernotes is serving");
 
@@ -178,6 +199,7 @@ impl Application {
         if let Some(listener) = &invalidations {
             listener.abort();
         }
+        purge.abort();
         let grpc_abort = grpc.abort_handle();
         let http_abort = http.abort_handle();
         let drained = tokio::time::timeout(grace, async {
@@ -230,6 +252,39 @@ async fn watch_database(metadata: MetadataService, interval: Duration) {
                 reachable = true;
             }
             _ => {}
+        }
+    }
+}
+
+/// Builds the accounts service on the pool (accounts, issue 3).
+pub fn build_accounts(
+    settings: &Settings,
+    pool: &PgPool,
+    clock: Arc<dyn Clock>,
+) -> Result<AccountService, StartError> {
+    use secrecy::ExposeSecret;
+    let repo = Arc::new(PgAccountRepo::new(pool.clone()));
+    let smtp_url = settings.auth.smtp_url.expose_secret();
+    let mailer: Arc<dyn Mailer> = if smtp_url.is_empty() {
+        Arc::new(OutboxMailer::new(repo.clone()))
+    } else {
+        Arc::new(
+            SmtpMailer::new(smtp_url, &settings.auth.mail_from, repo.clone())
+                .map_err(StartError::Accounts)?,
+        )
+    };
+    AccountService::new(repo, mailer, settings.auth.clone(), clock)
+        .map_err(|e| StartError::Accounts(e.message))
+}
+
+/// Runs the account purge every `interval` (the first run right after start).
+async fn run_purge_job(accounts: AccountService, interval: Duration) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        if let Err(err) = accounts.purge_deleted_accounts().await {
+            tracing::warn!(error = %err.message, "account purge failed; retrying at the next interval");
         }
     }
 }

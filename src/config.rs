@@ -40,6 +40,8 @@ pub struct Settings {
     pub providers: ProvidersSettings,
     /// Log level and format.
     pub logging: LoggingSettings,
+    /// Accounts: tokens, password hashing, login throttling, mail, deletion and retention.
+    pub auth: AuthSettings,
 }
 
 /// Where the APIs listen.
@@ -190,6 +192,237 @@ pub struct LoggingSettings {
     /// `text` or `json`.
     pub format: String,
 }
+
+// --- accounts (issue 3) ---
+
+/// Accounts and security.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// HS256 signing key of access tokens (at least 32 bytes); empty: a random key per start.
+    #[serde(serialize_with = "serialize_redacted_secret")]
+    pub jwt_secret: SecretString,
+    /// `iss` and `aud` of access tokens.
+    pub jwt_issuer: String,
+    /// Access-token lifetime.
+    pub access_token_ttl_secs: u64,
+    /// Session (refresh-token) lifetime.
+    pub refresh_token_ttl_secs: u64,
+    /// Lifetime of e-mail verification tokens.
+    pub verify_email_ttl_secs: u64,
+    /// Lifetime of password-reset tokens.
+    pub password_reset_ttl_secs: u64,
+    /// Argon2id cost.
+    pub argon2: Argon2Settings,
+    /// Failed-login limits.
+    pub throttle: ThrottleSettings,
+    /// Days a deleted account is kept before it is purged.
+    pub deletion_retention_days: u64,
+    /// Accounts with no login for this many days are deleted (then purged); 0 turns this off.
+    pub inactive_account_days: u64,
+    /// How often the purge job runs.
+    pub purge_interval_secs: u64,
+    /// Base URL put in mailed links (verification, reset).
+    pub public_url: String,
+    /// `From` of mails.
+    pub mail_from: String,
+    /// SMTP server (`smtp://user:pass@host:587?tls=required`, `smtps://…:465`); empty: the outbox.
+    #[serde(serialize_with = "serialize_redacted_secret")]
+    pub smtp_url: SecretString,
+}
+
+/// Argon2id cost parameters.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Argon2Settings {
+    /// Memory, KiB.
+    pub memory_kib: u32,
+    /// Passes.
+    pub iterations: u32,
+    /// Lanes.
+    pub parallelism: u32,
+}
+
+/// Failed-login limits per account and per client address.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThrottleSettings {
+    /// Failures of one account within the window that lock it.
+    pub account_max_failures: u32,
+    /// Failures of one client address within the window that lock it.
+    pub ip_max_failures: u32,
+    /// The counting window.
+    pub window_secs: u64,
+    /// The first lockout; each further one doubles.
+    pub lockout_secs: u64,
+    /// The longest lockout.
+    pub max_lockout_secs: u64,
+}
+
+fn serialize_redacted_secret<S: Serializer>(
+    secret: &SecretString,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.serialize_str(if secret.expose_secret().is_empty() {
+        ""
+    } else {
+        "***"
+    })
+}
+
+impl AuthSettings {
+    /// Problems of the auth section, each with its key.
+    fn issues(&self) -> Vec<ConfigIssue> {
+        let mut issues = Vec::new();
+        let mut check = |ok: bool, key: &str, reason: String| {
+            if !ok {
+                issues.push(ConfigIssue {
+                    key: format!("auth.{key}"),
+                    reason,
+                });
+            }
+        };
+        let secret_len = self.jwt_secret.expose_secret().len();
+        check(
+            secret_len == 0 || secret_len >= 32,
+            "jwt_secret",
+            format!(
+                "must be empty (a random key per start) or at least 32 bytes, got {secret_len}"
+            ),
+        );
+        check(
+            !self.jwt_issuer.trim().is_empty(),
+            "jwt_issuer",
+            "must not be empty".into(),
+        );
+        for (key, value, min, max) in [
+            (
+                "access_token_ttl_secs",
+                self.access_token_ttl_secs,
+                30,
+                86_400,
+            ),
+            (
+                "refresh_token_ttl_secs",
+                self.refresh_token_ttl_secs,
+                300,
+                31_536_000,
+            ),
+            (
+                "verify_email_ttl_secs",
+                self.verify_email_ttl_secs,
+                60,
+                2_592_000,
+            ),
+            (
+                "password_reset_ttl_secs",
+                self.password_reset_ttl_secs,
+                60,
+                86_400,
+            ),
+            ("purge_interval_secs", self.purge_interval_secs, 1, 604_800),
+            ("throttle.window_secs", self.throttle.window_secs, 1, 86_400),
+            (
+                "throttle.lockout_secs",
+                self.throttle.lockout_secs,
+                1,
+                86_400,
+            ),
+            (
+                "throttle.max_lockout_secs",
+                self.throttle.max_lockout_secs,
+                1,
+                2_592_000,
+            ),
+        ] {
+            check(
+                (min..=max).contains(&value),
+                key,
+                format!("must be between {min} and {max}, got {value}"),
+            );
+        }
+        check(
+            self.throttle.max_lockout_secs >= self.throttle.lockout_secs,
+            "throttle.max_lockout_secs",
+            "must not be below auth.throttle.lockout_secs".into(),
+        );
+        for (key, value) in [
+            (
+                "throttle.account_max_failures",
+                self.throttle.account_max_failures,
+            ),
+            ("throttle.ip_max_failures", self.throttle.ip_max_failures),
+        ] {
+            check(
+                (1..=100_000).contains(&value),
+                key,
+                format!("must be between 1 and 100000, got {value}"),
+            );
+        }
+        check(
+            self.deletion_retention_days <= 3650,
+            "deletion_retention_days",
+            format!("must be at most 3650, got {}", self.deletion_retention_days),
+        );
+        check(
+            self.inactive_account_days <= 36_500,
+            "inactive_account_days",
+            format!(
+                "must be at most 36500 (0 turns it off), got {}",
+                self.inactive_account_days
+            ),
+        );
+        let a = &self.argon2;
+        check(
+            (1..=16).contains(&a.parallelism),
+            "argon2.parallelism",
+            format!("must be between 1 and 16, got {}", a.parallelism),
+        );
+        check(
+            a.memory_kib >= 8 * a.parallelism.max(1) && a.memory_kib <= 4 * 1024 * 1024,
+            "argon2.memory_kib",
+            format!(
+                "must be at least 8 × parallelism and at most 4194304 (4 GiB), got {}",
+                a.memory_kib
+            ),
+        );
+        check(
+            (1..=100).contains(&a.iterations),
+            "argon2.iterations",
+            format!("must be between 1 and 100, got {}", a.iterations),
+        );
+        match url::Url::parse(&self.public_url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+            _ => check(
+                false,
+                "public_url",
+                format!("'{}' is not an http(s) URL", self.public_url),
+            ),
+        }
+        let smtp = self.smtp_url.expose_secret();
+        check(
+            smtp.is_empty()
+                || url::Url::parse(smtp).is_ok_and(|u| matches!(u.scheme(), "smtp" | "smtps")),
+            "smtp_url",
+            "must be empty (mail goes to the mail_outbox table) or an smtp:// or smtps:// URL"
+                .into(),
+        );
+        check(
+            crate::domain::account::Email::parse(&self.mail_from).is_ok(),
+            "mail_from",
+            format!("'{}' is not an e-mail address", self.mail_from),
+        );
+        issues
+    }
+
+    /// Whether the Argon2id cost is below OWASP's minimum (19 MiB, 2 passes, 1 lane, or equivalent).
+    pub fn argon2_below_owasp(&self) -> bool {
+        let a = &self.argon2;
+        u64::from(a.memory_kib) * u64::from(a.iterations) < 19_456 * 2
+    }
+}
+
+// --- end accounts ---
 
 /// One invalid configuration value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -465,6 +698,8 @@ impl Settings {
             "logging.level",
             format!("'{}' is not a valid log filter", self.logging.level),
         );
+        // accounts (issue 3)
+        issues.extend(self.auth.issues());
         if issues.is_empty() {
             Ok(())
         } else {
@@ -621,6 +856,55 @@ mod tests {
         ] {
             assert!(err.contains(key), "{err}");
         }
+    }
+
+    #[test]
+    fn auth_secrets_are_redacted_and_validated() {
+        let s = Settings::load_from(
+            None,
+            &env(&[
+                (
+                    "LINERNOTES__AUTH__JWT_SECRET",
+                    "0123456789abcdef0123456789abcdef-secret",
+                ),
+                (
+                    "LINERNOTES__AUTH__SMTP_URL",
+                    "smtps://mailer:hunter2@smtp.example.org:465",
+                ),
+            ]),
+        )
+        .unwrap();
+        let shown = s.to_redacted_yaml();
+        for secret in ["-secret", "hunter2"] {
+            assert!(!shown.contains(secret), "{shown}");
+            assert!(!format!("{s:?}").contains(secret));
+        }
+        assert_eq!(s.auth.argon2.memory_kib, 65536);
+        assert_eq!(s.auth.throttle.account_max_failures, 5);
+        assert_eq!(s.auth.deletion_retention_days, 30);
+        let err = Settings::load_from(
+            None,
+            &env(&[
+                ("LINERNOTES__AUTH__JWT_SECRET", "short"),
+                ("LINERNOTES__AUTH__SMTP_URL", "http://x"),
+                ("LINERNOTES__AUTH__ARGON2__PARALLELISM", "0"),
+                ("LINERNOTES__AUTH__ACCESS_TOKEN_TTL_SECS", "1"),
+            ]),
+        )
+        .unwrap_err()
+        .to_string();
+        for key in [
+            "auth.jwt_secret",
+            "auth.smtp_url",
+            "auth.argon2.parallelism",
+            "auth.access_token_ttl_secs",
+        ] {
+            assert!(err.contains(key), "{err}");
+        }
+        assert!(
+            !err.contains("short"),
+            "the rejected secret is not echoed: {err}"
+        );
     }
 
     #[test]

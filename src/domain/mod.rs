@@ -7,7 +7,10 @@
 //! - [`id`]: namespaced entity identifiers (`musicbrainz:<mbid>`, `isrc:…`, …), parsed at the boundary.
 //! - [`entity`]: artists, albums, releases, tracks and labels, and their parts.
 //! - [`search`]: search hits and pages.
+//! - [`account`]: e-mail addresses, passwords, roles and profile fields of accounts; audit actions;
+//!   login-throttle arithmetic.
 
+pub mod account;
 pub mod entity;
 pub mod id;
 pub mod links;

@@ -1,7 +1,9 @@
-//! The `linernotes.v1.AdminService` adapter: operator views.
+//! The `linernotes.v1.AdminService` adapter: account administration (delegated to the accounts
+//! adapter) and the status of this instance.
 
 use tonic::{Request, Response, Status};
 
+use super::accounts::AccountsAdapter;
 use super::{observed, pb};
 use crate::service::MetadataService;
 
@@ -9,12 +11,13 @@ use crate::service::MetadataService;
 #[derive(Clone)]
 pub struct AdminAdapter {
     metadata: MetadataService,
+    accounts: AccountsAdapter,
 }
 
 impl AdminAdapter {
-    /// Wraps the service.
-    pub fn new(metadata: MetadataService) -> Self {
-        Self { metadata }
+    /// Wraps the services.
+    pub fn new(metadata: MetadataService, accounts: AccountsAdapter) -> Self {
+        Self { metadata, accounts }
     }
 }
 
@@ -24,6 +27,27 @@ fn timestamp(at: Option<chrono::DateTime<chrono::Utc>>) -> Option<String> {
 
 #[tonic::async_trait]
 impl pb::admin_service_server::AdminService for AdminAdapter {
+    async fn list_users(
+        &self,
+        request: Request<pb::ListUsersRequest>,
+    ) -> Result<Response<pb::ListUsersResponse>, Status> {
+        observed("ListUsers", self.accounts.list_users(request)).await
+    }
+
+    async fn update_user(
+        &self,
+        request: Request<pb::UpdateUserRequest>,
+    ) -> Result<Response<pb::UserSummary>, Status> {
+        observed("UpdateUser", self.accounts.update_user(request)).await
+    }
+
+    async fn list_audit(
+        &self,
+        request: Request<pb::ListAuditRequest>,
+    ) -> Result<Response<pb::ListAuditResponse>, Status> {
+        observed("ListAudit", self.accounts.list_audit(request)).await
+    }
+
     async fn get_status(
         &self,
         _request: Request<pb::GetStatusRequest>,

@@ -3,9 +3,11 @@
 //! Layout:
 //! - [`pb`]: code generated from `proto/` and the encoded descriptor set served by reflection;
 //! - [`metadata`]: the `MetadataService` adapter and its domain → protobuf conversions;
+//! - [`accounts`]: the `AuthService`, `AccountService` and `AdminService` adapters (issue 3);
 //! - this file: [`ServiceError`] → [`tonic::Status`], and [`serve`], which also serves reflection
 //!   (v1 and v1alpha) and `grpc.health.v1`.
 
+pub mod accounts;
 pub mod admin;
 pub mod metadata;
 
@@ -16,7 +18,7 @@ use tokio::net::TcpListener;
 use tonic::transport::server::TcpIncoming;
 use tonic_health::server::HealthReporter;
 
-use crate::service::{ErrorCode, MetadataService, ServiceError};
+use crate::service::{AccountService, ErrorCode, MetadataService, ServiceError};
 
 /// Code generated from `proto/linernotes/v1/*.proto`.
 #[allow(missing_docs, clippy::all, clippy::pedantic)]
@@ -49,7 +51,13 @@ impl From<ErrorCode> for tonic::Code {
 
 impl From<ServiceError> for tonic::Status {
     fn from(err: ServiceError) -> Self {
-        tonic::Status::new(err.code.into(), err.message)
+        let mut status = tonic::Status::new(err.code.into(), err.message);
+        if let Some(secs) = err.retry_after_secs {
+            status
+                .metadata_mut()
+                .insert("retry-after", tonic::metadata::MetadataValue::from(secs));
+        }
+        status
     }
 }
 
@@ -92,6 +100,7 @@ fn code_name(code: tonic::Code) -> &'static str {
 pub async fn serve(
     listener: TcpListener,
     metadata: MetadataService,
+    accounts: AccountService,
     health: HealthReporter,
     health_service: tonic_health::pb::health_server::HealthServer<
         impl tonic_health::pb::health_server::Health,
@@ -123,7 +132,14 @@ pub async fn serve(
             metadata::MetadataAdapter::new(metadata.clone()),
         ))
         .add_service(pb::admin_service_server::AdminServiceServer::new(
-            admin::AdminAdapter::new(metadata),
+            admin::AdminAdapter::new(metadata, accounts::AccountsAdapter::new(accounts.clone())),
+        ))
+        // accounts (issue 3)
+        .add_service(pb::auth_service_server::AuthServiceServer::new(
+            accounts::AccountsAdapter::new(accounts.clone()),
+        ))
+        .add_service(pb::account_service_server::AccountServiceServer::new(
+            accounts::AccountsAdapter::new(accounts),
         ))
         .serve_with_incoming_shutdown(TcpIncoming::from(listener), shutdown)
         .await

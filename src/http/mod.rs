@@ -2,8 +2,10 @@
 //!
 //! Layout:
 //! - this file: the router, [`ApiError`] (the one JSON error body), query-parameter parsing, [`serve`];
-//! - [`metadata`]: the metadata routes.
+//! - [`metadata`]: the metadata routes;
+//! - [`accounts`]: the account, session and admin routes (issue 3).
 
+pub mod accounts;
 pub mod metadata;
 
 use std::collections::HashMap;
@@ -18,7 +20,7 @@ use axum::{Json, Router};
 use serde_json::json;
 use tokio::net::TcpListener;
 
-use crate::service::{ErrorCode, MetadataService, ServiceError};
+use crate::service::{AccountService, ErrorCode, MetadataService, ServiceError};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -31,6 +33,8 @@ pub struct AppState {
     pub max_connections: u32,
     /// The Prometheus handle (`None` when another recorder owns the process).
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// The accounts service (issue 3).
+    pub accounts: AccountService,
 }
 
 impl From<ErrorCode> for StatusCode {
@@ -80,7 +84,13 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = StatusCode::from(self.0.code);
         let body = json!({"error": {"code": self.0.code.as_str(), "message": self.0.message}});
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Some(secs) = self.0.retry_after_secs {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }
 
@@ -128,6 +138,7 @@ impl Params {
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     Router::new()
         .merge(metadata::routes())
+        .merge(accounts::routes())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
@@ -195,13 +206,17 @@ async fn not_found() -> ApiError {
     ))
 }
 
-/// Serves HTTP on `listener` until `shutdown` completes, letting in-flight requests finish.
+/// Serves HTTP on `listener` until `shutdown` completes, letting in-flight requests finish. Handlers
+/// see the socket peer's address (`ConnectInfo`), which keys login throttling and goes into audit entries.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

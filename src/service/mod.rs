@@ -5,13 +5,21 @@
 //! - [`metadata`]: [`MetadataService`], the database-first read path;
 //! - [`singleflight`]: sharing one in-flight upstream call among concurrent requesters;
 //! - [`background`]: background work that shutdown and tests can wait for;
-//! - [`clock`]: the time source, controllable in tests.
+//! - [`clock`]: the time source, controllable in tests;
+//! - [`accounts`]: [`AccountService`]: registration, login, sessions, roles, audit, deletion (issue 3),
+//!   with [`passwords`] (Argon2id, legacy bcrypt), [`tokens`] (JWT access tokens, opaque refresh and
+//!   mailed tokens) and [`mailer`] (the outbox).
 
+pub mod accounts;
 pub mod background;
 pub mod clock;
+pub mod mailer;
 pub mod metadata;
+pub mod passwords;
 pub mod singleflight;
+pub mod tokens;
 
+pub use accounts::AccountService;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use metadata::MetadataService;
 
@@ -66,6 +74,8 @@ pub struct ServiceError {
     pub code: ErrorCode,
     /// What happened, for a person.
     pub message: String,
+    /// When to try again, in seconds (`RESOURCE_EXHAUSTED`): HTTP `retry-after`, gRPC metadata.
+    pub retry_after_secs: Option<u64>,
 }
 
 impl ServiceError {
@@ -74,6 +84,15 @@ impl ServiceError {
         Self {
             code,
             message: message.into(),
+            retry_after_secs: None,
+        }
+    }
+
+    /// Too many attempts: try again after `secs` seconds.
+    pub fn resource_exhausted(message: impl Into<String>, secs: u64) -> Self {
+        Self {
+            retry_after_secs: Some(secs.max(1)),
+            ..Self::new(ErrorCode::ResourceExhausted, message)
         }
     }
 

@@ -2,8 +2,10 @@
 //!
 //! Layout:
 //! - this file: [`StoreError`], connecting (with database creation) and the embedded [`MIGRATOR`];
-//! - [`metadata`]: [`MetadataRepo`], the repository of provider metadata, and its PostgreSQL implementation.
+//! - [`metadata`]: [`MetadataRepo`], the repository of provider metadata, and its PostgreSQL implementation;
+//! - [`accounts`]: [`AccountRepo`], users, sessions, tokens, throttling, outbox and audit log (issue 3).
 
+pub mod accounts;
 pub mod metadata;
 
 use std::str::FromStr;
@@ -16,6 +18,7 @@ use sqlx::{ConnectOptions, Connection, PgPool};
 
 use crate::config::{redact_url, DatabaseSettings};
 
+pub use accounts::{AccountRepo, PgAccountRepo};
 pub use metadata::{MetadataRepo, PgMetadataRepo, StoredEntity};
 
 /// The migrations in `migrations/`, embedded at build time, checksummed and tracked in

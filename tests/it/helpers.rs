@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use linernotes::grpc::pb::metadata_service_client::MetadataServiceClient;
-use linernotes::service::{Clock, ManualClock, MetadataService, SystemClock};
+use linernotes::service::{AccountService, Clock, ManualClock, MetadataService, SystemClock};
 use linernotes::{Application, Settings};
 use serde_json::Value;
 use sqlx::{Connection, PgConnection};
@@ -113,6 +113,9 @@ pub fn test_settings(database_url: &str, provider_url: &str) -> Settings {
             "1",
         ),
         ("LINERNOTES__PROVIDERS__MUSICBRAINZ__TIMEOUT_MS", "5000"),
+        // Accounts: a cheap Argon2id cost keeps the many hashes of the tests fast.
+        ("LINERNOTES__AUTH__ARGON2__MEMORY_KIB", "64"),
+        ("LINERNOTES__AUTH__ARGON2__ITERATIONS", "1"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -130,6 +133,8 @@ pub struct TestApp {
     pub grpc_addr: SocketAddr,
     /// The service, to wait on background work.
     pub metadata: MetadataService,
+    /// The accounts service (its purge job is run directly by tests).
+    pub accounts: AccountService,
     /// A client for the HTTP API.
     pub client: reqwest::Client,
     /// The clock the app reads, when the test controls time.
@@ -189,6 +194,7 @@ impl TestApp {
         let http = format!("http://{}", app.http_addr());
         let grpc_addr = app.grpc_addr();
         let metadata = app.metadata().clone();
+        let accounts = app.accounts().clone();
         let (tx, rx) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             app.run_until(async {
@@ -202,6 +208,7 @@ impl TestApp {
             http,
             grpc_addr,
             metadata,
+            accounts,
             client: reqwest::Client::new(),
             clock: manual,
             database,
@@ -221,6 +228,79 @@ impl TestApp {
         let status = response.status().as_u16();
         let body = response.json::<Value>().await.unwrap_or(Value::Null);
         (status, body)
+    }
+
+    /// Sends a request to the HTTP API with an optional JSON body and bearer token; returns status,
+    /// headers and JSON body (`Null` when the body is empty or not JSON).
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        token: Option<&str>,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.http))
+            .header("user-agent", "linernotes-tests/1.0");
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("HTTP request");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.json::<Value>().await.unwrap_or(Value::Null);
+        (status, headers, body)
+    }
+
+    /// POSTs a JSON body; returns status and JSON body.
+    pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let (status, _, body) = self
+            .send(reqwest::Method::POST, path, Some(body), None)
+            .await;
+        (status, body)
+    }
+
+    /// POSTs a JSON body with a bearer token.
+    pub async fn post_auth(&self, path: &str, token: &str, body: &Value) -> (u16, Value) {
+        let (status, _, body) = self
+            .send(reqwest::Method::POST, path, Some(body), Some(token))
+            .await;
+        (status, body)
+    }
+
+    /// GETs with a bearer token.
+    pub async fn get_auth(&self, path: &str, token: &str) -> (u16, Value) {
+        let (status, _, body) = self
+            .send(reqwest::Method::GET, path, None, Some(token))
+            .await;
+        (status, body)
+    }
+
+    /// PATCHes a JSON body with a bearer token.
+    pub async fn patch_auth(&self, path: &str, token: &str, body: &Value) -> (u16, Value) {
+        let (status, _, body) = self
+            .send(reqwest::Method::PATCH, path, Some(body), Some(token))
+            .await;
+        (status, body)
+    }
+
+    /// DELETEs (with an optional JSON body) with a bearer token.
+    pub async fn delete_auth(&self, path: &str, token: &str, body: Option<&Value>) -> (u16, Value) {
+        let (status, _, body) = self
+            .send(reqwest::Method::DELETE, path, body, Some(token))
+            .await;
+        (status, body)
+    }
+
+    /// A pool on the test's database, for assertions on stored rows.
+    pub async fn pool(&self) -> sqlx::PgPool {
+        sqlx::PgPool::connect(&self.database.url())
+            .await
+            .expect("connect to the test database")
     }
 
     /// A gRPC client of the metadata service.

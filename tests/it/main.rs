@@ -5,8 +5,10 @@
 //! - [`bodies`]: WS/2 bodies written for the tests;
 //! - [`conformance`]: the MusicBrainz model against real recorded bodies in `../shared/fixtures`;
 //! - [`metadata`]: the read path through both transports, upstream politeness, bad input;
-//! - [`operations`]: migrations, the command line, restarts, database outages.
+//! - [`operations`]: migrations, the command line, restarts, database outages;
+//! - [`accounts`]: accounts, sessions, throttling, roles, audit, deletion, export, import (issue 3).
 
+mod accounts;
 mod bodies;
 mod conformance;
 mod helpers;

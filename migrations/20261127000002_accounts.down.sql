@@ -1,0 +1,10 @@
+DROP TABLE IF EXISTS audit_log;
+DROP FUNCTION IF EXISTS audit_log_append_only();
+DROP TABLE IF EXISTS mail_outbox;
+DROP TABLE IF EXISTS login_throttle;
+DROP TABLE IF EXISTS one_time_tokens;
+DROP TABLE IF EXISTS refresh_tokens;
+DROP TABLE IF EXISTS sessions;
+DROP TABLE IF EXISTS user_settings;
+DROP TABLE IF EXISTS user_preferences;
+DROP TABLE IF EXISTS users;
