@@ -1380,7 +1380,7 @@ impl AccountService {
         let mut valid: Vec<LegacyUser> = Vec::new();
         for mut user in source {
             let email = Email::parse(&user.email);
-            let role = Role::parse(&user.role);
+            let role = Role::parse(&user.role.to_lowercase());
             let hash_ok =
                 is_bcrypt(&user.password_hash) || user.password_hash.starts_with("$argon2");
             match (email, role, hash_ok) {
