@@ -84,6 +84,17 @@ pub async fn serve(
         .map_err(|e| tracing::error!(error = %e, "reflection v1alpha unavailable"))
         .ok();
     health.set_serving::<pb::metadata_service_server::MetadataServiceServer<metadata::MetadataAdapter>>().await;
+    // accounts (issue 3)
+    health
+        .set_serving::<pb::auth_service_server::AuthServiceServer<accounts::AccountsAdapter>>()
+        .await;
+    health
+        .set_serving::<pb::account_service_server::AccountServiceServer<accounts::AccountsAdapter>>(
+        )
+        .await;
+    health
+        .set_serving::<pb::admin_service_server::AdminServiceServer<accounts::AccountsAdapter>>()
+        .await;
     health
         .set_service_status("", tonic_health::ServingStatus::Serving)
         .await;
