@@ -174,6 +174,8 @@ pub struct PurgeReport {
     pub deleted_inactive: usize,
     /// Accounts removed for good.
     pub purged: usize,
+    /// Expired throttle counters, mailed tokens and long-ended sessions removed.
+    pub pruned: u64,
 }
 
 /// What an import did.
@@ -1294,7 +1296,8 @@ impl AccountService {
     }
 
     /// Deletes accounts inactive for longer than `auth.inactive_account_days` (when set), then removes
-    /// accounts deleted more than `auth.deletion_retention_days` ago with all their data. The server
+    /// accounts deleted more than `auth.deletion_retention_days` ago with all their data, and prunes
+    /// expired throttle counters, mailed tokens and sessions that ended longer ago than that. The server
     /// runs this every `auth.purge_interval_secs`; tests call it directly.
     #[tracing::instrument(skip_all)]
     pub async fn purge_deleted_accounts(&self) -> Result<PurgeReport, ServiceError> {
@@ -1309,6 +1312,11 @@ impl AccountService {
         let cutoff =
             now - Duration::days(i64::try_from(settings.deletion_retention_days).unwrap_or(0));
         report.purged = self.inner.repo.purge_deleted(cutoff, now).await?.len();
+        // Counters idle for longer than a window plus the longest lockout can no longer lock anything;
+        // ended sessions are kept (visible in the export) for the deletion retention period.
+        let throttle_cutoff =
+            now - secs(settings.throttle.window_secs) - secs(settings.throttle.max_lockout_secs);
+        report.pruned = self.inner.repo.prune(now, throttle_cutoff, cutoff).await?;
         if report.purged > 0 || report.deleted_inactive > 0 {
             tracing::info!(
                 purged = report.purged,

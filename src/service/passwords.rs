@@ -201,6 +201,15 @@ mod tests {
             );
         }
 
+        // Unknown accounts are checked against a dummy hash of the same cost, so they take as long.
+        let dummy = PasswordHash::new(&hasher.dummy_hash).unwrap();
+        let parsed = PasswordHash::new(&hash).unwrap();
+        assert_eq!(dummy.algorithm, parsed.algorithm);
+        assert_eq!(
+            Params::try_from(&dummy).unwrap(),
+            Params::try_from(&parsed).unwrap()
+        );
+
         let stronger = PasswordHasher::new(&Argon2Settings {
             memory_kib: 128,
             ..cheap()

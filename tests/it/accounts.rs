@@ -2026,3 +2026,52 @@ async fn every_audit_action_is_written() {
         "every action is covered"
     );
 }
+
+/// The purge job also forgets idle throttle counters, expired mailed tokens and sessions that ended
+/// longer ago than the retention period, so attackers spraying addresses cannot grow tables for ever.
+#[tokio::test]
+async fn the_purge_job_prunes_expired_counters_tokens_and_sessions() {
+    let app = spawn_with_clock().await;
+    let clock = app.clock.clone().expect("manual clock");
+    let pool = app.pool().await;
+    register(&app, "ada@example.org").await;
+    for n in 0..3 {
+        app.post(
+            "/v1/auth/login",
+            &json!({"email": format!("spray{n}@example.org"), "password": "wrong password"}),
+        )
+        .await;
+    }
+    let (_, refresh) = login(&app, "ada@example.org", PASSWORD).await;
+    app.post("/v1/auth/logout", &json!({"refresh_token": refresh}))
+        .await;
+    let count = |table: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(&format!("SELECT count(*) FROM {table}"))
+                .fetch_one(&pool)
+                .await
+                .expect("count")
+        }
+    };
+    assert!(count("login_throttle").await >= 3);
+    assert_eq!(count("one_time_tokens").await, 1);
+    assert_eq!(count("sessions").await, 1);
+
+    let report = app.accounts.purge_deleted_accounts().await.expect("purge");
+    assert_eq!(report.pruned, 0, "nothing is old yet");
+    clock.advance(Duration::days(2));
+    app.accounts.purge_deleted_accounts().await.expect("purge");
+    assert_eq!(count("login_throttle").await, 0);
+    assert_eq!(count("one_time_tokens").await, 0);
+    assert_eq!(
+        count("sessions").await,
+        1,
+        "ended sessions stay for the retention period"
+    );
+    clock.advance(Duration::days(30));
+    app.accounts.purge_deleted_accounts().await.expect("purge");
+    assert_eq!(count("sessions").await, 0);
+    assert_eq!(count("refresh_tokens").await, 0);
+    assert_eq!(count("users").await, 1, "the account itself stays");
+}
