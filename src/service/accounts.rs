@@ -627,7 +627,8 @@ impl AccountService {
         Ok(())
     }
 
-    /// Mails a reset token when the address belongs to an active account; answers the same either way.
+    /// Mails a reset token when the address belongs to an active account (at most
+    /// `auth.throttle.account_max_failures` per window); answers the same either way.
     #[tracing::instrument(skip_all)]
     pub async fn request_password_reset(
         &self,
@@ -642,6 +643,22 @@ impl AccountService {
             .find_by_email(email.as_str())
             .await?
             .filter(|u| u.deleted_at.is_none() && u.disabled_at.is_none());
+        // At most `auth.throttle.account_max_failures` reset mails per address and window (then the
+        // growing lockout), so the endpoint cannot flood someone's mailbox. Unknown addresses count the
+        // same way, and the answer never changes.
+        let key = format!("reset:{}", email.normalized());
+        let throttled = self
+            .inner
+            .repo
+            .throttle_state(&key)
+            .await?
+            .and_then(|s| s.locked_for(now))
+            .is_some();
+        if !throttled {
+            let policy = self.account_policy();
+            let after = move |s: ThrottleState| s.after_failure(&policy, now);
+            self.inner.repo.throttle_failure(&key, now, &after).await?;
+        }
         self.inner
             .repo
             .audit(audit(
@@ -649,11 +666,11 @@ impl AccountService {
                 None,
                 user.as_ref().map(|u| u.id),
                 context,
-                json!({}),
+                json!({"mailed": user.is_some() && !throttled, "throttled": throttled}),
                 now,
             ))
             .await?;
-        let Some(user) = user else {
+        let Some(user) = user.filter(|_| !throttled) else {
             return Ok(());
         };
         let (token, hash) = new_opaque_token();

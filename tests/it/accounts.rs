@@ -2075,3 +2075,40 @@ async fn the_purge_job_prunes_expired_counters_tokens_and_sessions() {
     assert_eq!(count("refresh_tokens").await, 0);
     assert_eq!(count("users").await, 1, "the account itself stays");
 }
+
+/// Reset requests for one address are limited (5 per window, then the lockout), so the endpoint cannot
+/// flood a mailbox; the answer stays 202 throughout.
+#[tokio::test]
+async fn password_reset_mails_are_limited_per_address() {
+    let app = spawn_with_clock().await;
+    let pool = app.pool().await;
+    register(&app, "ada@example.org").await;
+    for _ in 0..8 {
+        let (status, _) = app
+            .post(
+                "/v1/auth/password-reset",
+                &json!({"email": "ada@example.org"}),
+            )
+            .await;
+        assert_eq!(status, 202);
+    }
+    let count = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM mail_outbox WHERE subject = 'Reset your password'",
+        )
+        .fetch_one(&pool)
+        .await
+        .expect("count")
+    };
+    assert_eq!(count().await, 5);
+    app.clock
+        .as_ref()
+        .expect("clock")
+        .advance(Duration::minutes(16));
+    app.post(
+        "/v1/auth/password-reset",
+        &json!({"email": "ada@example.org"}),
+    )
+    .await;
+    assert_eq!(count().await, 6);
+}
