@@ -746,7 +746,15 @@ async fn unknown_email_and_wrong_password_answer_alike() {
 /// ALREADY_EXISTS, and one user with one preferences and one settings row is stored.
 #[tokio::test]
 async fn fifty_racing_registrations_of_one_address_have_one_winner() {
-    let app = TestApp::spawn().await;
+    // A pool wide and patient enough that a busy machine shows the race, not pool timeouts.
+    let app = TestApp::spawn_with(TestOptions {
+        configure: Some(Box::new(|s| {
+            s.database.max_connections = 20;
+            s.database.acquire_timeout_secs = 30;
+        })),
+        ..TestOptions::default()
+    })
+    .await;
     let app = Arc::new(app);
     let mut tasks = Vec::new();
     for n in 0..50 {
