@@ -3,11 +3,13 @@
 //! Layout:
 //! - [`pb`]: code generated from `proto/` and the encoded descriptor set served by reflection;
 //! - [`metadata`]: the `MetadataService` adapter and its domain → protobuf conversions;
-//! - [`accounts`]: the `AuthService`, `AccountService` and `AdminService` adapters (issue 3);
+//! - [`accounts`]: the `AuthService` and `AccountService` adapters (issue 3);
+//! - [`admin`]: the `AdminService` adapter (issue 3);
 //! - this file: [`ServiceError`] → [`tonic::Status`], and [`serve`], which also serves reflection
 //!   (v1 and v1alpha) and `grpc.health.v1`.
 
 pub mod accounts;
+pub mod admin;
 pub mod metadata;
 
 use std::future::Future;
@@ -93,7 +95,7 @@ pub async fn serve(
         )
         .await;
     health
-        .set_serving::<pb::admin_service_server::AdminServiceServer<accounts::AccountsAdapter>>()
+        .set_serving::<pb::admin_service_server::AdminServiceServer<admin::AdminAdapter>>()
         .await;
     health
         .set_service_status("", tonic_health::ServingStatus::Serving)
@@ -113,7 +115,7 @@ pub async fn serve(
             accounts::AccountsAdapter::new(accounts.clone()),
         ))
         .add_service(pb::admin_service_server::AdminServiceServer::new(
-            accounts::AccountsAdapter::new(accounts),
+            admin::AdminAdapter::new(accounts::AccountsAdapter::new(accounts)),
         ))
         .serve_with_incoming_shutdown(TcpIncoming::from(listener), shutdown)
         .await
