@@ -33,6 +33,13 @@ pub mod pb {
 /// The fully qualified name health checks use for the metadata service.
 pub const METADATA_SERVICE_NAME: &str = "linernotes.v1.MetadataService";
 
+/// The fully qualified names of the account services (issue 3), for health checks.
+pub const ACCOUNT_SERVICE_NAMES: [&str; 3] = [
+    "linernotes.v1.AuthService",
+    "linernotes.v1.AccountService",
+    "linernotes.v1.AdminService",
+];
+
 impl From<ErrorCode> for tonic::Code {
     fn from(code: ErrorCode) -> Self {
         match code {

@@ -2120,3 +2120,52 @@ async fn password_reset_mails_are_limited_per_address() {
     .await;
     assert_eq!(count().await, 6);
 }
+
+/// gRPC health reports the three account services as serving, and reflection lists them.
+#[tokio::test]
+async fn account_services_are_in_health_and_reflection() {
+    let app = TestApp::spawn().await;
+    let channel = app.channel().await;
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
+    for service in linernotes::grpc::ACCOUNT_SERVICE_NAMES {
+        let status = health
+            .check(tonic_health::pb::HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .expect("health check")
+            .into_inner()
+            .status;
+        assert_eq!(
+            status,
+            tonic_health::pb::health_check_response::ServingStatus::Serving as i32,
+            "{service}"
+        );
+    }
+    use tonic_reflection::pb::v1;
+    let mut reflection = v1::server_reflection_client::ServerReflectionClient::new(channel);
+    let request = v1::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(v1::server_reflection_request::MessageRequest::ListServices(
+            String::new(),
+        )),
+    };
+    let response = reflection
+        .server_reflection_info(futures::stream::iter([request]))
+        .await
+        .expect("reflection")
+        .into_inner()
+        .message()
+        .await
+        .expect("answer")
+        .expect("a message");
+    let Some(v1::server_reflection_response::MessageResponse::ListServicesResponse(list)) =
+        response.message_response
+    else {
+        panic!("unexpected reflection answer");
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    for service in linernotes::grpc::ACCOUNT_SERVICE_NAMES {
+        assert!(names.contains(&service.to_owned()), "{service}: {names:?}");
+    }
+}
