@@ -1045,7 +1045,7 @@ impl AccountService {
     }
 
     /// Everything held about the caller, as JSON: profile, preferences, settings, sessions, security
-    /// events and mails.
+    /// events and mails (without their bodies, which carry tokens).
     #[tracing::instrument(skip_all)]
     pub async fn export(
         &self,
@@ -1077,7 +1077,16 @@ impl AccountService {
                 limit: EXPORT_AUDIT_LIMIT,
             })
             .await?;
-        let mails = self.inner.repo.outbox_for(&user.email).await?;
+        // Mail bodies carry verification and reset tokens: exporting them would let a stolen access token
+        // turn into a password reset, so the export lists the mails without their bodies.
+        let mails: Vec<serde_json::Value> = self
+            .inner
+            .repo
+            .outbox_for(&user.email)
+            .await?
+            .into_iter()
+            .map(|m| json!({"recipient": m.recipient, "subject": m.subject, "created_at": m.created_at}))
+            .collect();
         Ok(json!({
             "exported_at": now,
             "profile": profile,

@@ -1578,6 +1578,10 @@ async fn export_contains_everything_held_about_the_user() {
     assert_eq!(export["mails"][0]["subject"], "Verify your email address");
     let text = export.to_string();
     assert!(!text.contains("$argon2"), "no password hash in the export");
+    let pool = app.pool().await;
+    let token = mailed_token(&pool, "ada@example.org", "Verify your email address").await;
+    assert!(!text.contains(&token), "no mailed token in the export");
+    assert!(export["mails"][0].get("body").is_none(), "{export}");
 
     let grpc = account_client(&app)
         .await
