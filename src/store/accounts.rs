@@ -324,8 +324,8 @@ pub trait AccountRepo: Send + Sync {
     async fn find_by_id(&self, id: Uuid) -> Result<Option<User>, StoreError>;
     /// Replaces a password hash (re-hash on login).
     async fn set_password_hash(&self, id: Uuid, hash: &str) -> Result<(), StoreError>;
-    /// Replaces a password hash, revokes every session but `keep` and appends `audit`, in one
-    /// transaction.
+    /// Replaces a password hash, revokes every session but `keep`, spends outstanding reset tokens and
+    /// appends `audit`, in one transaction.
     async fn change_password(
         &self,
         id: Uuid,
@@ -665,6 +665,15 @@ impl AccountRepo for PgAccountRepo {
             .execute(&mut *tx)
             .await?;
         revoke_all_except(&mut tx, id, keep, audit.at, revoke_reason).await?;
+        // Reset tokens still outstanding belong to the old password.
+        sqlx::query(
+            "UPDATE one_time_tokens SET used_at = $2
+             WHERE user_id = $1 AND purpose = 'password_reset' AND used_at IS NULL",
+        )
+        .bind(id)
+        .bind(audit.at)
+        .execute(&mut *tx)
+        .await?;
         insert_audit(&mut *tx, &audit).await?;
         tx.commit().await?;
         Ok(())

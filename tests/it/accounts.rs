@@ -1032,8 +1032,15 @@ async fn password_reset_with_a_mailed_token_revokes_every_session() {
     })
     .await
     .expect("reset request");
+    let earlier = mailed_token(&pool, "ada@example.org", "Reset your password").await;
+    app.post(
+        "/v1/auth/password-reset",
+        &json!({"email": "ada@example.org"}),
+    )
+    .await;
     let token = mailed_token(&pool, "ada@example.org", "Reset your password").await;
     assert_ne!(token, stale);
+    assert_ne!(token, earlier);
     let (status, _, _) = app
         .send(
             Method::POST,
@@ -1051,6 +1058,17 @@ async fn password_reset_with_a_mailed_token_revokes_every_session() {
         .await
         .expect_err("single use");
     assert_eq!(reused.code(), Code::InvalidArgument);
+    // A reset spends every other outstanding reset token too.
+    assert_error(
+        "earlier token after the reset",
+        &app.post(
+            "/v1/auth/password-reset/confirm",
+            &json!({"token": earlier, "new_password": "yet another password"}),
+        )
+        .await,
+        400,
+        "INVALID_ARGUMENT",
+    );
 
     assert_error(
         "old session",
