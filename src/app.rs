@@ -194,6 +194,11 @@ impl Application {
                 tonic_health::ServingStatus::NotServing,
             )
             .await;
+        for name in crate::grpc::ACCOUNT_SERVICE_NAMES {
+            health
+                .set_service_status(name, tonic_health::ServingStatus::NotServing)
+                .await;
+        }
         let _ = stop_tx.send(true);
         watchdog.abort();
         if let Some(listener) = &invalidations {

@@ -47,7 +47,7 @@ impl Email {
         }
         let local_ok = local.chars().all(|c| {
             c.is_ascii_alphanumeric()
-                || "!#$%&*+-/=?^_{|}~.".contains(c)
+                || "!#$%&'*+-/=?^_{|}~.".contains(c)
                 || (!c.is_ascii() && !c.is_control())
         }) && !local.starts_with('.')
             && !local.ends_with('.')
@@ -517,6 +517,7 @@ mod tests {
 
     #[test]
     fn emails_are_trimmed_and_validated() {
+        assert!(Email::parse("o'brien+tag@mail.example.org").is_ok());
         assert_eq!(
             Email::parse("  Ada@Example.org ").unwrap().as_str(),
             "Ada@Example.org"

@@ -1,5 +1,6 @@
-//! The `linernotes.v1.AuthService`, `AccountService` and `AdminService` adapters: read the bearer token,
-//! client address and user agent from the call, call one service method, convert the answer.
+//! The `linernotes.v1.AuthService` and `AccountService` adapters: read the bearer token, client address
+//! and user agent from the call, call one service method, convert the answer. `AdminService` lives in
+//! [`super::admin`].
 
 use tonic::{Request, Response, Status};
 
@@ -10,7 +11,7 @@ use crate::service::accounts::{
 };
 use crate::store::accounts::AuditEntry;
 
-/// Serves the three account services from the service layer.
+/// Serves `AuthService` and `AccountService` from the service layer.
 #[derive(Clone)]
 pub struct AccountsAdapter {
     service: AccountService,
@@ -22,7 +23,12 @@ impl AccountsAdapter {
         Self { service }
     }
 
-    async fn principal<T>(&self, request: &Request<T>) -> Result<Principal, Status> {
+    /// The accounts service.
+    pub(super) fn service(&self) -> &AccountService {
+        &self.service
+    }
+
+    pub(super) async fn principal<T>(&self, request: &Request<T>) -> Result<Principal, Status> {
         let header = request
             .metadata()
             .get("authorization")
@@ -31,7 +37,7 @@ impl AccountsAdapter {
     }
 }
 
-fn context<T>(request: &Request<T>) -> RequestContext {
+pub(super) fn context<T>(request: &Request<T>) -> RequestContext {
     RequestContext::new(
         request.remote_addr().map(|a| a.ip()),
         request
@@ -77,7 +83,7 @@ fn profile(p: Profile) -> pb::Profile {
     }
 }
 
-fn audit_entries(entries: Vec<AuditEntry>) -> pb::ListAuditResponse {
+pub(super) fn audit_entries(entries: Vec<AuditEntry>) -> pb::ListAuditResponse {
     pb::ListAuditResponse {
         entries: entries
             .into_iter()
@@ -95,7 +101,7 @@ fn audit_entries(entries: Vec<AuditEntry>) -> pb::ListAuditResponse {
     }
 }
 
-fn user_summary(u: UserSummary) -> pb::UserSummary {
+pub(super) fn user_summary(u: UserSummary) -> pb::UserSummary {
     pb::UserSummary {
         id: u.id.to_string(),
         email: u.email,
@@ -303,65 +309,5 @@ impl pb::account_service_server::AccountService for AccountsAdapter {
             .delete_me(&principal, request.into_inner().password, &ctx)
             .await?;
         Ok(Response::new(pb::Empty {}))
-    }
-}
-
-// --- AdminService ---
-
-/// The account methods of `AdminService`, served together with the status by
-/// [`super::admin::AdminAdapter`].
-impl AccountsAdapter {
-    /// `AdminService/ListUsers`.
-    pub async fn list_users(
-        &self,
-        request: Request<pb::ListUsersRequest>,
-    ) -> Result<Response<pb::ListUsersResponse>, Status> {
-        let principal = self.principal(&request).await?;
-        let ctx = context(&request);
-        let r = request.into_inner();
-        let page = self
-            .service
-            .admin_list_users(&principal, Some(&r.q), r.limit, Some(r.offset), &ctx)
-            .await?;
-        Ok(Response::new(pb::ListUsersResponse {
-            users: page.users.into_iter().map(user_summary).collect(),
-            total: page.total,
-        }))
-    }
-
-    /// `AdminService/UpdateUser`.
-    pub async fn update_user(
-        &self,
-        request: Request<pb::UpdateUserRequest>,
-    ) -> Result<Response<pb::UserSummary>, Status> {
-        let principal = self.principal(&request).await?;
-        let ctx = context(&request);
-        let r = request.into_inner();
-        let user = self
-            .service
-            .admin_update_user(&principal, &r.id, r.role.as_deref(), r.disabled, &ctx)
-            .await?;
-        Ok(Response::new(user_summary(user)))
-    }
-
-    /// `AdminService/ListAudit`.
-    pub async fn list_audit(
-        &self,
-        request: Request<pb::ListAuditRequest>,
-    ) -> Result<Response<pb::ListAuditResponse>, Status> {
-        let principal = self.principal(&request).await?;
-        let ctx = context(&request);
-        let r = request.into_inner();
-        let entries = self
-            .service
-            .admin_audit(
-                &principal,
-                r.user_id.as_deref(),
-                r.action.as_deref(),
-                r.limit,
-                &ctx,
-            )
-            .await?;
-        Ok(Response::new(audit_entries(entries)))
     }
 }

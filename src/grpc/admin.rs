@@ -1,13 +1,14 @@
-//! The `linernotes.v1.AdminService` adapter: account administration (delegated to the accounts
-//! adapter) and the status of this instance.
+//! The `linernotes.v1.AdminService` adapter: account administration for admins (the admin role is
+//! checked by the service layer; this adapter reads the bearer token and converts messages) and the
+//! status of this instance.
 
 use tonic::{Request, Response, Status};
 
-use super::accounts::AccountsAdapter;
+use super::accounts::{audit_entries, context, user_summary, AccountsAdapter};
 use super::{observed, pb};
 use crate::service::MetadataService;
 
-/// Serves `AdminService` from the service layer.
+/// Serves `AdminService`.
 #[derive(Clone)]
 pub struct AdminAdapter {
     metadata: MetadataService,
@@ -15,7 +16,8 @@ pub struct AdminAdapter {
 }
 
 impl AdminAdapter {
-    /// Wraps the services.
+    /// Wraps the metadata service (status) and the accounts adapter (bearer-token checks) and, through
+    /// it, the accounts service.
     pub fn new(metadata: MetadataService, accounts: AccountsAdapter) -> Self {
         Self { metadata, accounts }
     }
@@ -31,21 +33,63 @@ impl pb::admin_service_server::AdminService for AdminAdapter {
         &self,
         request: Request<pb::ListUsersRequest>,
     ) -> Result<Response<pb::ListUsersResponse>, Status> {
-        observed("ListUsers", self.accounts.list_users(request)).await
+        observed("ListUsers", async {
+            let principal = self.accounts.principal(&request).await?;
+            let ctx = context(&request);
+            let r = request.into_inner();
+            let page = self
+                .accounts
+                .service()
+                .admin_list_users(&principal, Some(&r.q), r.limit, Some(r.offset), &ctx)
+                .await?;
+            Ok(Response::new(pb::ListUsersResponse {
+                users: page.users.into_iter().map(user_summary).collect(),
+                total: page.total,
+            }))
+        })
+        .await
     }
 
     async fn update_user(
         &self,
         request: Request<pb::UpdateUserRequest>,
     ) -> Result<Response<pb::UserSummary>, Status> {
-        observed("UpdateUser", self.accounts.update_user(request)).await
+        observed("UpdateUser", async {
+            let principal = self.accounts.principal(&request).await?;
+            let ctx = context(&request);
+            let r = request.into_inner();
+            let user = self
+                .accounts
+                .service()
+                .admin_update_user(&principal, &r.id, r.role.as_deref(), r.disabled, &ctx)
+                .await?;
+            Ok(Response::new(user_summary(user)))
+        })
+        .await
     }
 
     async fn list_audit(
         &self,
         request: Request<pb::ListAuditRequest>,
     ) -> Result<Response<pb::ListAuditResponse>, Status> {
-        observed("ListAudit", self.accounts.list_audit(request)).await
+        observed("ListAudit", async {
+            let principal = self.accounts.principal(&request).await?;
+            let ctx = context(&request);
+            let r = request.into_inner();
+            let entries = self
+                .accounts
+                .service()
+                .admin_audit(
+                    &principal,
+                    r.user_id.as_deref(),
+                    r.action.as_deref(),
+                    r.limit,
+                    &ctx,
+                )
+                .await?;
+            Ok(Response::new(audit_entries(entries)))
+        })
+        .await
     }
 
     async fn get_status(

@@ -3,7 +3,8 @@
 //! Layout:
 //! - [`pb`]: code generated from `proto/` and the encoded descriptor set served by reflection;
 //! - [`metadata`]: the `MetadataService` adapter and its domain → protobuf conversions;
-//! - [`accounts`]: the `AuthService`, `AccountService` and `AdminService` adapters (issue 3);
+//! - [`accounts`]: the `AuthService` and `AccountService` adapters (issue 3);
+//! - [`admin`]: the `AdminService` adapter (issue 3);
 //! - this file: [`ServiceError`] → [`tonic::Status`], and [`serve`], which also serves reflection
 //!   (v1 and v1alpha) and `grpc.health.v1`.
 
@@ -32,6 +33,13 @@ pub mod pb {
 
 /// The fully qualified name health checks use for the metadata service.
 pub const METADATA_SERVICE_NAME: &str = "linernotes.v1.MetadataService";
+
+/// The fully qualified names of the account services (issue 3), for health checks.
+pub const ACCOUNT_SERVICE_NAMES: [&str; 3] = [
+    "linernotes.v1.AuthService",
+    "linernotes.v1.AccountService",
+    "linernotes.v1.AdminService",
+];
 
 impl From<ErrorCode> for tonic::Code {
     fn from(code: ErrorCode) -> Self {
@@ -121,6 +129,17 @@ pub async fn serve(
         .map_err(|e| tracing::error!(error = %e, "reflection v1alpha unavailable"))
         .ok();
     health.set_serving::<pb::metadata_service_server::MetadataServiceServer<metadata::MetadataAdapter>>().await;
+    // accounts (issue 3)
+    health
+        .set_serving::<pb::auth_service_server::AuthServiceServer<accounts::AccountsAdapter>>()
+        .await;
+    health
+        .set_serving::<pb::account_service_server::AccountServiceServer<accounts::AccountsAdapter>>(
+        )
+        .await;
+    health
+        .set_serving::<pb::admin_service_server::AdminServiceServer<admin::AdminAdapter>>()
+        .await;
     health
         .set_service_status("", tonic_health::ServingStatus::Serving)
         .await;
@@ -131,15 +150,15 @@ pub async fn serve(
         .add_service(pb::metadata_service_server::MetadataServiceServer::new(
             metadata::MetadataAdapter::new(metadata.clone()),
         ))
-        .add_service(pb::admin_service_server::AdminServiceServer::new(
-            admin::AdminAdapter::new(metadata, accounts::AccountsAdapter::new(accounts.clone())),
-        ))
         // accounts (issue 3)
         .add_service(pb::auth_service_server::AuthServiceServer::new(
             accounts::AccountsAdapter::new(accounts.clone()),
         ))
         .add_service(pb::account_service_server::AccountServiceServer::new(
-            accounts::AccountsAdapter::new(accounts),
+            accounts::AccountsAdapter::new(accounts.clone()),
+        ))
+        .add_service(pb::admin_service_server::AdminServiceServer::new(
+            admin::AdminAdapter::new(metadata, accounts::AccountsAdapter::new(accounts)),
         ))
         .serve_with_incoming_shutdown(TcpIncoming::from(listener), shutdown)
         .await

@@ -174,6 +174,8 @@ pub struct PurgeReport {
     pub deleted_inactive: usize,
     /// Accounts removed for good.
     pub purged: usize,
+    /// Expired throttle counters, mailed tokens and long-ended sessions removed.
+    pub pruned: u64,
 }
 
 /// What an import did.
@@ -625,7 +627,8 @@ impl AccountService {
         Ok(())
     }
 
-    /// Mails a reset token when the address belongs to an active account; answers the same either way.
+    /// Mails a reset token when the address belongs to an active account (at most
+    /// `auth.throttle.account_max_failures` per window); answers the same either way.
     #[tracing::instrument(skip_all)]
     pub async fn request_password_reset(
         &self,
@@ -640,6 +643,22 @@ impl AccountService {
             .find_by_email(email.as_str())
             .await?
             .filter(|u| u.deleted_at.is_none() && u.disabled_at.is_none());
+        // At most `auth.throttle.account_max_failures` reset mails per address and window (then the
+        // growing lockout), so the endpoint cannot flood someone's mailbox. Unknown addresses count the
+        // same way, and the answer never changes.
+        let key = format!("reset:{}", email.normalized());
+        let throttled = self
+            .inner
+            .repo
+            .throttle_state(&key)
+            .await?
+            .and_then(|s| s.locked_for(now))
+            .is_some();
+        if !throttled {
+            let policy = self.account_policy();
+            let after = move |s: ThrottleState| s.after_failure(&policy, now);
+            self.inner.repo.throttle_failure(&key, now, &after).await?;
+        }
         self.inner
             .repo
             .audit(audit(
@@ -647,11 +666,11 @@ impl AccountService {
                 None,
                 user.as_ref().map(|u| u.id),
                 context,
-                json!({}),
+                json!({"mailed": user.is_some() && !throttled, "throttled": throttled}),
                 now,
             ))
             .await?;
-        let Some(user) = user else {
+        let Some(user) = user.filter(|_| !throttled) else {
             return Ok(());
         };
         let (token, hash) = new_opaque_token();
@@ -1026,7 +1045,7 @@ impl AccountService {
     }
 
     /// Everything held about the caller, as JSON: profile, preferences, settings, sessions, security
-    /// events and mails.
+    /// events and mails (without their bodies, which carry tokens).
     #[tracing::instrument(skip_all)]
     pub async fn export(
         &self,
@@ -1058,7 +1077,16 @@ impl AccountService {
                 limit: EXPORT_AUDIT_LIMIT,
             })
             .await?;
-        let mails = self.inner.repo.outbox_for(&user.email).await?;
+        // Mail bodies carry verification and reset tokens: exporting them would let a stolen access token
+        // turn into a password reset, so the export lists the mails without their bodies.
+        let mails: Vec<serde_json::Value> = self
+            .inner
+            .repo
+            .outbox_for(&user.email)
+            .await?
+            .into_iter()
+            .map(|m| json!({"recipient": m.recipient, "subject": m.subject, "created_at": m.created_at}))
+            .collect();
         Ok(json!({
             "exported_at": now,
             "profile": profile,
@@ -1294,7 +1322,8 @@ impl AccountService {
     }
 
     /// Deletes accounts inactive for longer than `auth.inactive_account_days` (when set), then removes
-    /// accounts deleted more than `auth.deletion_retention_days` ago with all their data. The server
+    /// accounts deleted more than `auth.deletion_retention_days` ago with all their data, and prunes
+    /// expired throttle counters, mailed tokens and sessions that ended longer ago than that. The server
     /// runs this every `auth.purge_interval_secs`; tests call it directly.
     #[tracing::instrument(skip_all)]
     pub async fn purge_deleted_accounts(&self) -> Result<PurgeReport, ServiceError> {
@@ -1309,6 +1338,11 @@ impl AccountService {
         let cutoff =
             now - Duration::days(i64::try_from(settings.deletion_retention_days).unwrap_or(0));
         report.purged = self.inner.repo.purge_deleted(cutoff, now).await?.len();
+        // Counters idle for longer than a window plus the longest lockout can no longer lock anything;
+        // ended sessions are kept (visible in the export) for the deletion retention period.
+        let throttle_cutoff =
+            now - secs(settings.throttle.window_secs) - secs(settings.throttle.max_lockout_secs);
+        report.pruned = self.inner.repo.prune(now, throttle_cutoff, cutoff).await?;
         if report.purged > 0 || report.deleted_inactive > 0 {
             tracing::info!(
                 purged = report.purged,
@@ -1380,7 +1414,7 @@ impl AccountService {
         let mut valid: Vec<LegacyUser> = Vec::new();
         for mut user in source {
             let email = Email::parse(&user.email);
-            let role = Role::parse(&user.role);
+            let role = Role::parse(&user.role.to_lowercase());
             let hash_ok =
                 is_bcrypt(&user.password_hash) || user.password_hash.starts_with("$argon2");
             match (email, role, hash_ok) {

@@ -1,6 +1,9 @@
 //! Password hashing: Argon2id with configurable cost for new hashes; Argon2 and legacy bcrypt
 //! (`$2a$`, `$2b$`, `$2y$`) hashes verify. Hashing runs on the blocking pool, never on the async runtime.
 //!
+//! At most [`PasswordHasher::concurrency`] hashes run at once (twice the cores), so a burst of logins
+//! queues instead of allocating `memory_kib` per request without bound.
+//!
 //! A hash that is bcrypt, or Argon2 with other parameters than configured, is reported as needing a
 //! re-hash so the service upgrades it after the next successful login.
 
@@ -30,6 +33,8 @@ pub struct PasswordHasher {
     /// A hash of a random password with the current parameters: verified against when the account is
     /// unknown, so unknown and known e-mails take the same time.
     dummy_hash: Arc<str>,
+    /// Bounds concurrent hashing (and so the memory Argon2 takes).
+    permits: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for PasswordHasher {
@@ -54,13 +59,24 @@ impl PasswordHasher {
         Ok(Self {
             params,
             dummy_hash: dummy.into(),
+            permits: Arc::new(tokio::sync::Semaphore::new(Self::concurrency())),
         })
+    }
+
+    /// How many hashes may run at once: twice the available cores.
+    pub fn concurrency() -> usize {
+        std::thread::available_parallelism().map_or(2, |n| n.get() * 2)
+    }
+
+    async fn permit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, ServiceError> {
+        self.permits.acquire().await.map_err(ServiceError::internal)
     }
 
     /// Hashes a password (Argon2id, random salt) on the blocking pool.
     pub async fn hash(&self, password: &Password) -> Result<String, ServiceError> {
         let params = self.params.clone();
         let password = password.clone();
+        let _permit = self.permit().await?;
         tokio::task::spawn_blocking(move || hash_with(&params, password.expose()))
             .await
             .map_err(ServiceError::internal)?
@@ -79,6 +95,7 @@ impl PasswordHasher {
             Some(hash) => (hash.to_owned(), true),
             None => (self.dummy_hash.to_string(), false),
         };
+        let _permit = self.permit().await?;
         let verification =
             tokio::task::spawn_blocking(move || verify_with(&params, password.expose(), &hash))
                 .await
@@ -183,6 +200,15 @@ mod tests {
                 "{prefix}"
             );
         }
+
+        // Unknown accounts are checked against a dummy hash of the same cost, so they take as long.
+        let dummy = PasswordHash::new(&hasher.dummy_hash).unwrap();
+        let parsed = PasswordHash::new(&hash).unwrap();
+        assert_eq!(dummy.algorithm, parsed.algorithm);
+        assert_eq!(
+            Params::try_from(&dummy).unwrap(),
+            Params::try_from(&parsed).unwrap()
+        );
 
         let stronger = PasswordHasher::new(&Argon2Settings {
             memory_kib: 128,

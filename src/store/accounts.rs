@@ -324,8 +324,8 @@ pub trait AccountRepo: Send + Sync {
     async fn find_by_id(&self, id: Uuid) -> Result<Option<User>, StoreError>;
     /// Replaces a password hash (re-hash on login).
     async fn set_password_hash(&self, id: Uuid, hash: &str) -> Result<(), StoreError>;
-    /// Replaces a password hash, revokes every session but `keep` and appends `audit`, in one
-    /// transaction.
+    /// Replaces a password hash, revokes every session but `keep`, spends outstanding reset tokens and
+    /// appends `audit`, in one transaction.
     async fn change_password(
         &self,
         id: Uuid,
@@ -463,6 +463,15 @@ pub trait AccountRepo: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<Vec<Uuid>, StoreError>;
 
+    /// Forgets throttle counters idle since before `throttle_cutoff` (and not locked at `now`), mailed
+    /// tokens expired before `now`, and sessions ended (revoked or expired) before `session_cutoff` with
+    /// their refresh tokens; returns how many rows went.
+    async fn prune(
+        &self,
+        now: DateTime<Utc>,
+        throttle_cutoff: DateTime<Utc>,
+        session_cutoff: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
     /// A page of accounts whose e-mail or display name contains `query` (all when empty), oldest first,
     /// with the total count.
     async fn list_users(
@@ -656,6 +665,15 @@ impl AccountRepo for PgAccountRepo {
             .execute(&mut *tx)
             .await?;
         revoke_all_except(&mut tx, id, keep, audit.at, revoke_reason).await?;
+        // Reset tokens still outstanding belong to the old password.
+        sqlx::query(
+            "UPDATE one_time_tokens SET used_at = $2
+             WHERE user_id = $1 AND purpose = 'password_reset' AND used_at IS NULL",
+        )
+        .bind(id)
+        .bind(audit.at)
+        .execute(&mut *tx)
+        .await?;
         insert_audit(&mut *tx, &audit).await?;
         tx.commit().await?;
         Ok(())
@@ -1192,6 +1210,33 @@ impl AccountRepo for PgAccountRepo {
         }
         tx.commit().await?;
         Ok(ids)
+    }
+
+    async fn prune(
+        &self,
+        now: DateTime<Utc>,
+        throttle_cutoff: DateTime<Utc>,
+        session_cutoff: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let throttle = sqlx::query(
+            "DELETE FROM login_throttle
+             WHERE window_start < $2 AND (locked_until IS NULL OR locked_until < $1)",
+        )
+        .bind(now)
+        .bind(throttle_cutoff)
+        .execute(&self.pool)
+        .await?;
+        let tokens = sqlx::query("DELETE FROM one_time_tokens WHERE expires_at < $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        let sessions = sqlx::query(
+            "DELETE FROM sessions WHERE least(coalesce(revoked_at, expires_at), expires_at) < $1",
+        )
+        .bind(session_cutoff)
+        .execute(&self.pool)
+        .await?;
+        Ok(throttle.rows_affected() + tokens.rows_affected() + sessions.rows_affected())
     }
 
     async fn list_users(

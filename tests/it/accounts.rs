@@ -746,7 +746,15 @@ async fn unknown_email_and_wrong_password_answer_alike() {
 /// ALREADY_EXISTS, and one user with one preferences and one settings row is stored.
 #[tokio::test]
 async fn fifty_racing_registrations_of_one_address_have_one_winner() {
-    let app = TestApp::spawn().await;
+    // A pool wide and patient enough that a busy machine shows the race, not pool timeouts.
+    let app = TestApp::spawn_with(TestOptions {
+        configure: Some(Box::new(|s| {
+            s.database.max_connections = 20;
+            s.database.acquire_timeout_secs = 30;
+        })),
+        ..TestOptions::default()
+    })
+    .await;
     let app = Arc::new(app);
     let mut tasks = Vec::new();
     for n in 0..50 {
@@ -1024,8 +1032,15 @@ async fn password_reset_with_a_mailed_token_revokes_every_session() {
     })
     .await
     .expect("reset request");
+    let earlier = mailed_token(&pool, "ada@example.org", "Reset your password").await;
+    app.post(
+        "/v1/auth/password-reset",
+        &json!({"email": "ada@example.org"}),
+    )
+    .await;
     let token = mailed_token(&pool, "ada@example.org", "Reset your password").await;
     assert_ne!(token, stale);
+    assert_ne!(token, earlier);
     let (status, _, _) = app
         .send(
             Method::POST,
@@ -1043,6 +1058,17 @@ async fn password_reset_with_a_mailed_token_revokes_every_session() {
         .await
         .expect_err("single use");
     assert_eq!(reused.code(), Code::InvalidArgument);
+    // A reset spends every other outstanding reset token too.
+    assert_error(
+        "earlier token after the reset",
+        &app.post(
+            "/v1/auth/password-reset/confirm",
+            &json!({"token": earlier, "new_password": "yet another password"}),
+        )
+        .await,
+        400,
+        "INVALID_ARGUMENT",
+    );
 
     assert_error(
         "old session",
@@ -1570,6 +1596,10 @@ async fn export_contains_everything_held_about_the_user() {
     assert_eq!(export["mails"][0]["subject"], "Verify your email address");
     let text = export.to_string();
     assert!(!text.contains("$argon2"), "no password hash in the export");
+    let pool = app.pool().await;
+    let token = mailed_token(&pool, "ada@example.org", "Verify your email address").await;
+    assert!(!text.contains(&token), "no mailed token in the export");
+    assert!(export["mails"][0].get("body").is_none(), "{export}");
 
     let grpc = account_client(&app)
         .await
@@ -1857,4 +1887,307 @@ async fn mail_goes_by_smtp_when_configured_and_to_the_outbox_when_it_fails() {
     register(&app, "grace@example.org").await;
     let pool = app.pool().await;
     mailed_token(&pool, "grace@example.org", "Verify your email address").await;
+}
+
+// ----------------------------------------------------------------------------------------------------
+// Audit completeness
+// ----------------------------------------------------------------------------------------------------
+
+/// Every audit action is written by the flow that should write it, with time, and with the client's IP
+/// and user agent for requests that came over HTTP.
+#[tokio::test]
+async fn every_audit_action_is_written() {
+    let app = spawn_with_clock().await;
+    let clock = app.clock.clone().expect("manual clock");
+    let pool = app.pool().await;
+    let (_, admin) = bootstrap_admin(&app, "root@example.org").await; // admin_created
+    let email = "ada@example.org";
+    let id = register(&app, email).await; // register
+    let token = mailed_token(&pool, email, "Verify your email address").await;
+    app.post("/v1/auth/verify-email", &json!({"token": token}))
+        .await; // email_verified
+    app.post(
+        "/v1/auth/login",
+        &json!({"email": email, "password": "wrong password"}),
+    )
+    .await; // login_failed
+    let (_, refresh) = login(&app, email, PASSWORD).await; // login_succeeded
+    app.post("/v1/auth/refresh", &json!({"refresh_token": refresh}))
+        .await;
+    app.post("/v1/auth/refresh", &json!({"refresh_token": refresh}))
+        .await; // token_reuse_detected
+    let (access, _) = login(&app, email, PASSWORD).await;
+    let (other, other_refresh) = login(&app, email, PASSWORD).await;
+    app.patch_auth("/v1/me", &access, &json!({"bio": "hi"}))
+        .await; // profile_updated
+    app.post("/v1/auth/logout", &json!({"refresh_token": other_refresh}))
+        .await; // logout
+    assert_error(
+        "logged out",
+        &app.get_auth("/v1/me", &other).await,
+        401,
+        "UNAUTHENTICATED",
+    );
+    login(&app, email, PASSWORD).await;
+    let (_, sessions) = app.get_auth("/v1/me/sessions", &access).await;
+    let third_id = sessions["sessions"]
+        .as_array()
+        .expect("sessions")
+        .iter()
+        .find(|s| s["current"] == false)
+        .expect("the third session")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    app.delete_auth(&format!("/v1/me/sessions/{third_id}"), &access, None)
+        .await; // session_revoked
+    app.get_auth("/v1/me/export", &access).await; // data_exported
+    app.post_auth(
+        "/v1/me/password",
+        &access,
+        &json!({"current_password": PASSWORD, "new_password": "second password"}),
+    )
+    .await; // password_changed
+    app.post("/v1/auth/password-reset", &json!({"email": email}))
+        .await; // password_reset_requested
+    let reset = mailed_token(&pool, email, "Reset your password").await;
+    app.post(
+        "/v1/auth/password-reset/confirm",
+        &json!({"token": reset, "new_password": PASSWORD}),
+    )
+    .await; // password_reset
+    app.get_auth("/v1/admin/users", &admin).await; // admin_users_listed
+    let user_path = format!("/v1/admin/users/{id}");
+    app.patch_auth(&user_path, &admin, &json!({"role": "admin"}))
+        .await; // role_changed
+    app.patch_auth(
+        &user_path,
+        &admin,
+        &json!({"role": "user", "disabled": true}),
+    )
+    .await; // account_disabled
+    app.patch_auth(&user_path, &admin, &json!({"disabled": false}))
+        .await; // account_enabled
+    app.get_auth("/v1/admin/audit", &admin).await; // admin_audit_read
+
+    let source = TestDatabase::create().await;
+    let source_pool = PgPool::connect(&source.url()).await.expect("source");
+    sqlx::query(
+        "CREATE TABLE users (id uuid PRIMARY KEY, email text, password_hash text, role text,
+                             is_verified boolean, created_at timestamptz)",
+    )
+    .execute(&source_pool)
+    .await
+    .expect("legacy table");
+    source_pool.close().await;
+    let target = CliTarget {
+        database: app.database.clone(),
+    };
+    let url = source.url();
+    let imported =
+        tokio::task::spawn_blocking(move || target.run(&["users", "import", "--from", &url], ""))
+            .await
+            .expect("cli");
+    assert!(imported.0, "{imported:?}"); // users_imported
+
+    let (access, _) = login(&app, email, PASSWORD).await;
+    app.delete_auth("/v1/me", &access, Some(&json!({"password": PASSWORD})))
+        .await; // account_deleted
+
+    let written: BTreeSet<String> = sqlx::query_scalar("SELECT DISTINCT action FROM audit_log")
+        .fetch_all(&pool)
+        .await
+        .expect("audit")
+        .into_iter()
+        .collect();
+    let expected: BTreeSet<String> = [
+        "register",
+        "login_succeeded",
+        "login_failed",
+        "logout",
+        "token_reuse_detected",
+        "password_changed",
+        "password_reset_requested",
+        "password_reset",
+        "email_verified",
+        "profile_updated",
+        "role_changed",
+        "account_disabled",
+        "account_enabled",
+        "session_revoked",
+        "data_exported",
+        "account_deleted",
+        "admin_users_listed",
+        "admin_audit_read",
+        "admin_created",
+        "users_imported",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
+    assert_eq!(written, expected);
+
+    // Requests over HTTP carry the client's address and user agent into their entries.
+    let http_entries: Vec<(Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT ip, user_agent FROM audit_log WHERE subject_id = $1::uuid
+           AND action IN ('login_succeeded', 'logout', 'profile_updated', 'account_deleted')",
+    )
+    .bind(&id)
+    .fetch_all(&pool)
+    .await
+    .expect("entries");
+    assert!(http_entries.len() >= 4);
+    for (ip, agent) in http_entries {
+        assert_eq!(ip.as_deref(), Some("127.0.0.1"));
+        assert_eq!(agent.as_deref(), Some("linernotes-tests/1.0"));
+    }
+
+    clock.advance(Duration::days(31));
+    app.accounts.purge_deleted_accounts().await.expect("purge"); // account_purged
+    let purged: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'account_purged'")
+            .fetch_one(&pool)
+            .await
+            .expect("count");
+    assert_eq!(purged, 1);
+    assert_eq!(
+        expected.len() + 1,
+        linernotes::domain::account::AuditAction::ALL.len(),
+        "every action is covered"
+    );
+}
+
+/// The purge job also forgets idle throttle counters, expired mailed tokens and sessions that ended
+/// longer ago than the retention period, so attackers spraying addresses cannot grow tables for ever.
+#[tokio::test]
+async fn the_purge_job_prunes_expired_counters_tokens_and_sessions() {
+    let app = spawn_with_clock().await;
+    let clock = app.clock.clone().expect("manual clock");
+    let pool = app.pool().await;
+    register(&app, "ada@example.org").await;
+    for n in 0..3 {
+        app.post(
+            "/v1/auth/login",
+            &json!({"email": format!("spray{n}@example.org"), "password": "wrong password"}),
+        )
+        .await;
+    }
+    let (_, refresh) = login(&app, "ada@example.org", PASSWORD).await;
+    app.post("/v1/auth/logout", &json!({"refresh_token": refresh}))
+        .await;
+    let count = |table: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(&format!("SELECT count(*) FROM {table}"))
+                .fetch_one(&pool)
+                .await
+                .expect("count")
+        }
+    };
+    assert!(count("login_throttle").await >= 3);
+    assert_eq!(count("one_time_tokens").await, 1);
+    assert_eq!(count("sessions").await, 1);
+
+    let report = app.accounts.purge_deleted_accounts().await.expect("purge");
+    assert_eq!(report.pruned, 0, "nothing is old yet");
+    clock.advance(Duration::days(2));
+    app.accounts.purge_deleted_accounts().await.expect("purge");
+    assert_eq!(count("login_throttle").await, 0);
+    assert_eq!(count("one_time_tokens").await, 0);
+    assert_eq!(
+        count("sessions").await,
+        1,
+        "ended sessions stay for the retention period"
+    );
+    clock.advance(Duration::days(30));
+    app.accounts.purge_deleted_accounts().await.expect("purge");
+    assert_eq!(count("sessions").await, 0);
+    assert_eq!(count("refresh_tokens").await, 0);
+    assert_eq!(count("users").await, 1, "the account itself stays");
+}
+
+/// Reset requests for one address are limited (5 per window, then the lockout), so the endpoint cannot
+/// flood a mailbox; the answer stays 202 throughout.
+#[tokio::test]
+async fn password_reset_mails_are_limited_per_address() {
+    let app = spawn_with_clock().await;
+    let pool = app.pool().await;
+    register(&app, "ada@example.org").await;
+    for _ in 0..8 {
+        let (status, _) = app
+            .post(
+                "/v1/auth/password-reset",
+                &json!({"email": "ada@example.org"}),
+            )
+            .await;
+        assert_eq!(status, 202);
+    }
+    let count = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM mail_outbox WHERE subject = 'Reset your password'",
+        )
+        .fetch_one(&pool)
+        .await
+        .expect("count")
+    };
+    assert_eq!(count().await, 5);
+    app.clock
+        .as_ref()
+        .expect("clock")
+        .advance(Duration::minutes(16));
+    app.post(
+        "/v1/auth/password-reset",
+        &json!({"email": "ada@example.org"}),
+    )
+    .await;
+    assert_eq!(count().await, 6);
+}
+
+/// gRPC health reports the three account services as serving, and reflection lists them.
+#[tokio::test]
+async fn account_services_are_in_health_and_reflection() {
+    let app = TestApp::spawn().await;
+    let channel = app.channel().await;
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
+    for service in linernotes::grpc::ACCOUNT_SERVICE_NAMES {
+        let status = health
+            .check(tonic_health::pb::HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .expect("health check")
+            .into_inner()
+            .status;
+        assert_eq!(
+            status,
+            tonic_health::pb::health_check_response::ServingStatus::Serving as i32,
+            "{service}"
+        );
+    }
+    use tonic_reflection::pb::v1;
+    let mut reflection = v1::server_reflection_client::ServerReflectionClient::new(channel);
+    let request = v1::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(v1::server_reflection_request::MessageRequest::ListServices(
+            String::new(),
+        )),
+    };
+    let response = reflection
+        .server_reflection_info(futures::stream::iter([request]))
+        .await
+        .expect("reflection")
+        .into_inner()
+        .message()
+        .await
+        .expect("answer")
+        .expect("a message");
+    let Some(v1::server_reflection_response::MessageResponse::ListServicesResponse(list)) =
+        response.message_response
+    else {
+        panic!("unexpected reflection answer");
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    for service in linernotes::grpc::ACCOUNT_SERVICE_NAMES {
+        assert!(names.contains(&service.to_owned()), "{service}: {names:?}");
+    }
 }
