@@ -283,8 +283,10 @@ impl HotCache {
         if self.local.policy().max_capacity() == Some(0) {
             return;
         }
-        // Weigh the key, the JSON size and a fixed overhead for the structures around it.
-        let weight = u32::try_from(bytes + key.len() + 256).unwrap_or(u32::MAX);
+        // The decoded value takes about twice its JSON size in memory (strings, vectors and their
+        // headers; measured with scripts/bench_cache_memory.py), plus the key and the cache's own
+        // bookkeeping per entry.
+        let weight = u32::try_from(2 * bytes + key.len() + 256).unwrap_or(u32::MAX);
         self.local
             .insert(key, LocalEntry { value, weight, ttl })
             .await;
