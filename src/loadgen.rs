@@ -2,8 +2,9 @@
 //!
 //! [`run`] drives one method over several connections, either as fast as possible (closed loop: each of
 //! `concurrency` workers sends its next request when the previous one answered) or at a fixed rate
-//! (open loop: request *k* is due at `start + k / rate`, and its latency is measured from that intended
-//! time, so a slow server cannot hide its stalls by slowing the sender down: no coordinated omission).
+//! (open loop: request *k* is due at `start + k / rate`; when it goes out late because every worker was
+//! still waiting for earlier answers, its latency counts from the time it was due, so a slow server
+//! cannot hide its stalls by slowing the sender down: no coordinated omission).
 //! It returns a [`Report`] with counts, errors by gRPC status code and an HDR histogram of latencies.
 //!
 //! No per-method code is needed: the request is given as JSON, encoded into protobuf with
@@ -379,11 +380,13 @@ pub struct Report {
     pub errors: BTreeMap<&'static str, u64>,
     /// From the end of the warm-up until the last measured request finished.
     pub elapsed: Duration,
-    /// Latency of successful requests in microseconds, from the intended send time at a fixed rate
-    /// or from the actual send time otherwise.
+    /// Latency of successful requests in microseconds. As fast as possible: from the send. At a fixed
+    /// rate: from the time the request was due when every worker was still busy with earlier requests
+    /// (so waiting behind slow answers counts: no coordinated omission), and from the send when a
+    /// worker was idle, waiting for that time (so the timer's ~1 ms granularity does not count).
     pub latency: Histogram<u64>,
-    /// At a fixed rate: how late each request was actually sent (µs) after its intended time; timer
-    /// granularity (about 1 ms) and too few workers both show up here, and are part of `latency`.
+    /// At a fixed rate: how late each request was sent (µs) after the time it was due; timer
+    /// granularity and too few workers both show up here.
     pub send_lag: Option<Histogram<u64>>,
 }
 
@@ -443,7 +446,7 @@ pub struct Summary {
     pub throughput: f64,
     /// Latency of successful requests; absent when none succeeded.
     pub latency_ms: Option<Percentiles>,
-    /// At a fixed rate, how late requests were sent after their intended time.
+    /// At a fixed rate, how late requests were sent after the time they were due.
     pub send_lag_ms: Option<Percentiles>,
 }
 
@@ -692,8 +695,8 @@ async fn worker(plan: Arc<Plan>, channel: Channel) -> Tally {
     let mut tally = Tally::new();
     let mut client = tonic::client::Grpc::new(channel);
     loop {
-        // When the request is due (fixed rate) and whether it counts.
-        let (intended, measured) = match plan.rate {
+        // Where latency counts from, when the request was due, and whether it counts.
+        let (from, due, measured) = match plan.rate {
             Some(rate) => {
                 let ticket = plan.next_ticket.fetch_add(1, Ordering::Relaxed);
                 if plan
@@ -706,8 +709,17 @@ async fn worker(plan: Arc<Plan>, channel: Channel) -> Tally {
                 if plan.deadline.is_some_and(|deadline| due >= deadline) {
                     break;
                 }
-                tokio::time::sleep_until(due).await;
-                (due, ticket >= plan.warmup_tickets)
+                // A worker that waits for its request's time is idle when it is due: any lateness is
+                // the timer's (about 1 ms granularity), not the server's, so latency counts from the
+                // actual send. A worker that takes a ticket already due was held up by slow answers
+                // (every worker busy): that wait is the server's doing and counts.
+                let from = if Instant::now() < due {
+                    tokio::time::sleep_until(due).await;
+                    Instant::now()
+                } else {
+                    due
+                };
+                (from, due, ticket >= plan.warmup_tickets)
             }
             None => {
                 let now = Instant::now();
@@ -721,7 +733,7 @@ async fn worker(plan: Arc<Plan>, channel: Channel) -> Tally {
                         break;
                     }
                 }
-                (now, measured)
+                (now, now, measured)
             }
         };
         let sent = Instant::now();
@@ -735,14 +747,14 @@ async fn worker(plan: Arc<Plan>, channel: Channel) -> Tally {
         if plan.rate.is_some() {
             tally
                 .send_lag
-                .saturating_record(micros(sent.saturating_duration_since(intended)).max(1));
+                .saturating_record(micros(sent.saturating_duration_since(due)).max(1));
         }
         match outcome {
             Ok(()) => {
                 tally.successes += 1;
                 tally
                     .latency
-                    .saturating_record(micros(finished.saturating_duration_since(intended)).max(1));
+                    .saturating_record(micros(finished.saturating_duration_since(from)).max(1));
             }
             Err(code) => *tally.errors.entry(code_name(code)).or_default() += 1,
         }
