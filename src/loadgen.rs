@@ -183,12 +183,12 @@ pub enum Error {
     #[error("descriptor sets do not decode: {0}")]
     Descriptors(String),
     /// A connection could not be established.
-    #[error("cannot connect to {addr}: {source}")]
+    #[error("cannot connect to {addr}: {reason}")]
     Connect {
         /// The address.
         addr: String,
-        /// The transport error.
-        source: tonic::transport::Error,
+        /// The transport error with its causes (tonic's own message is only "transport error").
+        reason: String,
     },
 }
 
@@ -359,6 +359,18 @@ fn check_loopback(addr: &str) -> Result<Uri, Error> {
         return Err(Error::NotLoopback(addr.to_owned()));
     }
     Ok(uri)
+}
+
+/// An error and its sources, joined by `: `.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// What a run measured. Only requests *started* after the warm-up are counted.
@@ -628,9 +640,9 @@ pub async fn run(config: Config) -> Result<Report, Error> {
         let channel = Channel::builder(uri.clone())
             .connect()
             .await
-            .map_err(|source| Error::Connect {
+            .map_err(|err| Error::Connect {
                 addr: config.addr.clone(),
-                source,
+                reason: error_chain(&err),
             })?;
         channels.push(channel);
     }
@@ -883,6 +895,18 @@ mod tests {
                 ),
                 "{data}"
             );
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_server_is_an_error_before_any_request() {
+        // Port 1 on loopback: nothing listens there, so the connection is refused at once.
+        let mut config = Config::new("http://127.0.0.1:1", "/grpc.health.v1.Health/Check", "{}");
+        config.connections = 1;
+        config.concurrency = 1;
+        match run(config).await {
+            Err(Error::Connect { reason, .. }) => assert!(reason.contains("connect"), "{reason}"),
+            other => panic!("expected a connection error, got {other:?}"),
         }
     }
 
