@@ -1,41 +1,20 @@
 #!/usr/bin/env python3
 """Cold and warm GetArtist latency over HTTP, from a simple sequential load loop.
 
-Starts a mock MusicBrainz (echoing an artist body for any /ws/2/artist/<mbid>) and a release build of
-linernotes on a fresh database, then measures:
+Starts a mock MusicBrainz (scripts/mock_musicbrainz.py: an artist body for any /ws/2/artist/<mbid>)
+and a release build of linernotes on a fresh database, then measures:
   cold: a miss (mock upstream lookup + one transaction storing rows and raw payload + answer)
   warm: a database hit of an already stored artist
 The mock answers at once and the rate limit is raised, so the numbers are linernotes' own overhead.
 
 Usage: cargo build --release && python3 scripts/lookup_latency.py [N]
 """
-import json, os, socket, subprocess, sys, threading, time, urllib.request, uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import os, socket, subprocess, sys, time, urllib.request, uuid
+
+import mock_musicbrainz  # beside this script
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 300
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-class MockMusicBrainz(BaseHTTPRequestHandler):
-    def do_GET(self):
-        mbid = self.path.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
-        body = json.dumps({
-            "id": mbid, "name": "Load Test Artist", "sort-name": "Artist, Load Test", "type": "Group",
-            "country": "GB", "disambiguation": "", "life-span": {"begin": "1990", "end": None, "ended": False},
-            "area": {"name": "United Kingdom"},
-            "aliases": [{"name": "LTA", "sort-name": "LTA", "locale": None, "primary": None, "type": None}],
-            "genres": [{"name": "rock", "count": 3}], "tags": [{"name": "loud", "count": 2}],
-            "relations": [{"type": "discogs", "target-type": "url",
-                           "url": {"resource": "https://www.discogs.com/artist/42"}}],
-        }).encode()
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
 
 
 def free_port():
@@ -56,8 +35,7 @@ def report(name, samples):
 
 
 def main():
-    mock = ThreadingHTTPServer(("127.0.0.1", 0), MockMusicBrainz)
-    threading.Thread(target=mock.serve_forever, daemon=True).start()
+    mock = mock_musicbrainz.start()
     http_port, grpc_port = free_port(), free_port()
     db = f"linernotes_latency_{uuid.uuid4().hex[:12]}"
     env = dict(os.environ,

@@ -4,6 +4,7 @@
 //! - [`helpers`]: fresh database per test, mock provider, app on port 0;
 //! - [`bodies`]: WS/2 bodies written for the tests;
 //! - [`conformance`]: the MusicBrainz model against real recorded bodies in `../shared/fixtures`;
+//! - [`loadgen`]: the load generator against a running app (counts and status codes);
 //! - [`metadata`]: the read path through both transports, upstream politeness, bad input;
 //! - [`operations`]: migrations, the command line, restarts, database outages;
 //! - [`accounts`]: accounts, sessions, throttling, roles, audit, deletion, export, import (issue 3).
@@ -12,6 +13,7 @@ mod accounts;
 mod bodies;
 mod conformance;
 mod helpers;
+mod loadgen;
 mod metadata;
 mod operations;
 mod resilience;

@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""A mock MusicBrainz WS/2 for benchmarks: any /ws/2/artist/<mbid> answers at once with an artist body.
+
+Used by scripts/lookup_latency.py (imported) and scripts/bench_hot_path.sh (run as a program). It
+listens on 127.0.0.1 only.
+
+Usage: python3 scripts/mock_musicbrainz.py [--port N] [--port-file FILE]
+  --port       port to listen on (default 0: any free port)
+  --port-file  write the chosen port to FILE once listening (for scripts that start it in background)
+Stops on SIGTERM or Ctrl-C.
+"""
+import argparse, json, os, signal, sys, threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def artist_body(mbid):
+    """The WS/2 JSON of a plausible artist with the given MBID."""
+    return json.dumps({
+        "id": mbid, "name": "Load Test Artist", "sort-name": "Artist, Load Test", "type": "Group",
+        "country": "GB", "disambiguation": "", "life-span": {"begin": "1990", "end": None, "ended": False},
+        "area": {"name": "United Kingdom"},
+        "aliases": [{"name": "LTA", "sort-name": "LTA", "locale": None, "primary": None, "type": None}],
+        "genres": [{"name": "rock", "count": 3}], "tags": [{"name": "loud", "count": 2}],
+        "relations": [{"type": "discogs", "target-type": "url",
+                       "url": {"resource": "https://www.discogs.com/artist/42"}}],
+    }).encode()
+
+
+class MockMusicBrainz(BaseHTTPRequestHandler):
+    """Answers every GET with an artist whose MBID is the last path segment."""
+
+    def do_GET(self):
+        mbid = self.path.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+        body = artist_body(mbid)
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def start(port=0):
+    """A running mock server (serving on a daemon thread); stop it with .shutdown()."""
+    server = ThreadingHTTPServer(("127.0.0.1", port), MockMusicBrainz)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def main():
+    parser = argparse.ArgumentParser(description="Mock MusicBrainz WS/2 (artists only) on 127.0.0.1.")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--port-file")
+    args = parser.parse_args()
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), MockMusicBrainz)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    if args.port_file:
+        tmp = args.port_file + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(str(server.server_port))
+        os.replace(tmp, args.port_file)  # readers never see a half-written file
+    try:
+        server.serve_forever()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()
