@@ -1,115 +1,27 @@
 #!/usr/bin/env bash
 # gRPC hot-path throughput and latency with the loadgen binary, in one run on one machine:
-#   1. starts a mock MusicBrainz (scripts/mock_musicbrainz.py) and a release build of linernotes on a
-#      fresh database, on free loopback ports;
-#   2. primes one artist over HTTP (so GetArtist is answered without going upstream);
-#   3. drives grpc.health.v1.Health/Check and then GetArtist of that artist as fast as possible, then
-#      GetArtist at a fixed rate of half the throughput just measured, printing each summary;
+#   1. starts a mock MusicBrainz and a release build of linernotes on a fresh database;
+#   2. primes one artist over HTTP (so GetArtist is answered from the in-process hot cache);
+#   3. drives grpc.health.v1.Health/Check and then GetArtist of that artist as fast as possible, prints
+#      their ratio, then drives GetArtist at a fixed rate of half the throughput just measured;
 #   4. stops the server and the mock and drops the database (also on failure or Ctrl-C).
-# Every step is bounded: loadgen stops by itself, and each wait has a timeout.
-#
-# Usage: scripts/bench_hot_path.sh
-# Knobs (environment): DURATION (10s), WARMUP (2s), CONNECTIONS (4), CONCURRENCY (32),
-#   PGURL (postgres://postgres@127.0.0.1:5432), JSON_DIR (keep the --json summaries there).
+# Usage: scripts/bench_hot_path.sh   (knobs: see scripts/bench_lib.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-DURATION=${DURATION:-10s}
-WARMUP=${WARMUP:-2s}
-CONNECTIONS=${CONNECTIONS:-4}
-CONCURRENCY=${CONCURRENCY:-32}
-PGURL=${PGURL:-postgres://postgres@127.0.0.1:5432}
+cargo build --release --quiet --bins
+source scripts/bench_lib.sh
 MBID=5b11f4ce-a62d-471e-81fc-a69a8278c7da
 
-cargo build --release --quiet --bins
-
-work=$(mktemp -d)
-db="linernotes_bench_$(python3 -c 'import uuid; print(uuid.uuid4().hex[:12])')"
-mock_pid="" server_pid=""
-
-cleanup() {
-  set +e
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid"
-    # Graceful shutdown takes at most server.shutdown_grace_secs (10 s by default).
-    for _ in $(seq 150); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$server_pid" 2>/dev/null
-    wait "$server_pid" 2>/dev/null
-  fi
-  if [ -n "$mock_pid" ]; then
-    kill -TERM "$mock_pid" 2>/dev/null
-    wait "$mock_pid" 2>/dev/null
-  fi
-  psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# Waits up to $2 tenths of a second for the command in $1 to succeed.
-wait_for() {
-  for _ in $(seq "$2"); do
-    if eval "$1" >/dev/null 2>&1; then return 0; fi
-    sleep 0.1
-  done
-  echo "bench_hot_path: timed out waiting for: $1" >&2
-  return 1
-}
-
-python3 scripts/mock_musicbrainz.py --port-file "$work/mock.port" &
-mock_pid=$!
-wait_for "test -s '$work/mock.port'" 100
-mock_port=$(cat "$work/mock.port")
-
-grpc_port=$(free_port)
-http_port=$(free_port)
-LINERNOTES__DATABASE__URL="$PGURL/$db" \
-LINERNOTES__SERVER__GRPC_ADDR="127.0.0.1:$grpc_port" \
-LINERNOTES__SERVER__HTTP_ADDR="127.0.0.1:$http_port" \
-LINERNOTES__PROVIDERS__MUSICBRAINZ__BASE_URL="http://127.0.0.1:$mock_port/ws/2" \
-LINERNOTES__PROVIDERS__MUSICBRAINZ__CONTACT="bench@linernotes.invalid" \
-LINERNOTES__LOGGING__LEVEL=warn \
-  target/release/linernotes serve >"$work/server.log" 2>&1 &
-server_pid=$!
-if ! wait_for "curl -fsS http://127.0.0.1:$http_port/readyz" 600; then
-  cat "$work/server.log" >&2
-  exit 1
-fi
-
+start_mock
+start_server
 curl -fsS "http://127.0.0.1:$http_port/v1/artists/musicbrainz:$MBID" >/dev/null
 echo "primed musicbrainz:$MBID"
-
-# Runs loadgen with the common options plus "$@", prints its summary, keeps the JSON in $work/$1.json.
-drive() {
-  local name=$1
-  shift
-  target/release/loadgen --addr "http://127.0.0.1:$grpc_port" --connections "$CONNECTIONS" \
-    --concurrency "$CONCURRENCY" --duration "$DURATION" --warmup "$WARMUP" --json "$@" >"$work/$name.json"
-  python3 - "$name" "$work/$name.json" <<'PY'
-import json, sys
-name, path = sys.argv[1], sys.argv[2]
-s = json.load(open(path))
-lat = s["latency_ms"] or {}
-line = (f"{name:<22} {s['requests']:>8} req  {s['successes']:>8} ok  {s['throughput']:>9.1f} req/s  "
-        + "  ".join(f"{k} {lat[k]:.3f}" for k in ("p50", "p90", "p99", "p999", "max") if k in lat) + " ms")
-if s.get("send_lag_ms"):
-    lag = s["send_lag_ms"]
-    line += f"  (send lag p50 {lag['p50']:.3f} p99 {lag['p99']:.3f} ms)"
-if s["errors"]:
-    line += f"  errors {s['errors']}"
-print(line)
-PY
-  if [ -n "${JSON_DIR:-}" ]; then mkdir -p "$JSON_DIR" && cp "$work/$name.json" "$JSON_DIR/"; fi
-}
 
 echo "loadgen: $CONNECTIONS connections, $CONCURRENCY in flight, $WARMUP warm-up, $DURATION measured"
 drive health_max --method /grpc.health.v1.Health/Check --data '{}'
 drive get_artist_max --method /linernotes.v1.MetadataService/GetArtist \
   --data "{\"id\":\"musicbrainz:$MBID\"}"
-half=$(python3 -c "import json; print(max(1, round(json.load(open('$work/get_artist_max.json'))['throughput'] / 2)))")
+python3 -c "print(f'GetArtist / Health.Check throughput: {$(throughput get_artist_max) / $(throughput health_max):.2f}')"
+half=$(python3 -c "print(max(1, round($(throughput get_artist_max) / 2)))")
 drive "get_artist_rate_$half" --method /linernotes.v1.MetadataService/GetArtist \
   --data "{\"id\":\"musicbrainz:$MBID\"}" --rate "$half"

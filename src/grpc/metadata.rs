@@ -1,13 +1,17 @@
 //! The `linernotes.v1.MetadataService` adapter: parse the request, call the service, convert the answer.
+//!
+//! Conversions borrow the service's answer: a hot-cache hit is shared, not copied, before it is
+//! encoded.
 
 use tonic::{Request, Response, Status};
 
 use super::{observed, pb};
 use crate::domain::{
-    Album, AlbumPage, Alias, Artist, CreditedArtist, Freshness, Label, LifeSpan, Mbid, Record,
-    Release, SearchPage, TagCount, Track, UrlRelation,
+    format_timestamp, Album, AlbumPage, Alias, Artist, CreditedArtist, Entity, EntityId,
+    EntityKind, Freshness, Label, LifeSpan, Mbid, Release, SearchPage, TagCount, Track,
+    UrlRelation,
 };
-use crate::service::MetadataService;
+use crate::service::{MetadataService, ServiceError};
 
 /// Serves `MetadataService` from the service layer.
 #[derive(Clone)]
@@ -20,6 +24,26 @@ impl MetadataAdapter {
     pub fn new(service: MetadataService) -> Self {
         Self { service }
     }
+
+    /// Gets one entity of `kind` and converts it with `convert`.
+    async fn get<T>(
+        &self,
+        method: &'static str,
+        kind: EntityKind,
+        request: Request<pb::GetEntityRequest>,
+        convert: fn(&Entity, Freshness) -> Option<T>,
+    ) -> Result<Response<T>, Status> {
+        observed(method, async {
+            let r = request.into_inner();
+            let record = self.service.get(kind, &r.id, r.refresh).await?;
+            convert(&record.entity, record.freshness)
+                .map(Response::new)
+                .ok_or_else(|| {
+                    ServiceError::internal(format!("{kind} lookup answered another kind")).into()
+                })
+        })
+        .await
+    }
 }
 
 #[tonic::async_trait]
@@ -28,11 +52,9 @@ impl pb::metadata_service_server::MetadataService for MetadataAdapter {
         &self,
         request: Request<pb::GetEntityRequest>,
     ) -> Result<Response<pb::Artist>, Status> {
-        observed("GetArtist", async {
-            let r = request.into_inner();
-            Ok(Response::new(artist(
-                self.service.get_artist(&r.id, r.refresh).await?,
-            )))
+        self.get("GetArtist", EntityKind::Artist, request, |e, f| match e {
+            Entity::Artist(a) => Some(artist(a, f)),
+            _ => None,
         })
         .await
     }
@@ -41,10 +63,9 @@ impl pb::metadata_service_server::MetadataService for MetadataAdapter {
         &self,
         request: Request<pb::GetEntityRequest>,
     ) -> Result<Response<pb::Album>, Status> {
-        observed("GetAlbum", async {
-            let r = request.into_inner();
-            let record = self.service.get_album(&r.id, r.refresh).await?;
-            Ok(Response::new(album(record.entity, Some(record.freshness))))
+        self.get("GetAlbum", EntityKind::Album, request, |e, f| match e {
+            Entity::Album(a) => Some(album(a, Some(f))),
+            _ => None,
         })
         .await
     }
@@ -53,11 +74,9 @@ impl pb::metadata_service_server::MetadataService for MetadataAdapter {
         &self,
         request: Request<pb::GetEntityRequest>,
     ) -> Result<Response<pb::Release>, Status> {
-        observed("GetRelease", async {
-            let r = request.into_inner();
-            Ok(Response::new(release(
-                self.service.get_release(&r.id, r.refresh).await?,
-            )))
+        self.get("GetRelease", EntityKind::Release, request, |e, f| match e {
+            Entity::Release(r) => Some(release(r, f)),
+            _ => None,
         })
         .await
     }
@@ -66,11 +85,9 @@ impl pb::metadata_service_server::MetadataService for MetadataAdapter {
         &self,
         request: Request<pb::GetEntityRequest>,
     ) -> Result<Response<pb::Track>, Status> {
-        observed("GetTrack", async {
-            let r = request.into_inner();
-            Ok(Response::new(track(
-                self.service.get_track(&r.id, r.refresh).await?,
-            )))
+        self.get("GetTrack", EntityKind::Track, request, |e, f| match e {
+            Entity::Track(t) => Some(track(t, f)),
+            _ => None,
         })
         .await
     }
@@ -79,11 +96,9 @@ impl pb::metadata_service_server::MetadataService for MetadataAdapter {
         &self,
         request: Request<pb::GetEntityRequest>,
     ) -> Result<Response<pb::Label>, Status> {
-        observed("GetLabel", async {
-            let r = request.into_inner();
-            Ok(Response::new(label(
-                self.service.get_label(&r.id, r.refresh).await?,
-            )))
+        self.get("GetLabel", EntityKind::Label, request, |e, f| match e {
+            Entity::Label(l) => Some(label(l, f)),
+            _ => None,
         })
         .await
     }
@@ -98,7 +113,7 @@ impl pb::metadata_service_server::MetadataService for MetadataAdapter {
                 .service
                 .list_artist_albums(&r.id, r.limit, r.offset, r.refresh)
                 .await?;
-            Ok(Response::new(album_page(page)))
+            Ok(Response::new(album_page(&page)))
         })
         .await
     }
@@ -113,7 +128,7 @@ impl pb::metadata_service_server::MetadataService for MetadataAdapter {
                 .service
                 .search(&r.query, Some(&r.r#type), r.limit, Some(r.offset))
                 .await?;
-            Ok(Response::new(search_page(page)))
+            Ok(Response::new(search_page(&page)))
         })
         .await
     }
@@ -123,217 +138,211 @@ fn id(mbid: Mbid) -> String {
     mbid.to_entity_id().to_string()
 }
 
-fn ids(record_ids: &[crate::domain::EntityId]) -> Vec<String> {
+fn ids(record_ids: &[EntityId]) -> Vec<String> {
     record_ids.iter().map(ToString::to_string).collect()
 }
 
 fn freshness(f: Freshness) -> pb::Freshness {
     pb::Freshness {
-        fetched_at: f
-            .fetched_at
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        fetched_at: format_timestamp(f.fetched_at),
         stale: f.stale,
     }
 }
 
-fn life_span(l: LifeSpan) -> pb::LifeSpan {
+fn life_span(l: &LifeSpan) -> pb::LifeSpan {
     pb::LifeSpan {
-        begin: l.begin,
-        end: l.end,
+        begin: l.begin.clone(),
+        end: l.end.clone(),
         ended: l.ended,
     }
 }
 
-fn aliases(list: Vec<Alias>) -> Vec<pb::Alias> {
-    list.into_iter()
+fn aliases(list: &[Alias]) -> Vec<pb::Alias> {
+    list.iter()
         .map(|a| pb::Alias {
-            name: a.name,
-            sort_name: a.sort_name,
-            locale: a.locale,
+            name: a.name.clone(),
+            sort_name: a.sort_name.clone(),
+            locale: a.locale.clone(),
             primary: a.primary,
-            r#type: a.alias_type,
+            r#type: a.alias_type.clone(),
         })
         .collect()
 }
 
-fn tags(list: Vec<TagCount>) -> Vec<pb::TagCount> {
-    list.into_iter()
+fn tags(list: &[TagCount]) -> Vec<pb::TagCount> {
+    list.iter()
         .map(|t| pb::TagCount {
-            name: t.name,
+            name: t.name.clone(),
             count: t.count,
         })
         .collect()
 }
 
-fn urls(list: Vec<UrlRelation>) -> Vec<pb::UrlRelation> {
-    list.into_iter()
+fn urls(list: &[UrlRelation]) -> Vec<pb::UrlRelation> {
+    list.iter()
         .map(|u| pb::UrlRelation {
-            r#type: u.relation_type,
-            url: u.url,
+            r#type: u.relation_type.clone(),
+            url: u.url.clone(),
         })
         .collect()
 }
 
-fn credits(list: Vec<CreditedArtist>) -> Vec<pb::ArtistCredit> {
-    list.into_iter()
+fn credits(list: &[CreditedArtist]) -> Vec<pb::ArtistCredit> {
+    list.iter()
         .map(|c| pb::ArtistCredit {
-            name: c.name,
+            name: c.name.clone(),
             artist_id: id(c.artist_id),
-            join_phrase: c.join_phrase,
+            join_phrase: c.join_phrase.clone(),
         })
         .collect()
 }
 
-fn artist(record: Record<Artist>) -> pb::Artist {
-    let a = record.entity;
+fn artist(a: &Artist, fresh: Freshness) -> pb::Artist {
     pb::Artist {
         id: id(a.id),
         external_ids: ids(&a.external_ids),
-        disambiguation: a.disambiguation,
-        freshness: Some(freshness(record.freshness)),
-        name: a.name,
-        sort_name: a.sort_name,
-        r#type: a.artist_type,
-        gender: a.gender,
-        country: a.country,
-        life_span: Some(life_span(a.life_span)),
-        area: a.area,
-        aliases: aliases(a.aliases),
-        genres: tags(a.genres),
-        tags: tags(a.tags),
-        urls: urls(a.urls),
+        disambiguation: a.disambiguation.clone(),
+        freshness: Some(freshness(fresh)),
+        name: a.name.clone(),
+        sort_name: a.sort_name.clone(),
+        r#type: a.artist_type.clone(),
+        gender: a.gender.clone(),
+        country: a.country.clone(),
+        life_span: Some(life_span(&a.life_span)),
+        area: a.area.clone(),
+        aliases: aliases(&a.aliases),
+        genres: tags(&a.genres),
+        tags: tags(&a.tags),
+        urls: urls(&a.urls),
     }
 }
 
 /// Albums appear alone (with freshness) and in lists (without).
-fn album(a: Album, fresh: Option<Freshness>) -> pb::Album {
+fn album(a: &Album, fresh: Option<Freshness>) -> pb::Album {
     pb::Album {
         id: id(a.id),
         external_ids: ids(&a.external_ids),
-        disambiguation: a.disambiguation,
+        disambiguation: a.disambiguation.clone(),
         freshness: fresh.map(freshness),
-        title: a.title,
-        primary_type: a.primary_type,
-        secondary_types: a.secondary_types,
-        first_release_date: a.first_release_date,
-        artist_credit: credits(a.artist_credit),
-        artist_credit_name: a.artist_credit_name,
-        genres: tags(a.genres),
-        tags: tags(a.tags),
-        urls: urls(a.urls),
+        title: a.title.clone(),
+        primary_type: a.primary_type.clone(),
+        secondary_types: a.secondary_types.clone(),
+        first_release_date: a.first_release_date.clone(),
+        artist_credit: credits(&a.artist_credit),
+        artist_credit_name: a.artist_credit_name.clone(),
+        genres: tags(&a.genres),
+        tags: tags(&a.tags),
+        urls: urls(&a.urls),
     }
 }
 
-fn release(record: Record<Release>) -> pb::Release {
-    let r = record.entity;
+fn release(r: &Release, fresh: Freshness) -> pb::Release {
     pb::Release {
         id: id(r.id),
         external_ids: ids(&r.external_ids),
-        disambiguation: r.disambiguation,
-        freshness: Some(freshness(record.freshness)),
-        title: r.title,
-        status: r.status,
-        date: r.date,
-        country: r.country,
-        barcode: r.barcode,
-        packaging: r.packaging,
+        disambiguation: r.disambiguation.clone(),
+        freshness: Some(freshness(fresh)),
+        title: r.title.clone(),
+        status: r.status.clone(),
+        date: r.date.clone(),
+        country: r.country.clone(),
+        barcode: r.barcode.clone(),
+        packaging: r.packaging.clone(),
         album_id: r.album_id.map(id),
-        artist_credit: credits(r.artist_credit),
-        artist_credit_name: r.artist_credit_name,
+        artist_credit: credits(&r.artist_credit),
+        artist_credit_name: r.artist_credit_name.clone(),
         labels: r
             .labels
-            .into_iter()
+            .iter()
             .map(|l| pb::ReleaseLabel {
                 label_id: l.label_id.map(id),
-                name: l.name,
-                catalog_number: l.catalog_number,
+                name: l.name.clone(),
+                catalog_number: l.catalog_number.clone(),
             })
             .collect(),
         media: r
             .media
-            .into_iter()
+            .iter()
             .map(|m| pb::Medium {
                 position: m.position,
-                format: m.format,
-                title: m.title,
+                format: m.format.clone(),
+                title: m.title.clone(),
                 tracks: m
                     .tracks
-                    .into_iter()
+                    .iter()
                     .map(|t| pb::ReleaseTrack {
                         position: t.position,
-                        number: t.number,
-                        title: t.title,
+                        number: t.number.clone(),
+                        title: t.title.clone(),
                         length_ms: t.length_ms,
                         track_id: t.track_id.map(id),
-                        artist_credit_name: t.artist_credit_name,
+                        artist_credit_name: t.artist_credit_name.clone(),
                     })
                     .collect(),
             })
             .collect(),
-        genres: tags(r.genres),
-        tags: tags(r.tags),
-        urls: urls(r.urls),
+        genres: tags(&r.genres),
+        tags: tags(&r.tags),
+        urls: urls(&r.urls),
     }
 }
 
-fn track(record: Record<Track>) -> pb::Track {
-    let t = record.entity;
+fn track(t: &Track, fresh: Freshness) -> pb::Track {
     pb::Track {
         id: id(t.id),
         external_ids: ids(&t.external_ids),
-        disambiguation: t.disambiguation,
-        freshness: Some(freshness(record.freshness)),
-        title: t.title,
+        disambiguation: t.disambiguation.clone(),
+        freshness: Some(freshness(fresh)),
+        title: t.title.clone(),
         length_ms: t.length_ms,
-        isrcs: t.isrcs,
-        artist_credit: credits(t.artist_credit),
-        artist_credit_name: t.artist_credit_name,
-        first_release_date: t.first_release_date,
-        genres: tags(t.genres),
-        tags: tags(t.tags),
-        urls: urls(t.urls),
+        isrcs: t.isrcs.clone(),
+        artist_credit: credits(&t.artist_credit),
+        artist_credit_name: t.artist_credit_name.clone(),
+        first_release_date: t.first_release_date.clone(),
+        genres: tags(&t.genres),
+        tags: tags(&t.tags),
+        urls: urls(&t.urls),
     }
 }
 
-fn label(record: Record<Label>) -> pb::Label {
-    let l = record.entity;
+fn label(l: &Label, fresh: Freshness) -> pb::Label {
     pb::Label {
         id: id(l.id),
         external_ids: ids(&l.external_ids),
-        disambiguation: l.disambiguation,
-        freshness: Some(freshness(record.freshness)),
-        name: l.name,
-        sort_name: l.sort_name,
-        r#type: l.label_type,
-        country: l.country,
+        disambiguation: l.disambiguation.clone(),
+        freshness: Some(freshness(fresh)),
+        name: l.name.clone(),
+        sort_name: l.sort_name.clone(),
+        r#type: l.label_type.clone(),
+        country: l.country.clone(),
         label_code: l.label_code,
-        life_span: Some(life_span(l.life_span)),
-        aliases: aliases(l.aliases),
-        genres: tags(l.genres),
-        tags: tags(l.tags),
-        urls: urls(l.urls),
+        life_span: Some(life_span(&l.life_span)),
+        aliases: aliases(&l.aliases),
+        genres: tags(&l.genres),
+        tags: tags(&l.tags),
+        urls: urls(&l.urls),
     }
 }
 
-fn album_page(page: AlbumPage) -> pb::ListArtistAlbumsResponse {
+fn album_page(page: &AlbumPage) -> pb::ListArtistAlbumsResponse {
     pb::ListArtistAlbumsResponse {
-        albums: page.albums.into_iter().map(|a| album(a, None)).collect(),
+        albums: page.albums.iter().map(|a| album(a, None)).collect(),
         total: page.total,
         offset: page.offset,
     }
 }
 
-fn search_page(page: SearchPage) -> pb::SearchResponse {
+fn search_page(page: &SearchPage) -> pb::SearchResponse {
     pb::SearchResponse {
         results: page
             .results
-            .into_iter()
+            .iter()
             .map(|h| pb::SearchHit {
                 id: id(h.id),
                 entity_type: h.entity_type.as_str().to_owned(),
-                name: h.name,
+                name: h.name.clone(),
                 score: h.score,
-                disambiguation: h.disambiguation,
+                disambiguation: h.disambiguation.clone(),
             })
             .collect(),
         total: page.total,

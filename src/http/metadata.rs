@@ -52,7 +52,7 @@ async fn get_entity(
     let params = Params::from_query(query)?;
     let refresh = params.flag("refresh")?;
     let record = state.metadata.get(kind, &id, refresh).await?;
-    Ok(Json(record).into_response())
+    Ok(Json(record.as_ref()).into_response())
 }
 
 async fn list_artist_albums(

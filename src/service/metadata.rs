@@ -15,8 +15,8 @@ use super::{Clock, ErrorCode, ServiceError};
 use crate::cache::HotCache;
 use crate::config::MetadataSettings;
 use crate::domain::{
-    Album, AlbumPage, Artist, Entity, EntityId, EntityKind, Freshness, Label, Mbid, Namespace,
-    Record, Release, SearchPage, SearchQuery, Track,
+    AlbumPage, Entity, EntityId, EntityKind, Freshness, Mbid, Namespace, Record, SearchPage,
+    SearchQuery,
 };
 use crate::providers::MetadataProvider;
 use crate::providers::{Priority, ProviderStatus};
@@ -87,89 +87,20 @@ impl MetadataService {
         &self.inner.background
     }
 
-    /// An artist by any of its IDs.
-    pub async fn get_artist(
-        &self,
-        id: &str,
-        refresh: bool,
-    ) -> Result<Record<Artist>, ServiceError> {
-        self.get_as(EntityKind::Artist, id, refresh, |e| match e {
-            Entity::Artist(a) => Some(a),
-            _ => None,
-        })
-        .await
-    }
-
-    /// An album by any of its IDs.
-    pub async fn get_album(&self, id: &str, refresh: bool) -> Result<Record<Album>, ServiceError> {
-        self.get_as(EntityKind::Album, id, refresh, |e| match e {
-            Entity::Album(a) => Some(a),
-            _ => None,
-        })
-        .await
-    }
-
-    /// A release by any of its IDs.
-    pub async fn get_release(
-        &self,
-        id: &str,
-        refresh: bool,
-    ) -> Result<Record<Release>, ServiceError> {
-        self.get_as(EntityKind::Release, id, refresh, |e| match e {
-            Entity::Release(r) => Some(r),
-            _ => None,
-        })
-        .await
-    }
-
-    /// A track by any of its IDs (ISRCs included).
-    pub async fn get_track(&self, id: &str, refresh: bool) -> Result<Record<Track>, ServiceError> {
-        self.get_as(EntityKind::Track, id, refresh, |e| match e {
-            Entity::Track(t) => Some(t),
-            _ => None,
-        })
-        .await
-    }
-
-    /// A label by any of its IDs.
-    pub async fn get_label(&self, id: &str, refresh: bool) -> Result<Record<Label>, ServiceError> {
-        self.get_as(EntityKind::Label, id, refresh, |e| match e {
-            Entity::Label(l) => Some(l),
-            _ => None,
-        })
-        .await
-    }
-
-    async fn get_as<T>(
-        &self,
-        kind: EntityKind,
-        id: &str,
-        refresh: bool,
-        extract: fn(Entity) -> Option<T>,
-    ) -> Result<Record<T>, ServiceError> {
-        let record = self.get(kind, id, refresh).await?;
-        let entity = extract(record.entity).ok_or_else(|| {
-            ServiceError::internal(format!("{kind} lookup returned another kind"))
-        })?;
-        Ok(Record {
-            entity,
-            freshness: record.freshness,
-        })
-    }
-
-    /// Any entity of `kind` by any of its IDs, database first.
-    #[tracing::instrument(skip(self), fields(kind = %kind))]
+    /// Any entity of `kind` by any of its IDs: hot cache, then database, then provider. The answer is
+    /// shared with the hot cache (no copy on a hit).
+    #[tracing::instrument(level = "debug", skip(self), fields(kind = %kind))]
     pub async fn get(
         &self,
         kind: EntityKind,
         id: &str,
         refresh: bool,
-    ) -> Result<Record<Entity>, ServiceError> {
+    ) -> Result<Arc<Record<Entity>>, ServiceError> {
         let id = EntityId::parse(id).map_err(|e| ServiceError::invalid(e.to_string()))?;
         if let (Some(mbid), false) = (id.as_mbid(), refresh) {
             if let Some(hit) = self.inner.cache.get_entity(kind, mbid).await {
                 if !self.is_stale(kind, hit.freshness.fetched_at) {
-                    return Ok(Record::clone(&hit));
+                    return Ok(hit);
                 }
             }
         }
@@ -181,12 +112,9 @@ impl MetadataService {
                 if stale {
                     self.spawn_refresh(kind, stored.entity.mbid());
                 }
-                let answer = record(stored, stale);
+                let answer = Arc::new(record(stored, stale));
                 if !stale {
-                    self.inner
-                        .cache
-                        .put_entity(kind, Arc::new(answer.clone()))
-                        .await;
+                    self.inner.cache.put_entity(kind, answer.clone()).await;
                 }
                 Ok(answer)
             }
@@ -200,10 +128,10 @@ impl MetadataService {
                     .fetch(kind, stored.entity.mbid(), mode, Priority::Interactive)
                     .await
                 {
-                    Ok(fresh) => Ok(record(fresh, false)),
+                    Ok(fresh) => Ok(Arc::new(record(fresh, false))),
                     Err(err) => {
                         tracing::warn!(%id, error = %err, "refresh failed; answering the stored copy");
-                        Ok(record(stored, true))
+                        Ok(Arc::new(record(stored, true)))
                     }
                 }
             }
@@ -211,7 +139,7 @@ impl MetadataService {
                 let fetched = self
                     .fetch(kind, mbid, FetchMode::UnlessFresh, Priority::Interactive)
                     .await?;
-                Ok(record(fetched, false))
+                Ok(Arc::new(record(fetched, false)))
             }
         }
     }
@@ -347,7 +275,7 @@ impl MetadataService {
     /// A page of an artist's albums, earliest first. The list is synchronised from the provider when it
     /// was never fetched, is stale, or `refresh` is set; only the provider's album list is fetched, not
     /// the artist itself.
-    #[tracing::instrument(skip(self))]
+    #[tracing::instrument(level = "debug", skip(self))]
     pub async fn list_artist_albums(
         &self,
         id: &str,
@@ -456,7 +384,7 @@ impl MetadataService {
     }
 
     /// Searches the provider. The raw strings are validated here so every transport gets the same rules.
-    #[tracing::instrument(skip(self))]
+    #[tracing::instrument(level = "debug", skip(self))]
     pub async fn search(
         &self,
         text: &str,
