@@ -23,7 +23,8 @@ drive db_first_get_artist --method /linernotes.v1.MetadataService/GetArtist \
 
 seconds=${DURATION%s}
 (cd "$work" && pgbench -n -M prepared -c "$CONCURRENCY" -j 2 -T "$seconds" -l --log-prefix=pgbench \
-  -f "$OLDPWD/scripts/pgbench_find_artist.sql" "$PGURL/$db" >pgbench.out 2>&1)
+  -f "$OLDPWD/scripts/pgbench_find_artist.sql" "$PGURL/$db" >pgbench.out 2>&1) ||
+  { cat "$work/pgbench.out" >&2; exit 1; }
 python3 - "$work" "$seconds" <<'PY'
 import glob, sys
 work, seconds = sys.argv[1], float(sys.argv[2])

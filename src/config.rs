@@ -615,10 +615,10 @@ impl Settings {
         );
         let cache = &self.cache;
         check(
-            cache.memory_bytes >= 1 << 20,
+            cache.memory_bytes == 0 || cache.memory_bytes >= 1 << 20,
             "cache.memory_bytes",
             format!(
-                "must be at least 1048576 (1 MiB), got {}",
+                "must be 0 (in-process tier off) or at least 1048576 (1 MiB), got {}",
                 cache.memory_bytes
             ),
         );

@@ -1124,7 +1124,7 @@ mod tests {
     #[test]
     fn the_pgbench_script_runs_the_find_artist_queries() {
         let script = normalised(include_str!("../../scripts/pgbench_find_artist.sql"));
-        let id = "('00000000-0000-4000-8000-' || lpad(to_hex(:n), 12, '0'))::uuid";
+        let id = "('00000000-0000-4000-8000-' || lpad(to_hex(:n::integer), 12, '0'))::uuid";
         for sql in [CANONICAL_MBID_SQL, find_sql(EntityKind::Artist)] {
             let expected = normalised(&sql.replace("$1", id));
             assert!(script.contains(&expected), "the script lacks: {expected}");
