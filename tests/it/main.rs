@@ -6,12 +6,14 @@
 //! - [`conformance`]: the MusicBrainz model against real recorded bodies in `../shared/fixtures`;
 //! - [`metadata`]: the read path through both transports, upstream politeness, bad input;
 //! - [`operations`]: migrations, the command line, restarts, database outages;
-//! - [`accounts`]: accounts, sessions, throttling, roles, audit, deletion, export, import (issue 3).
+//! - [`accounts`]: accounts, sessions, throttling, roles, audit, deletion, export, import (issue 3);
+//! - [`library`]: favourites, playlists, plays, history, playback, search history (issue 4).
 
 mod accounts;
 mod bodies;
 mod conformance;
 mod helpers;
+mod library;
 mod metadata;
 mod operations;
 mod resilience;

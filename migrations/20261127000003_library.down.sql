@@ -1,0 +1,7 @@
+DROP TABLE IF EXISTS search_history;
+DROP TABLE IF EXISTS playback_state;
+DROP TABLE IF EXISTS play_count;
+DROP TABLE IF EXISTS play;
+DROP TABLE IF EXISTS playlist_item;
+DROP TABLE IF EXISTS playlist;
+DROP TABLE IF EXISTS favorite;
