@@ -2,9 +2,11 @@
 //!
 //! Concurrency rules, all enforced here:
 //! - every playlist edit runs in one transaction that first locks the playlist row (`FOR UPDATE`), so
-//!   edits of one playlist are serialised and positions stay dense (0..n-1); positions are shifted with
-//!   set-based UPDATEs, which the deferrable (not deferred) unique constraint on (playlist, position)
-//!   checks at the end of each statement;
+//!   edits of one playlist are serialised; items are ordered by a sparse `rank` and an item's position is
+//!   its index in that order, so positions are always exactly 0..n-1 (see the migration for why ranks
+//!   rather than shifted positions); when two neighbours leave no room, a window of ranks around the
+//!   insertion point is re-spread with one set-based UPDATE, which the deferrable (not deferred) unique
+//!   constraint on (playlist, rank) checks at the end of the statement;
 //! - a play takes a transaction-scoped advisory lock on (user, track) before looking for a play inside
 //!   the de-duplication window, so two concurrent reports of one play store it once;
 //! - playback state changes only when the version given is the stored one (compare-and-set).
@@ -390,6 +392,148 @@ async fn touch(
     Ok(())
 }
 
+/// Distance between consecutive ranks when there is room (appends, re-spread playlists).
+const RANK_GAP: i64 = 1 << 32;
+/// Items re-spread around an insertion point at first; the window grows fourfold until it has room.
+const RESPREAD_WINDOW: i64 = 32;
+
+/// The rank of the item at `index` (0-based, in rank order).
+async fn rank_at(
+    tx: &mut Transaction<'_, Postgres>,
+    id: Uuid,
+    index: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT rank FROM playlist_item WHERE playlist_id = $1 ORDER BY rank OFFSET $2 LIMIT 1",
+    )
+    .bind(id)
+    .bind(index)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// `n` increasing ranks strictly between `prev` and `next` (open ends extend by [`RANK_GAP`]), or
+/// `None` when they leave no room.
+fn ranks_between(prev: Option<i64>, next: Option<i64>, n: i64) -> Option<Vec<i64>> {
+    let ranks: Vec<i64> = match (prev, next) {
+        (None, None) => (1..=n)
+            .map(|k| k.checked_mul(RANK_GAP))
+            .collect::<Option<_>>()?,
+        (Some(a), None) => (1..=n)
+            .map(|k| k.checked_mul(RANK_GAP).and_then(|d| a.checked_add(d)))
+            .collect::<Option<_>>()?,
+        (None, Some(b)) => (1..=n)
+            .map(|k| {
+                (n + 1 - k)
+                    .checked_mul(RANK_GAP)
+                    .and_then(|d| b.checked_sub(d))
+            })
+            .collect::<Option<_>>()?,
+        (Some(a), Some(b)) => {
+            let step = (i128::from(b) - i128::from(a)) / (i128::from(n) + 1);
+            if step < 1 {
+                return None;
+            }
+            let step = i64::try_from(step).ok()?;
+            (1..=n).map(|k| a + step * k).collect()
+        }
+    };
+    Some(ranks)
+}
+
+/// Ranks for `n` items inserted at `position` of a playlist of `count` items (locked by the caller),
+/// re-spreading the ranks around `position` when its neighbours leave no room.
+async fn insert_ranks(
+    tx: &mut Transaction<'_, Postgres>,
+    id: Uuid,
+    position: i64,
+    n: i64,
+    count: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
+    let mut window = RESPREAD_WINDOW.max(n);
+    loop {
+        let prev = if position == 0 {
+            None
+        } else {
+            rank_at(tx, id, position - 1).await?
+        };
+        let next = if position >= count {
+            None
+        } else {
+            rank_at(tx, id, position).await?
+        };
+        if let Some(ranks) = ranks_between(prev, next, n) {
+            return Ok(ranks);
+        }
+        respread(tx, id, position, n, count, window).await?;
+        window = window.saturating_mul(4);
+    }
+}
+
+/// Spreads the ranks of the items within `window` positions of `position` evenly between the ranks of
+/// the items just outside the window (or the whole playlist [`RANK_GAP`] apart once the window covers
+/// it), when that leaves room for `n` more items between any two of them; otherwise leaves them.
+async fn respread(
+    tx: &mut Transaction<'_, Postgres>,
+    id: Uuid,
+    position: i64,
+    n: i64,
+    count: i64,
+    window: i64,
+) -> Result<(), sqlx::Error> {
+    let first = (position - window).max(0);
+    let end = (position + window).min(count);
+    if first == 0 && end == count {
+        sqlx::query(
+            "UPDATE playlist_item i SET rank = r.rn * $2 FROM ( \
+               SELECT id, row_number() OVER (ORDER BY rank) AS rn FROM playlist_item \
+               WHERE playlist_id = $1) r WHERE i.id = r.id",
+        )
+        .bind(id)
+        .bind(RANK_GAP)
+        .execute(&mut **tx)
+        .await?;
+        return Ok(());
+    }
+    let len = end - first;
+    let low = if first == 0 {
+        rank_at(tx, id, 0)
+            .await?
+            .map(|r| r.saturating_sub(RANK_GAP.saturating_mul(len + 1)))
+    } else {
+        rank_at(tx, id, first - 1).await?
+    };
+    let high = if end == count {
+        rank_at(tx, id, count - 1)
+            .await?
+            .map(|r| r.saturating_add(RANK_GAP.saturating_mul(len + 1)))
+    } else {
+        rank_at(tx, id, end).await?
+    };
+    let (Some(low), Some(high)) = (low, high) else {
+        return Ok(());
+    };
+    let step = (i128::from(high) - i128::from(low)) / (i128::from(len) + 1);
+    if step <= i128::from(n) + 1 {
+        return Ok(());
+    }
+    let step = i64::try_from(step).unwrap_or(i64::MAX);
+    sqlx::query(
+        "UPDATE playlist_item i SET rank = $4 + r.rn * $5 FROM ( \
+           SELECT id, row_number() OVER (ORDER BY rank) AS rn FROM ( \
+             SELECT id, rank FROM playlist_item WHERE playlist_id = $1 \
+             ORDER BY rank OFFSET $2 LIMIT $3) w) r WHERE i.id = r.id",
+    )
+    .bind(id)
+    .bind(first)
+    .bind(len)
+    .bind(low)
+    .bind(step)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// The largest timestamp the history is read before when no bound is given.
 fn end_of_time() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(9999, 12, 31, 0, 0, 0)
@@ -569,12 +713,14 @@ impl LibraryRepo for PgLibraryRepo {
                 return Ok(None);
             };
             let summary = playlist_summary(&row).map_err(store)?;
-            // Positions are dense, so a page is a range of positions.
+            // A position is an index in rank order: a page is OFFSET/LIMIT over the rank index.
             let rows = sqlx::query(&format!(
-                "SELECT i.id AS item_id, i.position, i.track_mbid, {TRACK_COLUMNS} \
-                 FROM playlist_item i LEFT JOIN track t ON t.mbid = i.track_mbid \
-                 WHERE i.playlist_id = $1 AND i.position >= $2 AND i.position < $2 + $3 \
-                 ORDER BY i.position"
+                "SELECT i.item_id, i.position, i.track_mbid, {TRACK_COLUMNS} FROM ( \
+                   SELECT p.id AS item_id, p.track_mbid, \
+                          ($2 + row_number() OVER (ORDER BY p.rank) - 1)::integer AS position \
+                   FROM (SELECT id, track_mbid, rank FROM playlist_item WHERE playlist_id = $1 \
+                         ORDER BY rank OFFSET $2 LIMIT $3) p) i \
+                 LEFT JOIN track t ON t.mbid = i.track_mbid ORDER BY i.position"
             ))
             .bind(id)
             .bind(offset)
@@ -704,31 +850,24 @@ impl LibraryRepo for PgLibraryRepo {
                     max: count,
                 });
             }
-            if position < count {
-                sqlx::query(
-                    "UPDATE playlist_item SET position = position + $3::integer \
-                     WHERE playlist_id = $1 AND position >= $2",
-                )
-                .bind(id)
-                .bind(position)
-                .bind(n)
-                .execute(&mut *tx)
-                .await?;
-            }
+            let ranks = insert_ranks(&mut tx, id, position, n, count).await?;
             let uuids: Vec<Uuid> = tracks.iter().map(Mbid::as_uuid).collect();
             let rows = sqlx::query(&format!(
                 "WITH ins AS ( \
-                   INSERT INTO playlist_item (playlist_id, track_mbid, position, added_at) \
-                   SELECT $1, x.mbid, ($2 + x.ord - 1)::integer, $4 \
-                   FROM unnest($3::uuid[]) WITH ORDINALITY AS x(mbid, ord) \
-                   RETURNING id, position, track_mbid) \
-                 SELECT ins.id AS item_id, ins.position, ins.track_mbid, {TRACK_COLUMNS} \
-                 FROM ins LEFT JOIN track t ON t.mbid = ins.track_mbid ORDER BY ins.position"
+                   INSERT INTO playlist_item (playlist_id, track_mbid, rank, added_at) \
+                   SELECT $1, x.mbid, x.rank, $4 \
+                   FROM unnest($3::uuid[], $5::bigint[]) WITH ORDINALITY AS x(mbid, rank, ord) \
+                   RETURNING id, rank, track_mbid) \
+                 SELECT ins.id AS item_id, \
+                        ($2 + row_number() OVER (ORDER BY ins.rank) - 1)::integer AS position, \
+                        ins.track_mbid, {TRACK_COLUMNS} \
+                 FROM ins LEFT JOIN track t ON t.mbid = ins.track_mbid ORDER BY ins.rank"
             ))
             .bind(id)
             .bind(position)
             .bind(&uuids)
             .bind(at)
+            .bind(&ranks)
             .fetch_all(&mut *tx)
             .await?;
             touch(&mut tx, id, n, at).await?;
@@ -755,24 +894,16 @@ impl LibraryRepo for PgLibraryRepo {
         timed_query("library_remove_item", self.slow, async {
             let mut tx = self.pool.begin().await?;
             lock_owned(&mut tx, id, user_id).await?;
-            let removed: Option<i32> = sqlx::query_scalar(
-                "DELETE FROM playlist_item WHERE id = $2 AND playlist_id = $1 RETURNING position",
-            )
-            .bind(id)
-            .bind(item_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let Some(position) = removed else {
+            // Later items move up by one by themselves: a position is an index in rank order.
+            let removed =
+                sqlx::query("DELETE FROM playlist_item WHERE id = $2 AND playlist_id = $1")
+                    .bind(id)
+                    .bind(item_id)
+                    .execute(&mut *tx)
+                    .await?;
+            if removed.rows_affected() == 0 {
                 return Err(LibraryStoreError::ItemNotFound);
-            };
-            sqlx::query(
-                "UPDATE playlist_item SET position = position - 1 \
-                 WHERE playlist_id = $1 AND position > $2",
-            )
-            .bind(id)
-            .bind(position)
-            .execute(&mut *tx)
-            .await?;
+            }
             touch(&mut tx, id, -1, at).await?;
             tx.commit().await?;
             Ok(())
@@ -791,46 +922,55 @@ impl LibraryRepo for PgLibraryRepo {
         timed_query("library_move_item", self.slow, async {
             let mut tx = self.pool.begin().await?;
             let locked = lock_owned(&mut tx, id, user_id).await?;
-            let from: Option<i32> = sqlx::query_scalar(
-                "SELECT position FROM playlist_item WHERE id = $2 AND playlist_id = $1",
+            let item: Option<(Uuid, DateTime<Utc>, i64)> = sqlx::query_as(
+                "SELECT track_mbid, added_at, rank FROM playlist_item WHERE id = $2 AND playlist_id = $1",
             )
             .bind(id)
             .bind(item_id)
             .fetch_optional(&mut *tx)
             .await?;
-            let Some(from) = from.map(i64::from) else {
+            let Some((track, added_at, rank)) = item else {
                 return Err(LibraryStoreError::ItemNotFound);
             };
             let max = locked.item_count - 1;
             if !(0..=max).contains(&position) {
                 return Err(LibraryStoreError::PositionOutOfRange { position, max });
             }
+            let from: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM playlist_item WHERE playlist_id = $1 AND rank < $2",
+            )
+            .bind(id)
+            .bind(rank)
+            .fetch_one(&mut *tx)
+            .await?;
             if from != position {
-                let (low, high, step) = if from < position {
-                    (from, position, -1)
-                } else {
-                    (position, from, 1)
-                };
+                // A move is the item taken out and put back at its new position, keeping its ID and
+                // date: one row rewritten, whatever the distance.
+                sqlx::query("DELETE FROM playlist_item WHERE id = $1")
+                    .bind(item_id)
+                    .execute(&mut *tx)
+                    .await?;
+                let ranks = insert_ranks(&mut tx, id, position, 1, max).await?;
+                let new_rank = ranks.first().copied().unwrap_or(rank);
                 sqlx::query(
-                    "UPDATE playlist_item SET position = CASE WHEN id = $2 THEN $3::integer \
-                     ELSE position + $6::integer END \
-                     WHERE playlist_id = $1 AND position BETWEEN $4 AND $5",
+                    "INSERT INTO playlist_item (id, playlist_id, track_mbid, rank, added_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
                 )
-                .bind(id)
                 .bind(item_id)
-                .bind(position)
-                .bind(low)
-                .bind(high)
-                .bind(step)
+                .bind(id)
+                .bind(track)
+                .bind(new_rank)
+                .bind(added_at)
                 .execute(&mut *tx)
                 .await?;
             }
             touch(&mut tx, id, 0, at).await?;
             let row = sqlx::query(&format!(
-                "SELECT i.id AS item_id, i.position, i.track_mbid, {TRACK_COLUMNS} \
+                "SELECT i.id AS item_id, $2::integer AS position, i.track_mbid, {TRACK_COLUMNS} \
                  FROM playlist_item i LEFT JOIN track t ON t.mbid = i.track_mbid WHERE i.id = $1"
             ))
             .bind(item_id)
+            .bind(position)
             .fetch_one(&mut *tx)
             .await?;
             let item = playlist_item(&row)?;
@@ -1168,7 +1308,8 @@ impl LibraryRepo for PgLibraryRepo {
                        'items', COALESCE((SELECT json_agg(json_build_object( \
                            'item_id', i.id, 'position', i.position, \
                            'track_id', 'musicbrainz:' || i.track_mbid, 'added_at', {item_at}) \
-                           ORDER BY i.position) FROM playlist_item i WHERE i.playlist_id = p.id), '[]'::json)) \
+                           ORDER BY i.position) FROM (SELECT *, row_number() OVER (ORDER BY rank) - 1 AS position \
+                           FROM playlist_item WHERE playlist_id = p.id) i), '[]'::json)) \
                        ORDER BY p.created_at) FROM playlist p WHERE p.owner_id = $1), '[]'::json), \
                    'plays', COALESCE((SELECT json_agg(json_build_object( \
                        'track_id', 'musicbrainz:' || pl.track_mbid, 'played_at', {played_at}, \

@@ -791,21 +791,45 @@ async fn concurrent_edits_keep_positions_dense_and_lose_nothing() {
     for track in &extra {
         assert!(tracks.contains(&mb(track)), "added {track} lost");
     }
-    // The stored positions themselves are 0..n-1 and the stored count matches.
+    // The stored ranks are distinct and the stored count matches.
     let pool = app.pool().await;
-    let (count, max, distinct, stored): (i64, Option<i32>, i64, i32) = sqlx::query_as(
-        "SELECT count(*), max(position), count(DISTINCT position), \
+    let (count, distinct, stored): (i64, i64, i32) = sqlx::query_as(
+        "SELECT count(*), count(DISTINCT rank), \
          (SELECT item_count FROM playlist WHERE id = $1::uuid) \
          FROM playlist_item WHERE playlist_id = $1::uuid",
     )
     .bind(&list)
     .fetch_one(&pool)
     .await
-    .expect("positions");
-    assert_eq!(
-        (count, max, distinct, i64::from(stored)),
-        (50, Some(49), 50, 50)
-    );
+    .expect("ranks");
+    assert_eq!((count, distinct, i64::from(stored)), (50, 50, 50));
+}
+
+/// Inserting again and again at the same spot exhausts the room between two ranks; the ranks around it
+/// are re-spread and the order stays exactly as asked.
+#[tokio::test]
+async fn repeated_inserts_at_one_spot_keep_the_order() {
+    let app = spawn().await;
+    let (_, ada) = user(&app, "ada@example.org").await;
+    let list = playlist(&app, &ada, "Crowded", false).await;
+    add(&app, &ada, &list, &[track_id(0), track_id(1)], None).await;
+    // 80 single inserts at position 1 halve the room between the same neighbours each time (2^32
+    // apart at first), so the window around it must be re-spread at least twice.
+    let mut expected = vec![mb(&track_id(0)), mb(&track_id(1))];
+    for n in 2..82 {
+        add(&app, &ada, &list, &[track_id(n)], Some(1)).await;
+        expected.insert(1, mb(&track_id(n)));
+    }
+    // And a few in the middle of the crowd.
+    add(&app, &ada, &list, &[track_id(90), track_id(91)], Some(40)).await;
+    expected.insert(40, mb(&track_id(91)));
+    expected.insert(40, mb(&track_id(90)));
+    let order: Vec<String> = items(&app, &ada, &list)
+        .await
+        .into_iter()
+        .map(|(_, t)| t)
+        .collect();
+    assert_eq!(order, expected);
 }
 
 #[tokio::test]
