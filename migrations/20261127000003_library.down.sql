@@ -1,3 +1,4 @@
+DROP FUNCTION IF EXISTS library_record_play(uuid, uuid, timestamptz, bigint, text, timestamptz, timestamptz, timestamptz);
 DROP TABLE IF EXISTS search_history;
 DROP TABLE IF EXISTS playback_state;
 DROP TABLE IF EXISTS play_count;

@@ -95,3 +95,32 @@ CREATE TABLE search_history (
     searched_at timestamptz NOT NULL
 );
 CREATE INDEX search_history_user_idx ON search_history (user_id, searched_at DESC, id DESC);
+
+-- Records a play unless the same user played the same track with played_at strictly between `low` and
+-- `high`; answers whether it was stored. One round trip: the transaction-scoped advisory lock on
+-- (user, track) serialises concurrent reports of one play, and each statement below takes its snapshot
+-- after the lock is held (READ COMMITTED), so the look-up sees every earlier play.
+-- A play is committed without waiting for its WAL flush (synchronous_commit off for this transaction
+-- only): plays arrive by the thousand per second, and a crash of the database server can lose at most the
+-- last few hundred milliseconds of them (never anything else, and never half a play); every other write
+-- of linernotes keeps the server's setting.
+CREATE FUNCTION library_record_play(
+    p_user uuid, p_track uuid, p_played_at timestamptz, p_duration_ms bigint, p_client text,
+    p_recorded_at timestamptz, p_low timestamptz, p_high timestamptz
+) RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    PERFORM set_config('synchronous_commit', 'off', true);
+    PERFORM pg_advisory_xact_lock(hashtextextended(p_user::text || p_track::text, 0));
+    IF EXISTS (SELECT 1 FROM play WHERE track_mbid = p_track AND user_id = p_user
+               AND played_at > p_low AND played_at < p_high) THEN
+        RETURN false;
+    END IF;
+    INSERT INTO play (user_id, track_mbid, played_at, duration_ms, client, recorded_at)
+    VALUES (p_user, p_track, p_played_at, p_duration_ms, p_client, p_recorded_at);
+    INSERT INTO play_count (user_id, track_mbid, plays, last_played_at)
+    VALUES (p_user, p_track, 1, p_played_at)
+    ON CONFLICT (user_id, track_mbid) DO UPDATE SET plays = play_count.plays + 1,
+        last_played_at = GREATEST(play_count.last_played_at, EXCLUDED.last_played_at);
+    RETURN true;
+END;
+$$;

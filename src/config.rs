@@ -973,4 +973,30 @@ mod tests {
             .to_string();
         assert!(err.contains("max_conections"), "{err}");
     }
+
+    // library (issue 4)
+    #[test]
+    fn library_defaults_and_limits_are_validated() {
+        let s = Settings::load_from(None, &env(&[])).unwrap();
+        assert_eq!(s.library.play_dedup_secs, 30);
+        assert_eq!(s.library.max_playlist_items, 10_000);
+        assert_eq!(s.library.max_playlists_per_user, 1_000);
+        assert_eq!(s.library.max_tracks_per_add, 500);
+        assert_eq!(s.library.max_future_play_secs, 300);
+        let err = Settings::load_from(
+            None,
+            &env(&[
+                ("LINERNOTES__LIBRARY__MAX_PLAYLIST_ITEMS", "0"),
+                ("LINERNOTES__LIBRARY__PLAY_DEDUP_SECS", "999999"),
+            ]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("library.max_playlist_items"), "{err}");
+        assert!(err.contains("library.play_dedup_secs"), "{err}");
+        let err = Settings::load_from(None, &env(&[("LINERNOTES__LIBRARY__MAX_ITEMS", "3")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("max_items"), "{err}");
+    }
 }

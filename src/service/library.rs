@@ -483,8 +483,17 @@ impl LibraryService {
         }
         // Check access before resolving (which may ask MusicBrainz): a cheap read, then the edit
         // itself checks again under the lock.
-        self.get_playlist(Some(principal), &id.to_string(), Some(1), Some(0))
-            .await?;
+        match self.inner.repo.playlist_access(id).await? {
+            Some((owner, public)) if owner != principal.user_id => {
+                return Err(playlist_error(
+                    id,
+                    LibraryStoreError::NotOwner { public },
+                    None,
+                ))
+            }
+            Some(_) => {}
+            None => return Err(playlist_not_found(id)),
+        }
         let owned: Vec<(usize, String)> = track_ids.iter().cloned().enumerate().collect();
         let tracks: Vec<Mbid> = stream::iter(owned)
             .map(|(i, track_id)| {

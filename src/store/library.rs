@@ -8,7 +8,8 @@
 //!   insertion point is re-spread with one set-based UPDATE, which the deferrable (not deferred) unique
 //!   constraint on (playlist, rank) checks at the end of the statement;
 //! - a play takes a transaction-scoped advisory lock on (user, track) before looking for a play inside
-//!   the de-duplication window, so two concurrent reports of one play store it once;
+//!   the de-duplication window (in the `library_record_play` function of the migration, one round
+//!   trip), so two concurrent reports of one play store it once;
 //! - playback state changes only when the version given is the stored one (compare-and-set).
 
 use std::time::Duration;
@@ -162,6 +163,8 @@ pub trait LibraryRepo: Send + Sync {
         limit: i64,
         offset: i64,
     ) -> Result<Option<Playlist>, StoreError>;
+    /// The owner and visibility of a playlist (`None`: no such playlist).
+    async fn playlist_access(&self, id: Uuid) -> Result<Option<(Uuid, bool)>, StoreError>;
     /// A page of a user's playlists, newest first.
     async fn list_playlists(
         &self,
@@ -412,6 +415,31 @@ async fn rank_at(
     .await
 }
 
+/// The ranks of the items just before and at `position` (`None` past either end), in one query.
+async fn neighbours(
+    tx: &mut Transaction<'_, Postgres>,
+    id: Uuid,
+    position: i64,
+    count: i64,
+) -> Result<(Option<i64>, Option<i64>), sqlx::Error> {
+    if position == 0 {
+        return Ok((None, rank_at(tx, id, 0).await?.filter(|_| count > 0)));
+    }
+    let ranks: Vec<i64> = sqlx::query_scalar(
+        "SELECT rank FROM playlist_item WHERE playlist_id = $1 ORDER BY rank OFFSET $2 LIMIT 2",
+    )
+    .bind(id)
+    .bind(position - 1)
+    .fetch_all(&mut **tx)
+    .await?;
+    let next = if position >= count {
+        None
+    } else {
+        ranks.get(1).copied()
+    };
+    Ok((ranks.first().copied(), next))
+}
+
 /// `n` increasing ranks strictly between `prev` and `next` (open ends extend by [`RANK_GAP`]), or
 /// `None` when they leave no room.
 fn ranks_between(prev: Option<i64>, next: Option<i64>, n: i64) -> Option<Vec<i64>> {
@@ -452,16 +480,7 @@ async fn insert_ranks(
 ) -> Result<Vec<i64>, sqlx::Error> {
     let mut window = RESPREAD_WINDOW.max(n);
     loop {
-        let prev = if position == 0 {
-            None
-        } else {
-            rank_at(tx, id, position - 1).await?
-        };
-        let next = if position >= count {
-            None
-        } else {
-            rank_at(tx, id, position).await?
-        };
+        let (prev, next) = neighbours(tx, id, position, count).await?;
         if let Some(ranks) = ranks_between(prev, next, n) {
             return Ok(ranks);
         }
@@ -746,6 +765,18 @@ impl LibraryRepo for PgLibraryRepo {
         .await
     }
 
+    async fn playlist_access(&self, id: Uuid) -> Result<Option<(Uuid, bool)>, StoreError> {
+        timed_query("library_playlist_access", self.slow, async {
+            Ok(
+                sqlx::query_as("SELECT owner_id, public FROM playlist WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?,
+            )
+        })
+        .await
+    }
+
     async fn list_playlists(
         &self,
         owner_id: Uuid,
@@ -984,42 +1015,21 @@ impl LibraryRepo for PgLibraryRepo {
         timed_query("library_record_play", self.slow, async {
             let window = chrono::Duration::from_std(play.dedup_window)
                 .unwrap_or_else(|_| chrono::Duration::days(1));
-            let mut tx = self.pool.begin().await?;
-            // One play of (user, track) at a time: the look-up below then sees every earlier play.
-            sqlx::query(
-                "SELECT pg_advisory_xact_lock(hashtextextended($1::text || $2::text, 0))",
-            )
-            .bind(play.user_id)
-            .bind(play.track.as_uuid())
-            .execute(&mut *tx)
-            .await?;
-            let stored: i64 = sqlx::query_scalar(
-                "WITH dup AS ( \
-                   SELECT 1 FROM play WHERE track_mbid = $2 AND user_id = $1 \
-                   AND played_at > $7 AND played_at < $8 LIMIT 1), \
-                 ins AS ( \
-                   INSERT INTO play (user_id, track_mbid, played_at, duration_ms, client, recorded_at) \
-                   SELECT $1, $2, $3, $4, $5, $6 WHERE NOT EXISTS (SELECT 1 FROM dup) RETURNING played_at), \
-                 counted AS ( \
-                   INSERT INTO play_count (user_id, track_mbid, plays, last_played_at) \
-                   SELECT $1, $2, 1, played_at FROM ins \
-                   ON CONFLICT (user_id, track_mbid) DO UPDATE SET plays = play_count.plays + 1, \
-                   last_played_at = GREATEST(play_count.last_played_at, EXCLUDED.last_played_at) \
-                   RETURNING 1) \
-                 SELECT count(*) FROM counted",
-            )
-            .bind(play.user_id)
-            .bind(play.track.as_uuid())
-            .bind(play.played_at)
-            .bind(play.duration_ms)
-            .bind(play.client)
-            .bind(play.recorded_at)
-            .bind(play.played_at - window)
-            .bind(play.played_at + window)
-            .fetch_one(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            Ok(if stored > 0 {
+            // One round trip: the function takes an advisory lock on (user, track) before it looks
+            // for a play inside the window (see the migration), so concurrent reports store one play.
+            let stored: bool =
+                sqlx::query_scalar("SELECT library_record_play($1, $2, $3, $4, $5, $6, $7, $8)")
+                    .bind(play.user_id)
+                    .bind(play.track.as_uuid())
+                    .bind(play.played_at)
+                    .bind(play.duration_ms)
+                    .bind(play.client)
+                    .bind(play.recorded_at)
+                    .bind(play.played_at - window)
+                    .bind(play.played_at + window)
+                    .fetch_one(&self.pool)
+                    .await?;
+            Ok(if stored {
                 PlayStatus::Recorded
             } else {
                 PlayStatus::Deduplicated
