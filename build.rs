@@ -12,6 +12,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/linernotes/v1/admin.proto",
         // accounts (issue 3)
         "proto/linernotes/v1/accounts.proto",
+        // library (issue 4)
+        "proto/linernotes/v1/library.proto",
     ];
     let descriptors = protox::compile(files, ["proto"])?;
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);

@@ -20,6 +20,9 @@ use crate::store::{self, PgMetadataRepo};
 use crate::service::mailer::{Mailer, OutboxMailer, SmtpMailer};
 use crate::service::AccountService;
 use crate::store::PgAccountRepo;
+// library (issue 4)
+use crate::service::LibraryService;
+use crate::store::PgLibraryRepo;
 
 /// Why the application could not start. Each variant is one line for the operator.
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +55,7 @@ pub struct Application {
     pool: PgPool,
     metadata: MetadataService,
     accounts: AccountService,
+    library: LibraryService,
     grpc_listener: TcpListener,
     http_listener: TcpListener,
 }
@@ -97,6 +101,18 @@ impl Application {
             clock.clone(),
         );
         let accounts = build_accounts(&settings, &pool, clock.clone())?;
+        // library (issue 4)
+        let library = LibraryService::new(
+            Arc::new(PgLibraryRepo::new(
+                pool.clone(),
+                Duration::from_millis(settings.database.slow_query_ms),
+            )),
+            metadata.clone(),
+            accounts.clone(),
+            settings.library.clone(),
+            clock.clone(),
+        );
+        accounts.add_export_section(library.export_section());
         let grpc_listener = bind(&settings.server.grpc_addr).await?;
         let http_listener = bind(&settings.server.http_addr).await?;
         Ok(Self {
@@ -104,6 +120,7 @@ impl Application {
             pool,
             metadata,
             accounts,
+            library,
             grpc_listener,
             http_listener,
         })
@@ -133,6 +150,11 @@ impl Application {
         &self.accounts
     }
 
+    /// The library service (issue 4).
+    pub fn library(&self) -> &LibraryService {
+        &self.library
+    }
+
     /// The database pool.
     pub fn pool(&self) -> &PgPool {
         &self.pool
@@ -157,6 +179,7 @@ impl Application {
             self.grpc_listener,
             self.metadata.clone(),
             self.accounts.clone(),
+            self.library.clone(),
             health.clone(),
             health_service,
             stopped(),
@@ -168,6 +191,7 @@ impl Application {
                 max_connections: self.settings.database.max_connections,
                 metrics: crate::telemetry::metrics_handle(),
                 accounts: self.accounts.clone(),
+                library: self.library.clone(),
             },
             self.settings.server.max_body_bytes,
         );

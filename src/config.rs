@@ -42,7 +42,64 @@ pub struct Settings {
     pub logging: LoggingSettings,
     /// Accounts: tokens, password hashing, login throttling, mail, deletion and retention.
     pub auth: AuthSettings,
+    /// The user library: de-duplication window and limits (issue 4).
+    pub library: LibrarySettings,
 }
+
+// --- library (issue 4) ---
+/// The user library: play de-duplication and size limits.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LibrarySettings {
+    /// A play of the same track by the same user within this many seconds of another is de-duplicated.
+    pub play_dedup_secs: u64,
+    /// Items one playlist may hold.
+    pub max_playlist_items: u32,
+    /// Playlists one user may own.
+    pub max_playlists_per_user: u32,
+    /// Tracks one request may add to a playlist.
+    pub max_tracks_per_add: u32,
+    /// How far ahead of the server's clock a play's `played_at` may be, in seconds.
+    pub max_future_play_secs: u64,
+}
+
+impl LibrarySettings {
+    /// Problems of the library section, each with its key.
+    fn issues(&self) -> Vec<ConfigIssue> {
+        let mut issues = Vec::new();
+        for (key, value, min, max) in [
+            ("play_dedup_secs", self.play_dedup_secs, 0, 86_400),
+            (
+                "max_playlist_items",
+                u64::from(self.max_playlist_items),
+                1,
+                1_000_000,
+            ),
+            (
+                "max_playlists_per_user",
+                u64::from(self.max_playlists_per_user),
+                1,
+                1_000_000,
+            ),
+            (
+                "max_tracks_per_add",
+                u64::from(self.max_tracks_per_add),
+                1,
+                10_000,
+            ),
+            ("max_future_play_secs", self.max_future_play_secs, 0, 86_400),
+        ] {
+            if !(min..=max).contains(&value) {
+                issues.push(ConfigIssue {
+                    key: format!("library.{key}"),
+                    reason: format!("must be between {min} and {max}, got {value}"),
+                });
+            }
+        }
+        issues
+    }
+}
+// --- end library ---
 
 /// Where the APIs listen.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -700,6 +757,8 @@ impl Settings {
         );
         // accounts (issue 3)
         issues.extend(self.auth.issues());
+        // library (issue 4)
+        issues.extend(self.library.issues());
         if issues.is_empty() {
             Ok(())
         } else {
@@ -913,5 +972,31 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("max_conections"), "{err}");
+    }
+
+    // library (issue 4)
+    #[test]
+    fn library_defaults_and_limits_are_validated() {
+        let s = Settings::load_from(None, &env(&[])).unwrap();
+        assert_eq!(s.library.play_dedup_secs, 30);
+        assert_eq!(s.library.max_playlist_items, 10_000);
+        assert_eq!(s.library.max_playlists_per_user, 1_000);
+        assert_eq!(s.library.max_tracks_per_add, 500);
+        assert_eq!(s.library.max_future_play_secs, 300);
+        let err = Settings::load_from(
+            None,
+            &env(&[
+                ("LINERNOTES__LIBRARY__MAX_PLAYLIST_ITEMS", "0"),
+                ("LINERNOTES__LIBRARY__PLAY_DEDUP_SECS", "999999"),
+            ]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("library.max_playlist_items"), "{err}");
+        assert!(err.contains("library.play_dedup_secs"), "{err}");
+        let err = Settings::load_from(None, &env(&[("LINERNOTES__LIBRARY__MAX_ITEMS", "3")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("max_items"), "{err}");
     }
 }

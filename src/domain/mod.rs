@@ -9,10 +9,12 @@
 //! - [`search`]: search hits and pages.
 //! - [`account`]: e-mail addresses, passwords, roles and profile fields of accounts; audit actions;
 //!   login-throttle arithmetic.
+//! - [`library`]: favourites, playlists, plays, top lists, playback state, search history (issue 4).
 
 pub mod account;
 pub mod entity;
 pub mod id;
+pub mod library;
 pub mod links;
 pub mod search;
 

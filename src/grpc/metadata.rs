@@ -11,18 +11,33 @@ use crate::domain::{
     EntityKind, Freshness, Label, LifeSpan, Mbid, Release, SearchPage, TagCount, Track,
     UrlRelation,
 };
-use crate::service::{MetadataService, ServiceError};
+use crate::service::{AccountService, LibraryService, MetadataService, ServiceError};
 
 /// Serves `MetadataService` from the service layer.
 #[derive(Clone)]
 pub struct MetadataAdapter {
     service: MetadataService,
+    /// Search history (issue 4): searches with a bearer token go through the library.
+    history: Option<(LibraryService, AccountService)>,
 }
 
 impl MetadataAdapter {
     /// Wraps the service.
     pub fn new(service: MetadataService) -> Self {
-        Self { service }
+        Self {
+            service,
+            history: None,
+        }
+    }
+
+    /// Remembers searches made with a bearer token in the user's search history (issue 4).
+    pub fn with_search_history(
+        mut self,
+        library: LibraryService,
+        accounts: AccountService,
+    ) -> Self {
+        self.history = Some((library, accounts));
+        self
     }
 
     /// Gets one entity of `kind` and converts it with `convert`.
@@ -123,11 +138,31 @@ impl pb::metadata_service_server::MetadataService for MetadataAdapter {
         request: Request<pb::SearchRequest>,
     ) -> Result<Response<pb::SearchResponse>, Status> {
         observed("Search", async {
+            let authorization = request
+                .metadata()
+                .get("authorization")
+                .map(|v| v.to_str().unwrap_or("").to_owned());
             let r = request.into_inner();
-            let page = self
-                .service
-                .search(&r.query, Some(&r.r#type), r.limit, Some(r.offset))
-                .await?;
+            let page = match (&self.history, authorization) {
+                // Without a token, or without a library: plain search.
+                (None, _) | (_, None) => {
+                    self.service
+                        .search(&r.query, Some(&r.r#type), r.limit, Some(r.offset))
+                        .await?
+                }
+                (Some((library, accounts)), Some(header)) => {
+                    let viewer = accounts.authenticate(Some(&header)).await?;
+                    library
+                        .search(
+                            Some(&viewer),
+                            &r.query,
+                            Some(&r.r#type),
+                            r.limit,
+                            Some(r.offset),
+                        )
+                        .await?
+                }
+            };
             Ok(Response::new(search_page(&page)))
         })
         .await

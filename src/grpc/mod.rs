@@ -4,12 +4,14 @@
 //! - [`pb`]: code generated from `proto/` and the encoded descriptor set served by reflection;
 //! - [`metadata`]: the `MetadataService` adapter and its domain → protobuf conversions;
 //! - [`accounts`]: the `AuthService` and `AccountService` adapters (issue 3);
-//! - [`admin`]: the `AdminService` adapter (issue 3);
+//! - [`admin`]: the `AdminService` adapter: account administration and status (issues 3 and 5);
+//! - [`library`]: the `LibraryService` adapter (issue 4);
 //! - this file: [`ServiceError`] → [`tonic::Status`], and [`serve`], which also serves reflection
 //!   (v1 and v1alpha) and `grpc.health.v1`.
 
 pub mod accounts;
 pub mod admin;
+pub mod library;
 pub mod metadata;
 
 use std::future::Future;
@@ -19,7 +21,7 @@ use tokio::net::TcpListener;
 use tonic::transport::server::TcpIncoming;
 use tonic_health::server::HealthReporter;
 
-use crate::service::{AccountService, ErrorCode, MetadataService, ServiceError};
+use crate::service::{AccountService, ErrorCode, LibraryService, MetadataService, ServiceError};
 
 /// Code generated from `proto/linernotes/v1/*.proto`.
 #[allow(missing_docs, clippy::all, clippy::pedantic)]
@@ -109,6 +111,7 @@ pub async fn serve(
     listener: TcpListener,
     metadata: MetadataService,
     accounts: AccountService,
+    library: LibraryService,
     health: HealthReporter,
     health_service: tonic_health::pb::health_server::HealthServer<
         impl tonic_health::pb::health_server::Health,
@@ -148,7 +151,8 @@ pub async fn serve(
         .add_optional_service(reflection_v1)
         .add_optional_service(reflection_v1alpha)
         .add_service(pb::metadata_service_server::MetadataServiceServer::new(
-            metadata::MetadataAdapter::new(metadata.clone()),
+            metadata::MetadataAdapter::new(metadata.clone())
+                .with_search_history(library.clone(), accounts.clone()),
         ))
         // accounts (issue 3)
         .add_service(pb::auth_service_server::AuthServiceServer::new(
@@ -156,6 +160,10 @@ pub async fn serve(
         ))
         .add_service(pb::account_service_server::AccountServiceServer::new(
             accounts::AccountsAdapter::new(accounts.clone()),
+        ))
+        // library (issue 4)
+        .add_service(pb::library_service_server::LibraryServiceServer::new(
+            library::LibraryAdapter::new(library, accounts.clone()),
         ))
         .add_service(pb::admin_service_server::AdminServiceServer::new(
             admin::AdminAdapter::new(metadata, accounts::AccountsAdapter::new(accounts)),

@@ -111,7 +111,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Authorization {
 }
 
 impl Authorization {
-    async fn principal(&self, state: &AppState) -> Result<Principal, ApiError> {
+    /// The authenticated caller (401 without a valid token).
+    pub async fn principal(&self, state: &AppState) -> Result<Principal, ApiError> {
         Ok(state.accounts.authenticate(self.0.as_deref()).await?)
     }
 }

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 
+use super::accounts::Authorization;
 use super::{ApiError, AppState, Params};
 use crate::domain::EntityKind;
 
@@ -74,11 +75,22 @@ async fn list_artist_albums(
     Ok(Json(page).into_response())
 }
 
-async fn search(State(state): State<AppState>, query: QueryMap) -> Result<Response, ApiError> {
+/// Works without a token; with one (it must be valid), the search is remembered in the user's search
+/// history when their settings allow it (issue 4).
+async fn search(
+    State(state): State<AppState>,
+    auth: Authorization,
+    query: QueryMap,
+) -> Result<Response, ApiError> {
     let params = Params::from_query(query)?;
+    let viewer = match auth.0 {
+        Some(_) => Some(auth.principal(&state).await?),
+        None => None,
+    };
     let page = state
-        .metadata
+        .library
         .search(
+            viewer.as_ref(),
             params.text("q").unwrap_or_default(),
             params.text("type"),
             params.number("limit")?,

@@ -3,9 +3,11 @@
 //! Layout:
 //! - this file: the router, [`ApiError`] (the one JSON error body), query-parameter parsing, [`serve`];
 //! - [`metadata`]: the metadata routes;
-//! - [`accounts`]: the account, session and admin routes (issue 3).
+//! - [`accounts`]: the account, session and admin routes (issue 3);
+//! - [`library`]: favourites, playlists, plays, history, playback, search history (issue 4).
 
 pub mod accounts;
+pub mod library;
 pub mod metadata;
 
 use std::collections::HashMap;
@@ -20,7 +22,7 @@ use axum::{Json, Router};
 use serde_json::json;
 use tokio::net::TcpListener;
 
-use crate::service::{AccountService, ErrorCode, MetadataService, ServiceError};
+use crate::service::{AccountService, ErrorCode, LibraryService, MetadataService, ServiceError};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -35,6 +37,8 @@ pub struct AppState {
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// The accounts service (issue 3).
     pub accounts: AccountService,
+    /// The library service (issue 4).
+    pub library: LibraryService,
 }
 
 impl From<ErrorCode> for StatusCode {
@@ -139,6 +143,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     Router::new()
         .merge(metadata::routes())
         .merge(accounts::routes())
+        .merge(library::routes())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))

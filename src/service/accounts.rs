@@ -53,6 +53,16 @@ pub struct Principal {
     pub role: Role,
 }
 
+/// Data another service holds about a user, added to their export under [`ExportSection::name`]
+/// (the library, issue 4). Registered with [`AccountService::add_export_section`].
+#[async_trait::async_trait]
+pub trait ExportSection: Send + Sync {
+    /// The key of the section in the export.
+    fn name(&self) -> &'static str;
+    /// Everything held about `user_id`.
+    async fn export(&self, user_id: Uuid) -> Result<serde_json::Value, ServiceError>;
+}
+
 /// Tokens answered by login and refresh.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TokenPair {
@@ -204,6 +214,8 @@ struct Inner {
     access: AccessTokens,
     settings: AuthSettings,
     clock: Arc<dyn Clock>,
+    /// Further parts of the export (the library, issue 4), registered after construction.
+    export_sections: std::sync::RwLock<Vec<Arc<dyn ExportSection>>>,
 }
 
 fn invalid(message: String) -> ServiceError {
@@ -273,6 +285,7 @@ impl AccountService {
                 access,
                 settings,
                 clock,
+                export_sections: std::sync::RwLock::default(),
             }),
         })
     }
@@ -1087,7 +1100,7 @@ impl AccountService {
             .into_iter()
             .map(|m| json!({"recipient": m.recipient, "subject": m.subject, "created_at": m.created_at}))
             .collect();
-        Ok(json!({
+        let mut export = json!({
             "exported_at": now,
             "profile": profile,
             "account": {
@@ -1098,7 +1111,19 @@ impl AccountService {
             "sessions": sessions,
             "audit_log": audit_log,
             "mails": mails,
-        }))
+        });
+        // library (issue 4): sections registered by other services
+        let sections: Vec<Arc<dyn ExportSection>> = self
+            .inner
+            .export_sections
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        for section in sections {
+            let value = section.export(id).await?;
+            export[section.name()] = value;
+        }
+        Ok(export)
     }
 
     /// Deletes the caller's account after checking their password: login is refused and every session
@@ -1320,6 +1345,26 @@ impl AccountService {
             .await?;
         Ok(entries)
     }
+
+    // --- library (issue 4) ---
+    /// A user's privacy settings (whether listening and search history are kept), for the library.
+    pub async fn privacy_settings(&self, user_id: Uuid) -> Result<AccountSettings, ServiceError> {
+        self.inner
+            .repo
+            .settings(user_id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("no such account"))
+    }
+
+    /// Adds a section to every export (`GET /v1/me/export`), e.g. the user's library.
+    pub fn add_export_section(&self, section: Arc<dyn ExportSection>) {
+        self.inner
+            .export_sections
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(section);
+    }
+    // --- end library ---
 
     /// Deletes accounts inactive for longer than `auth.inactive_account_days` (when set), then removes
     /// accounts deleted more than `auth.deletion_retention_days` ago with all their data, and prunes

@@ -8,11 +8,13 @@
 //! - [`clock`]: the time source, controllable in tests;
 //! - [`accounts`]: [`AccountService`]: registration, login, sessions, roles, audit, deletion (issue 3),
 //!   with [`passwords`] (Argon2id, legacy bcrypt), [`tokens`] (JWT access tokens, opaque refresh and
-//!   mailed tokens) and [`mailer`] (the outbox).
+//!   mailed tokens) and [`mailer`] (the outbox);
+//! - [`library`]: [`LibraryService`]: favourites, playlists, history, playback, search history (issue 4).
 
 pub mod accounts;
 pub mod background;
 pub mod clock;
+pub mod library;
 pub mod mailer;
 pub mod metadata;
 pub mod passwords;
@@ -21,6 +23,7 @@ pub mod tokens;
 
 pub use accounts::AccountService;
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use library::LibraryService;
 pub use metadata::MetadataService;
 
 use crate::providers::ProviderError;

@@ -496,6 +496,11 @@ pub trait AccountRepo: Send + Sync {
         users: &[LegacyUser],
         audit: NewAuditEntry<'_>,
     ) -> Result<(u64, u64), StoreError>;
+
+    // --- library (issue 4) ---
+    /// The privacy and notification settings alone (one query; the library reads them per play).
+    async fn settings(&self, user_id: Uuid) -> Result<Option<AccountSettings>, StoreError>;
+    // --- end library ---
 }
 
 /// [`AccountRepo`] on PostgreSQL.
@@ -1364,6 +1369,18 @@ impl AccountRepo for PgAccountRepo {
         tx.commit().await?;
         Ok((imported, skipped))
     }
+
+    // --- library (issue 4) ---
+    async fn settings(&self, user_id: Uuid) -> Result<Option<AccountSettings>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT keep_listening_history, keep_search_history, public_profile, email_opt_in \
+             FROM user_settings WHERE user_id = $1",
+        )
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+    // --- end library ---
 }
 
 /// Connects to an older deployment's database and reads its users (see [`read_legacy_users`]).

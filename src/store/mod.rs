@@ -3,9 +3,11 @@
 //! Layout:
 //! - this file: [`StoreError`], connecting (with database creation) and the embedded [`MIGRATOR`];
 //! - [`metadata`]: [`MetadataRepo`], the repository of provider metadata, and its PostgreSQL implementation;
-//! - [`accounts`]: [`AccountRepo`], users, sessions, tokens, throttling, outbox and audit log (issue 3).
+//! - [`accounts`]: [`AccountRepo`], users, sessions, tokens, throttling, outbox and audit log (issue 3);
+//! - [`library`]: [`LibraryRepo`], favourites, playlists, plays, playback state, search history (issue 4).
 
 pub mod accounts;
+pub mod library;
 pub mod metadata;
 
 use std::str::FromStr;
@@ -19,6 +21,7 @@ use sqlx::{ConnectOptions, Connection, PgPool};
 use crate::config::{redact_url, DatabaseSettings};
 
 pub use accounts::{AccountRepo, PgAccountRepo};
+pub use library::{LibraryRepo, PgLibraryRepo};
 pub use metadata::{MetadataRepo, PgMetadataRepo, StoredEntity};
 
 /// The migrations in `migrations/`, embedded at build time, checksummed and tracked in

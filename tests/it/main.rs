@@ -7,12 +7,14 @@
 //! - [`loadgen`]: the load generator against a running app (counts and status codes);
 //! - [`metadata`]: the read path through both transports, upstream politeness, bad input;
 //! - [`operations`]: migrations, the command line, restarts, database outages;
-//! - [`accounts`]: accounts, sessions, throttling, roles, audit, deletion, export, import (issue 3).
+//! - [`accounts`]: accounts, sessions, throttling, roles, audit, deletion, export, import (issue 3);
+//! - [`library`]: favourites, playlists, plays, history, playback, search history (issue 4).
 
 mod accounts;
 mod bodies;
 mod conformance;
 mod helpers;
+mod library;
 mod loadgen;
 mod metadata;
 mod operations;
