@@ -28,7 +28,7 @@ use crate::domain::account::{
 use crate::store::accounts::{
     read_legacy_users_from, AccountRepo, AccountSettings, AccountStoreError, AuditEntry,
     AuditFilter, LegacyUser, NewAuditEntry, NewUser, Preferences, ProfileChange, RefreshOutcome,
-    Session, TokenPurpose, User,
+    Session, TokenPurpose, User, VerifiedPassword,
 };
 
 /// The one answer to a failed login, whatever failed.
@@ -232,6 +232,24 @@ fn audit<'a>(
     }
 }
 
+/// 429 for a locked throttle key, with the seconds to wait (rounded up: retrying after them must find
+/// the lock gone).
+fn locked(locked_for: Duration) -> ServiceError {
+    let millis = locked_for.num_milliseconds();
+    let retry = u64::try_from((millis + 999) / 1000).unwrap_or(1).max(1);
+    ServiceError::resource_exhausted(
+        format!("too many failed password attempts; try again in {retry} seconds"),
+        retry,
+    )
+}
+
+/// One password check counted on a throttle key before the password was verified.
+struct Reservation {
+    key: String,
+    before: ThrottleState,
+    reserved: ThrottleState,
+}
+
 fn secs(n: u64) -> Duration {
     Duration::seconds(i64::try_from(n).unwrap_or(i64::MAX / 1000))
 }
@@ -390,43 +408,30 @@ impl AccountService {
         let password = Password::existing(password).map_err(invalid)?;
         let repo = &self.inner.repo;
         let now = self.now();
-        let account_key = format!("account:{}", email.normalized());
-        let ip_key = context.ip.map(|ip| format!("ip:{ip}"));
-
         let user = repo
             .find_by_email(email.as_str())
             .await?
             .filter(|u| u.deleted_at.is_none());
         let subject = user.as_ref().map(|u| u.id);
 
-        let mut locked_for = Duration::zero();
-        for key in std::iter::once(&account_key).chain(ip_key.as_ref()) {
-            if let Some(left) = repo
-                .throttle_state(key)
-                .await?
-                .and_then(|s| s.locked_for(now))
-            {
-                locked_for = locked_for.max(left);
+        let reservations = match self
+            .reserve_attempt(&email.normalized(), context, now)
+            .await?
+        {
+            Ok(reservations) => reservations,
+            Err(locked_for) => {
+                repo.audit(audit(
+                    AuditAction::LoginFailed,
+                    None,
+                    subject,
+                    context,
+                    json!({"reason": "locked"}),
+                    now,
+                ))
+                .await?;
+                return Err(locked(locked_for));
             }
-        }
-        if locked_for > Duration::zero() {
-            repo.audit(audit(
-                AuditAction::LoginFailed,
-                None,
-                subject,
-                context,
-                json!({"reason": "locked"}),
-                now,
-            ))
-            .await?;
-            // Rounded up: retrying after `retry` seconds must find the lock gone.
-            let millis = locked_for.num_milliseconds();
-            let retry = u64::try_from((millis + 999) / 1000).unwrap_or(1).max(1);
-            return Err(ServiceError::resource_exhausted(
-                format!("too many failed logins; try again in {retry} seconds"),
-                retry,
-            ));
-        }
+        };
 
         let verification = self
             .inner
@@ -434,14 +439,7 @@ impl AccountService {
             .verify(&password, user.as_ref().map(|u| u.password_hash.as_str()))
             .await?;
         let Some(user) = user.filter(|_| verification.matches) else {
-            let account_policy = self.account_policy();
-            let after = move |s: ThrottleState| s.after_failure(&account_policy, now);
-            repo.throttle_failure(&account_key, now, &after).await?;
-            if let Some(key) = &ip_key {
-                let ip_policy = self.ip_policy();
-                let after = move |s: ThrottleState| s.after_failure(&ip_policy, now);
-                repo.throttle_failure(key, now, &after).await?;
-            }
+            // The reservation stays: it was this failure.
             repo.audit(audit(
                 AuditAction::LoginFailed,
                 None,
@@ -455,6 +453,7 @@ impl AccountService {
         };
 
         if user.disabled_at.is_some() {
+            self.release_attempt(&reservations, now).await?;
             repo.audit(audit(
                 AuditAction::LoginFailed,
                 Some(user.id),
@@ -469,17 +468,44 @@ impl AccountService {
                 "this account is disabled; contact an administrator",
             ));
         }
-        repo.throttle_clear(&account_key).await?;
-        if verification.needs_rehash {
-            let upgraded = self.inner.hasher.hash(&password).await?;
-            repo.set_password_hash(user.id, &upgraded).await?;
-            tracing::info!(user = %user.id, from_bcrypt = is_bcrypt(&user.password_hash), "password hash upgraded");
-        }
+        let upgraded = if verification.needs_rehash {
+            Some(self.inner.hasher.hash(&password).await?)
+        } else {
+            None
+        };
         let (refresh, refresh_hash) = new_opaque_token();
         let expires = now + secs(self.inner.settings.refresh_token_ttl_secs);
-        let session = repo
-            .create_session(user.id, context, now, expires, &refresh_hash)
+        // Only if the password was not changed or reset since it was read: otherwise the session would
+        // outlive the reset that was meant to end them all (and an upgrade would restore the old password).
+        let Some(session) = repo
+            .create_session(
+                user.id,
+                VerifiedPassword {
+                    verified_hash: &user.password_hash,
+                    upgraded_hash: upgraded.as_deref(),
+                },
+                context,
+                now,
+                expires,
+                &refresh_hash,
+            )
+            .await?
+        else {
+            repo.audit(audit(
+                AuditAction::LoginFailed,
+                Some(user.id),
+                Some(user.id),
+                context,
+                json!({"reason": "password_changed"}),
+                now,
+            ))
             .await?;
+            return Err(unauthenticated(BAD_CREDENTIALS));
+        };
+        self.succeeded_attempt(&reservations, now).await?;
+        if upgraded.is_some() {
+            tracing::info!(user = %user.id, from_bcrypt = is_bcrypt(&user.password_hash), "password hash upgraded");
+        }
         repo.audit(audit(
             AuditAction::LoginSucceeded,
             Some(user.id),
@@ -490,6 +516,82 @@ impl AccountService {
         ))
         .await?;
         self.token_pair(user.id, session.id, refresh, now)
+    }
+
+    /// The throttling keys of a password check: the (normalised) address and the client IP.
+    fn throttle_keys(
+        &self,
+        normalized_email: &str,
+        context: &RequestContext,
+    ) -> Vec<(String, ThrottlePolicy)> {
+        let mut keys = vec![(format!("account:{normalized_email}"), self.account_policy())];
+        if let Some(ip) = context.ip {
+            keys.push((format!("ip:{ip}"), self.ip_policy()));
+        }
+        keys
+    }
+
+    /// Reserves one password check on the address's and the client IP's throttle before the password is
+    /// verified: each reservation counts as a failure at once (atomically in the store), so parallel
+    /// guesses are counted before any of them is checked. `Ok(Err(left))` when a key is locked (the
+    /// reservations made so far are given back).
+    async fn reserve_attempt(
+        &self,
+        normalized_email: &str,
+        context: &RequestContext,
+        now: DateTime<Utc>,
+    ) -> Result<Result<Vec<Reservation>, Duration>, ServiceError> {
+        let mut reservations = Vec::new();
+        for (key, policy) in self.throttle_keys(normalized_email, context) {
+            let reserve = move |s: ThrottleState| s.reserved(&policy, now);
+            let (before, reserved) = self.inner.repo.throttle_update(&key, now, &reserve).await?;
+            if let Some(left) = before.locked_for(now) {
+                self.release_attempt(&reservations, now).await?;
+                return Ok(Err(left));
+            }
+            reservations.push(Reservation {
+                key,
+                before,
+                reserved,
+            });
+        }
+        Ok(Ok(reservations))
+    }
+
+    /// Gives reservations back (the check did not fail).
+    async fn release_attempt(
+        &self,
+        reservations: &[Reservation],
+        now: DateTime<Utc>,
+    ) -> Result<(), ServiceError> {
+        for r in reservations {
+            let (before, reserved) = (r.before, r.reserved);
+            let release = move |s: ThrottleState| s.released(&before, &reserved);
+            self.inner
+                .repo
+                .throttle_update(&r.key, now, &release)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// After a right password: the address's counters are forgotten, the IP's reservation is given back
+    /// (other people may share that address).
+    async fn succeeded_attempt(
+        &self,
+        reservations: &[Reservation],
+        now: DateTime<Utc>,
+    ) -> Result<(), ServiceError> {
+        let (account, others): (Vec<&Reservation>, Vec<&Reservation>) = reservations
+            .iter()
+            .partition(|r| r.key.starts_with("account:"));
+        for r in account {
+            self.inner.repo.throttle_clear(&r.key).await?;
+        }
+        for r in others {
+            self.release_attempt(std::slice::from_ref(r), now).await?;
+        }
+        Ok(())
     }
 
     fn token_pair(
@@ -647,18 +749,10 @@ impl AccountService {
         // growing lockout), so the endpoint cannot flood someone's mailbox. Unknown addresses count the
         // same way, and the answer never changes.
         let key = format!("reset:{}", email.normalized());
-        let throttled = self
-            .inner
-            .repo
-            .throttle_state(&key)
-            .await?
-            .and_then(|s| s.locked_for(now))
-            .is_some();
-        if !throttled {
-            let policy = self.account_policy();
-            let after = move |s: ThrottleState| s.after_failure(&policy, now);
-            self.inner.repo.throttle_failure(&key, now, &after).await?;
-        }
+        let policy = self.account_policy();
+        let reserve = move |s: ThrottleState| s.reserved(&policy, now);
+        let (before, _) = self.inner.repo.throttle_update(&key, now, &reserve).await?;
+        let throttled = before.locked_for(now).is_some();
         self.inner
             .repo
             .audit(audit(
@@ -916,7 +1010,7 @@ impl AccountService {
         let current =
             Password::existing(current_password).map_err(|m| invalid(format!("current_{m}")))?;
         let new = Password::parse(new_password).map_err(|m| invalid(format!("new_{m}")))?;
-        self.check_password(principal, &current).await?;
+        self.check_password(principal, &current, context).await?;
         let hash = self.inner.hasher.hash(&new).await?;
         let now = self.now();
         let id = principal.user_id;
@@ -940,21 +1034,62 @@ impl AccountService {
         Ok(())
     }
 
+    /// Re-authentication before a sensitive change (password change, deletion): the same throttle as
+    /// login (per address and per client IP, reserved before the check), a failure audited as
+    /// `login_failed` with reason `reauth`, and a wrong password answered `PERMISSION_DENIED` — not
+    /// `UNAUTHENTICATED`, which clients take for a dead access token.
     async fn check_password(
         &self,
         principal: &Principal,
         password: &Password,
+        context: &RequestContext,
     ) -> Result<(), ServiceError> {
         let user = self.user(principal.user_id).await?;
+        let now = self.now();
+        let normalized = Email::parse(&user.email)
+            .map(|e| e.normalized())
+            .unwrap_or_else(|_| user.email.to_lowercase());
+        let reservations = match self.reserve_attempt(&normalized, context, now).await? {
+            Ok(reservations) => reservations,
+            Err(locked_for) => {
+                self.inner
+                    .repo
+                    .audit(audit(
+                        AuditAction::LoginFailed,
+                        Some(user.id),
+                        Some(user.id),
+                        context,
+                        json!({"reason": "reauth_locked"}),
+                        now,
+                    ))
+                    .await?;
+                return Err(locked(locked_for));
+            }
+        };
         let verification = self
             .inner
             .hasher
             .verify(password, Some(&user.password_hash))
             .await?;
         if verification.matches {
+            self.succeeded_attempt(&reservations, now).await?;
             Ok(())
         } else {
-            Err(unauthenticated("the password is incorrect"))
+            self.inner
+                .repo
+                .audit(audit(
+                    AuditAction::LoginFailed,
+                    Some(user.id),
+                    Some(user.id),
+                    context,
+                    json!({"reason": "reauth"}),
+                    now,
+                ))
+                .await?;
+            Err(ServiceError::new(
+                ErrorCode::PermissionDenied,
+                "the current password is incorrect",
+            ))
         }
     }
 
@@ -1111,7 +1246,7 @@ impl AccountService {
         context: &RequestContext,
     ) -> Result<(), ServiceError> {
         let password = Password::existing(password).map_err(invalid)?;
-        self.check_password(principal, &password).await?;
+        self.check_password(principal, &password, context).await?;
         let now = self.now();
         let id = principal.user_id;
         let purge_after = now

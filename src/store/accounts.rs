@@ -309,6 +309,15 @@ pub struct LegacyUser {
     pub created_at: DateTime<Utc>,
 }
 
+/// The password hash a login checked, and its replacement when it is to be upgraded.
+#[derive(Clone, Copy)]
+pub struct VerifiedPassword<'a> {
+    /// The stored hash the password matched.
+    pub verified_hash: &'a str,
+    /// A current-cost Argon2id hash of the same password, to store instead.
+    pub upgraded_hash: Option<&'a str>,
+}
+
 /// Persistence of accounts.
 #[async_trait]
 pub trait AccountRepo: Send + Sync {
@@ -322,8 +331,6 @@ pub trait AccountRepo: Send + Sync {
     async fn find_by_email(&self, email: &str) -> Result<Option<User>, StoreError>;
     /// The account with this ID, deleted or not.
     async fn find_by_id(&self, id: Uuid) -> Result<Option<User>, StoreError>;
-    /// Replaces a password hash (re-hash on login).
-    async fn set_password_hash(&self, id: Uuid, hash: &str) -> Result<(), StoreError>;
     /// Replaces a password hash, revokes every session but `keep`, spends outstanding reset tokens and
     /// appends `audit`, in one transaction.
     async fn change_password(
@@ -335,27 +342,32 @@ pub trait AccountRepo: Send + Sync {
         audit: NewAuditEntry<'_>,
     ) -> Result<(), StoreError>;
 
-    /// The counters of a throttling key.
-    async fn throttle_state(&self, key: &str) -> Result<Option<ThrottleState>, StoreError>;
-    /// Applies one failure to a key's counters atomically (`next` computes the new state from the old).
-    async fn throttle_failure(
+    /// Changes a key's counters atomically: one transaction holding the row lock, so concurrent callers
+    /// are serialised (`next` computes the new state from the old; a missing key starts fresh at `now`).
+    /// Answers the state before and after.
+    async fn throttle_update(
         &self,
         key: &str,
         now: DateTime<Utc>,
         next: &(dyn Fn(ThrottleState) -> ThrottleState + Send + Sync),
-    ) -> Result<ThrottleState, StoreError>;
+    ) -> Result<(ThrottleState, ThrottleState), StoreError>;
     /// Forgets a key's counters (after a successful login).
     async fn throttle_clear(&self, key: &str) -> Result<(), StoreError>;
 
-    /// Opens a session with its first refresh token; marks the user active.
+    /// Opens a session with its first refresh token and marks the user active — only if the user's
+    /// password hash is still the one the password was checked against, replacing it by the upgrade
+    /// when given; `None` (and nothing written) when the password was changed or
+    /// reset meanwhile. One transaction holding the user's row lock, so a concurrent password change
+    /// either comes first (and this login fails) or revokes the new session.
     async fn create_session(
         &self,
         user_id: Uuid,
+        password: VerifiedPassword<'_>,
         context: &RequestContext,
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
         token_hash: &[u8],
-    ) -> Result<Session, StoreError>;
+    ) -> Result<Option<Session>, StoreError>;
     /// Exchanges a refresh token for a new one (see [`RefreshOutcome`]), in one transaction.
     async fn rotate_refresh_token(
         &self,
@@ -640,15 +652,6 @@ impl AccountRepo for PgAccountRepo {
         row.map(User::try_from).transpose()
     }
 
-    async fn set_password_hash(&self, id: Uuid, hash: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
-            .bind(id)
-            .bind(hash)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
     async fn change_password(
         &self,
         id: Uuid,
@@ -679,22 +682,12 @@ impl AccountRepo for PgAccountRepo {
         Ok(())
     }
 
-    async fn throttle_state(&self, key: &str) -> Result<Option<ThrottleState>, StoreError> {
-        let row: Option<ThrottleRow> = sqlx::query_as(
-            "SELECT window_start, failures, locked_until, lockouts FROM login_throttle WHERE key = $1",
-        )
-        .bind(key)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(ThrottleState::from))
-    }
-
-    async fn throttle_failure(
+    async fn throttle_update(
         &self,
         key: &str,
         now: DateTime<Utc>,
         next: &(dyn Fn(ThrottleState) -> ThrottleState + Send + Sync),
-    ) -> Result<ThrottleState, StoreError> {
+    ) -> Result<(ThrottleState, ThrottleState), StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO login_throttle (key, window_start) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
@@ -710,7 +703,8 @@ impl AccountRepo for PgAccountRepo {
         .bind(key)
         .fetch_one(&mut *tx)
         .await?;
-        let state = next(current.into());
+        let before = ThrottleState::from(current);
+        let state = next(before);
         sqlx::query(
             "UPDATE login_throttle SET window_start = $2, failures = $3, locked_until = $4, lockouts = $5
              WHERE key = $1",
@@ -723,7 +717,7 @@ impl AccountRepo for PgAccountRepo {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(state)
+        Ok((before, state))
     }
 
     async fn throttle_clear(&self, key: &str) -> Result<(), StoreError> {
@@ -737,12 +731,33 @@ impl AccountRepo for PgAccountRepo {
     async fn create_session(
         &self,
         user_id: Uuid,
+        password: VerifiedPassword<'_>,
         context: &RequestContext,
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
         token_hash: &[u8],
-    ) -> Result<Session, StoreError> {
+    ) -> Result<Option<Session>, StoreError> {
         let mut tx = self.pool.begin().await?;
+        let current: Option<String> =
+            sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1 FOR UPDATE")
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let VerifiedPassword {
+            verified_hash,
+            upgraded_hash,
+        } = password;
+        if current.as_deref() != Some(verified_hash) {
+            return Ok(None);
+        }
+        if let Some(upgraded) = upgraded_hash {
+            sqlx::query("UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2")
+                .bind(user_id)
+                .bind(verified_hash)
+                .bind(upgraded)
+                .execute(&mut *tx)
+                .await?;
+        }
         let session: Session = sqlx::query_as(&format!(
             "INSERT INTO sessions (user_id, created_at, last_used_at, expires_at, user_agent, ip)
              VALUES ($1, $2, $2, $3, $4, $5) RETURNING {SESSION_COLUMNS}"
@@ -768,7 +783,7 @@ impl AccountRepo for PgAccountRepo {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(session)
+        Ok(Some(session))
     }
 
     async fn rotate_refresh_token(

@@ -970,8 +970,8 @@ async fn password_change_checks_the_current_password_and_ends_other_sessions() {
             &json!({"current_password": "wrong password", "new_password": "new password 123"}),
         )
         .await,
-        401,
-        "UNAUTHENTICATED",
+        403,
+        "PERMISSION_DENIED",
     );
     let (status, _) = app
         .post_auth(
@@ -1375,8 +1375,8 @@ async fn deletion_then_purge_after_the_retention_period() {
             Some(&json!({"password": "wrong password"})),
         )
         .await,
-        401,
-        "UNAUTHENTICATED",
+        403,
+        "PERMISSION_DENIED",
     );
     assert_error(
         "no body",
@@ -1492,7 +1492,7 @@ async fn deletion_then_purge_after_the_retention_period() {
         ))
         .await
         .expect_err("wrong password");
-    assert_eq!(wrong.code(), Code::Unauthenticated);
+    assert_eq!(wrong.code(), Code::PermissionDenied);
     account
         .delete_me(bearer(
             pb::DeleteMeRequest {
@@ -2190,4 +2190,214 @@ async fn account_services_are_in_health_and_reflection() {
     for service in linernotes::grpc::ACCOUNT_SERVICE_NAMES {
         assert!(names.contains(&service.to_owned()), "{service}: {names:?}");
     }
+}
+
+// ----------------------------------------------------------------------------------------------------
+// Security review fixes
+// ----------------------------------------------------------------------------------------------------
+
+/// Parallel guesses are counted before any of them is checked: of 20 concurrent wrong logins for one
+/// account at most 5 get a password check (401), the others are refused (429), and so is the right
+/// password while the lock lasts.
+#[tokio::test]
+async fn parallel_wrong_logins_cannot_outrun_the_lockout() {
+    let app = spawn_with_clock().await;
+    let email = "ada@example.org";
+    register(&app, email).await;
+    let wrong = json!({"email": email, "password": "wrong password"});
+    let answers =
+        futures::future::join_all((0..20).map(|_| app.post("/v1/auth/login", &wrong))).await;
+    let checked = answers.iter().filter(|(status, _)| *status == 401).count();
+    let refused = answers.iter().filter(|(status, _)| *status == 429).count();
+    assert!(checked <= 5, "{checked} guesses were checked: {answers:?}");
+    assert_eq!(checked + refused, 20, "{answers:?}");
+    assert_error(
+        "right password while locked",
+        &app.post(
+            "/v1/auth/login",
+            &json!({"email": email, "password": PASSWORD}),
+        )
+        .await,
+        429,
+        "RESOURCE_EXHAUSTED",
+    );
+}
+
+/// Re-authentication (password change, deletion) is throttled with login's counters, audited, and a
+/// wrong password is 403 / PERMISSION_DENIED (not 401, which means a dead token), over HTTP and gRPC.
+#[tokio::test]
+async fn reauthentication_is_throttled_audited_and_not_unauthenticated() {
+    let app = spawn_with_clock().await;
+    let id = register(&app, "ada@example.org").await;
+    let (access, _) = login(&app, "ada@example.org", PASSWORD).await;
+    let mut account = account_client(&app).await;
+    let grpc_wrong = account
+        .change_password(bearer(
+            pb::ChangePasswordRequest {
+                current_password: "wrong password".into(),
+                new_password: "new password 123".into(),
+            },
+            &access,
+        ))
+        .await
+        .expect_err("wrong current password");
+    assert_eq!(grpc_wrong.code(), Code::PermissionDenied);
+    for attempt in 2..=5 {
+        let answer = if attempt % 2 == 0 {
+            app.post_auth(
+                "/v1/me/password",
+                &access,
+                &json!({"current_password": "wrong password", "new_password": "new password 123"}),
+            )
+            .await
+        } else {
+            app.delete_auth(
+                "/v1/me",
+                &access,
+                Some(&json!({"password": "wrong password"})),
+            )
+            .await
+        };
+        assert_error(
+            &format!("wrong password {attempt}"),
+            &answer,
+            403,
+            "PERMISSION_DENIED",
+        );
+    }
+    // Five failures lock the account for re-authentication and for login alike.
+    assert_error(
+        "change while locked",
+        &app.post_auth(
+            "/v1/me/password",
+            &access,
+            &json!({"current_password": PASSWORD, "new_password": "new password 123"}),
+        )
+        .await,
+        429,
+        "RESOURCE_EXHAUSTED",
+    );
+    let grpc_locked = account
+        .change_password(bearer(
+            pb::ChangePasswordRequest {
+                current_password: PASSWORD.into(),
+                new_password: "new password 123".into(),
+            },
+            &access,
+        ))
+        .await
+        .expect_err("locked");
+    assert_eq!(grpc_locked.code(), Code::ResourceExhausted);
+    assert_error(
+        "login while locked",
+        &app.post(
+            "/v1/auth/login",
+            &json!({"email": "ada@example.org", "password": PASSWORD}),
+        )
+        .await,
+        429,
+        "RESOURCE_EXHAUSTED",
+    );
+    assert_eq!(
+        app.get_auth("/v1/me", &access).await.0,
+        200,
+        "the token lives"
+    );
+    let pool = app.pool().await;
+    let reauth: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE subject_id = $1::uuid AND action = 'login_failed'
+         AND details->>'reason' = 'reauth'",
+    )
+    .bind(&id)
+    .fetch_one(&pool)
+    .await
+    .expect("audit");
+    assert_eq!(reauth, 5);
+    app.clock
+        .as_ref()
+        .expect("clock")
+        .advance(Duration::minutes(16));
+    let (access, _) = login(&app, "ada@example.org", PASSWORD).await;
+    let (status, _) = app
+        .post_auth(
+            "/v1/me/password",
+            &access,
+            &json!({"current_password": PASSWORD, "new_password": "new password 123"}),
+        )
+        .await;
+    assert_eq!(status, 204);
+}
+
+/// A login that checked the old password while a password change was being written neither restores
+/// the old password (by its re-hash) nor gets a session past the change. The test holds the change's
+/// row lock until the login waits on it, then commits.
+#[tokio::test]
+async fn a_login_racing_a_password_change_gets_no_session() {
+    let app = TestApp::spawn().await;
+    let id = register(&app, "ada@example.org").await;
+    let pool = app.pool().await;
+    // A legacy bcrypt hash: the login will want to re-hash it.
+    let old = bcrypt::hash(PASSWORD, 4).expect("bcrypt");
+    sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1::uuid")
+        .bind(&id)
+        .bind(&old)
+        .execute(&pool)
+        .await
+        .expect("set bcrypt hash");
+    let new = bcrypt::hash("new password 123", 4).expect("bcrypt");
+    let mut change = pool.begin().await.expect("tx");
+    sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1::uuid")
+        .bind(&id)
+        .bind(&new)
+        .execute(&mut *change)
+        .await
+        .expect("change");
+    let racing = {
+        let client = app.client.clone();
+        let url = format!("{}/v1/auth/login", app.http);
+        tokio::spawn(async move {
+            client
+                .post(url)
+                .json(&json!({"email": "ada@example.org", "password": PASSWORD}))
+                .send()
+                .await
+                .expect("login answered")
+                .status()
+                .as_u16()
+        })
+    };
+    // Wait (on the database, not the clock) until the login blocks on the changed row.
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .fetch_one(&pool)
+        .await
+        .expect("pg_stat_activity");
+        if waiting > 0 {
+            break;
+        }
+        assert!(
+            !racing.is_finished(),
+            "the login did not wait for the change"
+        );
+        tokio::task::yield_now().await;
+    }
+    change.commit().await.expect("commit");
+    assert_eq!(racing.await.expect("login task"), 401);
+    let stored: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1::uuid")
+        .bind(&id)
+        .fetch_one(&pool)
+        .await
+        .expect("hash");
+    assert_eq!(stored, new, "the change stands");
+    let sessions: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM sessions WHERE user_id = $1::uuid")
+            .bind(&id)
+            .fetch_one(&pool)
+            .await
+            .expect("sessions");
+    assert_eq!(sessions, 0);
+    login(&app, "ada@example.org", "new password 123").await;
 }
