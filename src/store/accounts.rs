@@ -424,7 +424,7 @@ pub trait AccountRepo: Send + Sync {
         audit: NewAuditEntry<'_>,
     ) -> Result<(), StoreError>;
 
-    /// Queues a mail in the outbox.
+    /// Queues a mail in the outbox; answers its ID.
     async fn enqueue_mail(
         &self,
         user_id: Option<Uuid>,
@@ -432,7 +432,9 @@ pub trait AccountRepo: Send + Sync {
         subject: &str,
         body: &str,
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
+    ) -> Result<i64, StoreError>;
+    /// Removes a mail from the outbox (it was sent).
+    async fn remove_from_outbox(&self, id: i64) -> Result<(), StoreError>;
     /// The outbox mails to one recipient, newest first.
     async fn outbox_for(&self, recipient: &str) -> Result<Vec<OutboxMail>, StoreError>;
 
@@ -1005,18 +1007,25 @@ impl AccountRepo for PgAccountRepo {
         subject: &str,
         body: &str,
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
+    ) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
             "INSERT INTO mail_outbox (user_id, recipient, subject, body, created_at)
-             VALUES ($1, $2, $3, $4, $5)",
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(user_id)
         .bind(recipient)
         .bind(subject)
         .bind(body)
         .bind(now)
-        .execute(&self.pool)
-        .await?;
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    async fn remove_from_outbox(&self, id: i64) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM mail_outbox WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

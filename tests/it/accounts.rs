@@ -1784,6 +1784,13 @@ async fn legacy_bcrypt_users_import_and_upgrade_on_login() {
 
 /// A minimal SMTP server on port 0 that accepts every mail and hands each one's DATA to the test.
 async fn fake_smtp() -> (u16, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    fake_smtp_gated(tokio::sync::watch::channel(true).1).await
+}
+
+/// [`fake_smtp`] that holds every connection (does not greet) until `open` turns true.
+async fn fake_smtp_gated(
+    open: tokio::sync::watch::Receiver<bool>,
+) -> (u16, tokio::sync::mpsc::UnboundedReceiver<String>) {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -1793,7 +1800,11 @@ async fn fake_smtp() -> (u16, tokio::sync::mpsc::UnboundedReceiver<String>) {
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             let tx = tx.clone();
+            let mut open = open.clone();
             tokio::spawn(async move {
+                if open.wait_for(|o| *o).await.is_err() {
+                    return;
+                }
                 let (read, mut write) = stream.into_split();
                 let mut lines = BufReader::new(read).lines();
                 let _ = write.write_all(b"220 fake ESMTP\r\n").await;
@@ -1856,6 +1867,12 @@ async fn mail_goes_by_smtp_when_configured_and_to_the_outbox_when_it_fails() {
         .expect("token line")
         .trim()
         .to_owned();
+    // The outbox row goes once the delivery task has finished.
+    app.accounts
+        .mail_deliveries()
+        .wait_for(|n| *n >= 1)
+        .await
+        .expect("delivery");
     let pool = app.pool().await;
     let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM mail_outbox")
         .fetch_one(&pool)
@@ -2400,4 +2417,62 @@ async fn a_login_racing_a_password_change_gets_no_session() {
             .expect("sessions");
     assert_eq!(sessions, 0);
     login(&app, "ada@example.org", "new password 123").await;
+}
+
+/// Mail is delivered in the background: with the mail server holding every connection, registration
+/// and a password reset are still answered, their mails wait in the outbox, and once the server
+/// answers they are sent and leave the outbox.
+#[tokio::test]
+async fn requests_do_not_wait_for_the_mail_server() {
+    let (open, gate) = tokio::sync::watch::channel(false);
+    let (port, mut mails) = fake_smtp_gated(gate).await;
+    let app = TestApp::spawn_with(TestOptions {
+        configure: Some(Box::new(move |s| {
+            s.auth.smtp_url = secrecy::SecretString::from(format!("smtp://127.0.0.1:{port}"));
+        })),
+        ..TestOptions::default()
+    })
+    .await;
+    let deliveries = app.accounts.mail_deliveries();
+    register(&app, "ada@example.org").await;
+    let (status, _) = app
+        .post(
+            "/v1/auth/password-reset",
+            &json!({"email": "ada@example.org"}),
+        )
+        .await;
+    assert_eq!(status, 202);
+    assert_eq!(*deliveries.borrow(), 0, "no delivery has finished yet");
+    let pool = app.pool().await;
+    let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM mail_outbox")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(queued, 2, "both mails wait in the outbox");
+
+    open.send(true).expect("open the server");
+    let mut deliveries = deliveries;
+    deliveries.wait_for(|n| *n >= 2).await.expect("deliveries");
+    let mut subjects = BTreeSet::new();
+    for _ in 0..2 {
+        let mail = mails.recv().await.expect("a mail");
+        let subject = mail
+            .lines()
+            .find_map(|l| l.strip_prefix("Subject: "))
+            .expect("subject")
+            .to_owned();
+        subjects.insert(subject);
+    }
+    assert_eq!(
+        subjects,
+        BTreeSet::from([
+            "Reset your password".to_owned(),
+            "Verify your email address".to_owned()
+        ])
+    );
+    let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM mail_outbox")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(queued, 0, "sent mail leaves the outbox");
 }
