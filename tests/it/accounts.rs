@@ -241,15 +241,25 @@ async fn session_lifecycle_over_http() {
     let access2 = pair["access_token"].as_str().expect("access").to_owned();
     assert_ne!(refresh2, refresh);
     assert_eq!(app.get_auth("/v1/me", &access2).await.0, 200);
-    // Tokens are stored only as hashes.
-    let stored: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM refresh_tokens WHERE token_hash = convert_to($1, 'UTF8')",
-    )
-    .bind(&refresh2)
-    .fetch_one(&pool)
-    .await
-    .expect("query");
-    assert_eq!(stored, 0);
+    // Tokens are stored only as hashes: SHA-256 of the token is there, the token itself is not.
+    let stored = |value: Vec<u8>| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM refresh_tokens WHERE token_hash = $1",
+            )
+            .bind(value)
+            .fetch_one(&pool)
+            .await
+            .expect("query")
+        }
+    };
+    {
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::digest(refresh2.as_bytes()).to_vec();
+        assert_eq!(stored(digest).await, 1, "sha256(token) is stored");
+    }
+    assert_eq!(stored(refresh2.as_bytes().to_vec()).await, 0);
 
     // Reuse of the spent token: 401, and the whole session is revoked (the new pair dies too).
     assert_error(
@@ -1252,6 +1262,24 @@ async fn admins_administer_and_users_may_not() {
         .list_users(bearer(pb::ListUsersRequest::default(), &eve))
         .await
         .expect_err("user");
+    assert_eq!(denied.code(), Code::PermissionDenied);
+    // An active user (a valid token) is refused by the role check, not by authentication.
+    let denied = admin_grpc
+        .list_audit(bearer(pb::ListAuditRequest::default(), &eve))
+        .await
+        .expect_err("user reads the audit log");
+    assert_eq!(denied.code(), Code::PermissionDenied);
+    let denied = admin_grpc
+        .update_user(bearer(
+            pb::UpdateUserRequest {
+                id: admin_id.clone(),
+                role: Some("user".into()),
+                disabled: None,
+            },
+            &eve,
+        ))
+        .await
+        .expect_err("user updates a user");
     assert_eq!(denied.code(), Code::PermissionDenied);
     let list = admin_grpc
         .list_users(bearer(
@@ -2475,4 +2503,52 @@ async fn requests_do_not_wait_for_the_mail_server() {
         .await
         .expect("count");
     assert_eq!(queued, 0, "sent mail leaves the outbox");
+}
+
+/// Two refreshes racing with the same refresh token: exactly one gets a new pair; the other is taken
+/// for reuse of a spent token and revokes the session, so the winner's pair dies too.
+#[tokio::test]
+async fn two_concurrent_refreshes_of_one_token_revoke_the_session() {
+    let app = TestApp::spawn().await;
+    register(&app, "ada@example.org").await;
+    let (_, refresh) = login(&app, "ada@example.org", PASSWORD).await;
+    let body = json!({"refresh_token": refresh});
+    let (first, second) = tokio::join!(
+        app.post("/v1/auth/refresh", &body),
+        app.post("/v1/auth/refresh", &body)
+    );
+    let statuses = [first.0, second.0];
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{first:?} {second:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 401).count(),
+        1,
+        "{first:?} {second:?}"
+    );
+    let winner = if first.0 == 200 { &first.1 } else { &second.1 };
+    let access = winner["access_token"].as_str().expect("access");
+    let next = winner["refresh_token"].as_str().expect("refresh");
+    assert_error(
+        "the winner's access token",
+        &app.get_auth("/v1/me", access).await,
+        401,
+        "UNAUTHENTICATED",
+    );
+    assert_error(
+        "the winner's refresh token",
+        &app.post("/v1/auth/refresh", &json!({"refresh_token": next}))
+            .await,
+        401,
+        "UNAUTHENTICATED",
+    );
+    let pool = app.pool().await;
+    let revoked: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM sessions WHERE revoked_at IS NOT NULL")
+            .fetch_one(&pool)
+            .await
+            .expect("sessions");
+    assert_eq!(revoked, 1);
 }
