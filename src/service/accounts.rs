@@ -252,6 +252,26 @@ struct Reservation {
     reserved: ThrottleState,
 }
 
+/// The audit entries as their subject may see them: the client address and user agent of an entry
+/// someone else caused (an admin acting on the account, a stranger's failed login) are someone else's
+/// personal data and are left out.
+fn own_view(entries: Vec<AuditEntry>, user_id: Uuid) -> Vec<AuditEntry> {
+    entries
+        .into_iter()
+        .map(|entry| {
+            if entry.actor_id == Some(user_id) {
+                entry
+            } else {
+                AuditEntry {
+                    ip: None,
+                    user_agent: None,
+                    ..entry
+                }
+            }
+        })
+        .collect()
+}
+
 fn secs(n: u64) -> Duration {
     Duration::seconds(i64::try_from(n).unwrap_or(i64::MAX / 1000))
 }
@@ -1200,7 +1220,8 @@ impl AccountService {
             action: None,
             limit: Self::audit_limit(limit)?,
         };
-        Ok(self.inner.repo.list_audit(&filter).await?)
+        let entries = self.inner.repo.list_audit(&filter).await?;
+        Ok(own_view(entries, principal.user_id))
     }
 
     /// Everything held about the caller, as JSON: profile, preferences, settings, sessions, security
@@ -1236,6 +1257,7 @@ impl AccountService {
                 limit: EXPORT_AUDIT_LIMIT,
             })
             .await?;
+        let audit_log = own_view(audit_log, id);
         // Mail bodies carry verification and reset tokens: exporting them would let a stolen access token
         // turn into a password reset, so the export lists the mails without their bodies.
         let mails: Vec<serde_json::Value> = self

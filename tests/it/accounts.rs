@@ -2552,3 +2552,54 @@ async fn two_concurrent_refreshes_of_one_token_revoke_the_session() {
             .expect("sessions");
     assert_eq!(revoked, 1);
 }
+
+/// A user's own audit view and export leave out the address and user agent of entries someone else
+/// caused (here an admin disabling and enabling the account); their own entries keep them.
+#[tokio::test]
+async fn own_audit_hides_admins_address_and_user_agent() {
+    let app = TestApp::spawn().await;
+    let (_, admin) = bootstrap_admin(&app, "root@example.org").await;
+    let ada = register(&app, "ada@example.org").await;
+    for disabled in [true, false] {
+        let (status, body) = app
+            .patch_auth(
+                &format!("/v1/admin/users/{ada}"),
+                &admin,
+                &json!({"disabled": disabled}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (access, _) = login(&app, "ada@example.org", PASSWORD).await;
+    let (status, audit) = app.get_auth("/v1/me/audit", &access).await;
+    assert_eq!(status, 200, "{audit}");
+    let (status, export) = app.get_auth("/v1/me/export", &access).await;
+    assert_eq!(status, 200, "{export}");
+    for entries in [&audit["entries"], &export["audit_log"]] {
+        let entries = entries.as_array().expect("entries");
+        let by_admin: Vec<&Value> = entries
+            .iter()
+            .filter(|e| e["action"] == "account_disabled" || e["action"] == "account_enabled")
+            .collect();
+        assert_eq!(by_admin.len(), 2, "{entries:?}");
+        for entry in by_admin {
+            assert!(entry["ip"].is_null(), "{entry}");
+            assert!(entry["user_agent"].is_null(), "{entry}");
+        }
+        let own = entries
+            .iter()
+            .find(|e| e["action"] == "login_succeeded")
+            .expect("own login");
+        assert_eq!(own["ip"], "127.0.0.1", "{own}");
+        assert_eq!(own["user_agent"], "linernotes-tests/1.0", "{own}");
+    }
+    // Admins still see everything.
+    let (status, all) = app
+        .get_auth(
+            &format!("/v1/admin/audit?user_id={ada}&action=account_disabled"),
+            &admin,
+        )
+        .await;
+    assert_eq!(status, 200, "{all}");
+    assert_eq!(all["entries"][0]["ip"], "127.0.0.1", "{all}");
+}
