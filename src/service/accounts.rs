@@ -53,8 +53,8 @@ pub struct Principal {
     pub role: Role,
 }
 
-/// Tokens answered by login and refresh.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// Tokens answered by login and refresh (`Debug` leaves the tokens out: they are credentials).
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct TokenPair {
     /// JWT for `Authorization: Bearer …`.
     pub access_token: String,
@@ -64,6 +64,17 @@ pub struct TokenPair {
     pub expires_in: i64,
     /// Always `Bearer`.
     pub token_type: &'static str,
+}
+
+impl std::fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenPair")
+            .field("access_token", &"[redacted]")
+            .field("refresh_token", &"[redacted]")
+            .field("expires_in", &self.expires_in)
+            .field("token_type", &self.token_type)
+            .finish()
+    }
 }
 
 /// What a user sees of their own account.
@@ -1632,5 +1643,23 @@ impl AccountService {
             skipped_existing,
             skipped_invalid,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_pair_debug_leaves_out_the_tokens() {
+        let pair = TokenPair {
+            access_token: "secret-access".into(),
+            refresh_token: "secret-refresh".into(),
+            expires_in: 900,
+            token_type: "Bearer",
+        };
+        let printed = format!("{pair:?}");
+        assert!(!printed.contains("secret"), "{printed}");
+        assert!(printed.contains("900"), "{printed}");
     }
 }

@@ -126,3 +126,21 @@ impl Mailer for SmtpMailer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_leaves_out_the_body() {
+        let mail = OutgoingMail {
+            user_id: None,
+            to: "ada@example.org".into(),
+            subject: "Reset your password".into(),
+            body: "token: secret-token".into(),
+        };
+        let printed = format!("{mail:?}");
+        assert!(printed.contains("ada@example.org"), "{printed}");
+        assert!(!printed.contains("secret-token"), "{printed}");
+    }
+}

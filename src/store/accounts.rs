@@ -36,8 +36,9 @@ impl From<sqlx::Error> for AccountStoreError {
     }
 }
 
-/// An account as stored (the password hash included; it never leaves the service layer).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An account as stored (the password hash included; it never leaves the service layer, and `Debug`
+/// leaves it out).
+#[derive(Clone, PartialEq, Eq)]
 pub struct User {
     /// ID.
     pub id: Uuid,
@@ -276,8 +277,8 @@ pub struct ProfileChange {
     pub email_opt_in: Option<bool>,
 }
 
-/// A mail in the outbox.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+/// A mail in the outbox (`Debug` leaves out the body, which carries a token).
+#[derive(Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct OutboxMail {
     /// Sequence number.
     pub id: i64,
@@ -292,8 +293,8 @@ pub struct OutboxMail {
 }
 
 /// A user of the table the project grew from: `users(id, email, password_hash, role, is_verified,
-/// created_at)`.
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// created_at)`. `Debug` leaves out the hash.
+#[derive(Clone, sqlx::FromRow)]
 pub struct LegacyUser {
     /// ID, kept.
     pub id: Uuid,
@@ -307,6 +308,52 @@ pub struct LegacyUser {
     pub is_verified: bool,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+}
+
+const REDACTED: &str = "[redacted]";
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("email", &self.email)
+            .field("password_hash", &REDACTED)
+            .field("role", &self.role)
+            .field("is_verified", &self.is_verified)
+            .field("created_at", &self.created_at)
+            .field("display_name", &self.display_name)
+            .field("avatar_url", &self.avatar_url)
+            .field("bio", &self.bio)
+            .field("deleted_at", &self.deleted_at)
+            .field("disabled_at", &self.disabled_at)
+            .field("last_active_at", &self.last_active_at)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for OutboxMail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboxMail")
+            .field("id", &self.id)
+            .field("recipient", &self.recipient)
+            .field("subject", &self.subject)
+            .field("body", &REDACTED)
+            .field("created_at", &self.created_at)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for LegacyUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LegacyUser")
+            .field("id", &self.id)
+            .field("email", &self.email)
+            .field("password_hash", &REDACTED)
+            .field("role", &self.role)
+            .field("is_verified", &self.is_verified)
+            .field("created_at", &self.created_at)
+            .finish()
+    }
 }
 
 /// The password hash a login checked, and its replacement when it is to be upgraded.
@@ -1413,4 +1460,52 @@ pub async fn read_legacy_users(source: &PgPool) -> Result<Vec<LegacyUser>, Store
     )
     .fetch_all(source)
     .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_leaves_out_hashes_and_mail_bodies() {
+        let now = Utc::now();
+        let user = User {
+            id: Uuid::nil(),
+            email: "ada@example.org".into(),
+            password_hash: "$argon2id$secret-hash".into(),
+            role: Role::User,
+            is_verified: true,
+            created_at: now,
+            display_name: "Ada".into(),
+            avatar_url: None,
+            bio: None,
+            deleted_at: None,
+            disabled_at: None,
+            last_active_at: now,
+        };
+        let legacy = LegacyUser {
+            id: Uuid::nil(),
+            email: "ada@example.org".into(),
+            password_hash: "$2b$10$secret-hash".into(),
+            role: "user".into(),
+            is_verified: false,
+            created_at: now,
+        };
+        let mail = OutboxMail {
+            id: 1,
+            recipient: "ada@example.org".into(),
+            subject: "Reset your password".into(),
+            body: "token: secret-token".into(),
+            created_at: now,
+        };
+        for printed in [
+            format!("{user:?}"),
+            format!("{legacy:?}"),
+            format!("{mail:?}"),
+        ] {
+            assert!(printed.contains("ada@example.org"), "{printed}");
+            assert!(printed.contains("[redacted]"), "{printed}");
+            assert!(!printed.contains("secret"), "{printed}");
+        }
+    }
 }
