@@ -1257,12 +1257,18 @@ impl AccountRepo for PgAccountRepo {
         .fetch_all(&mut *tx)
         .await?;
         if !ids.is_empty() {
-            // Their own security events hold IPs and user agents: personal data that goes too. Entries
-            // where they acted on others (admin actions) stay for accountability.
-            sqlx::query("DELETE FROM audit_log WHERE subject_id = ANY($1)")
-                .bind(&ids)
-                .execute(&mut *tx)
-                .await?;
+            // Their own security events (their own actions, and anonymous ones such as failed logins
+            // on their address) hold IPs and user agents: personal data that goes too. What someone
+            // else did to the account (every admin action) stays for accountability, as do entries
+            // where they acted on others; those carry the actor's address and agent and no personal
+            // field of the purged subject beyond its (now dangling) ID.
+            sqlx::query(
+                "DELETE FROM audit_log
+                 WHERE subject_id = ANY($1) AND (actor_id IS NULL OR actor_id = subject_id)",
+            )
+            .bind(&ids)
+            .execute(&mut *tx)
+            .await?;
             let context = RequestContext::default();
             for id in &ids {
                 insert_audit(

@@ -2603,3 +2603,73 @@ async fn own_audit_hides_admins_address_and_user_agent() {
     assert_eq!(status, 200, "{all}");
     assert_eq!(all["entries"][0]["ip"], "127.0.0.1", "{all}");
 }
+
+/// The purge removes a user's own security events but keeps what admins did to the account; the audit
+/// log cannot be truncated, not even inside a purge-mode transaction.
+#[tokio::test]
+async fn purge_keeps_admin_actions_and_the_audit_log_cannot_be_truncated() {
+    let app = spawn_with_clock().await;
+    let (admin_id, admin) = bootstrap_admin(&app, "root@example.org").await;
+    let ada = register(&app, "ada@example.org").await;
+    for disabled in [true, false] {
+        let (status, body) = app
+            .patch_auth(
+                &format!("/v1/admin/users/{ada}"),
+                &admin,
+                &json!({"disabled": disabled}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (access, _) = login(&app, "ada@example.org", PASSWORD).await;
+    let (status, _, body) = app
+        .send(
+            Method::DELETE,
+            "/v1/me",
+            Some(&json!({"password": PASSWORD})),
+            Some(&access),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    app.clock
+        .as_ref()
+        .expect("clock")
+        .advance(Duration::days(31));
+    let report = app.accounts.purge_deleted_accounts().await.expect("purge");
+    assert_eq!(report.purged, 1);
+    let pool = app.pool().await;
+    let left: Vec<(String, Option<uuid::Uuid>)> = sqlx::query_as(
+        "SELECT action, actor_id FROM audit_log WHERE subject_id = $1::uuid ORDER BY id",
+    )
+    .bind(&ada)
+    .fetch_all(&pool)
+    .await
+    .expect("audit");
+    let admin_uuid: uuid::Uuid = admin_id.parse().expect("uuid");
+    assert_eq!(
+        left,
+        [
+            ("account_disabled".to_owned(), Some(admin_uuid)),
+            ("account_enabled".to_owned(), Some(admin_uuid)),
+            ("account_purged".to_owned(), None),
+        ]
+    );
+
+    let truncate = sqlx::query("TRUNCATE audit_log").execute(&pool).await;
+    assert!(truncate.is_err(), "TRUNCATE must be refused");
+    let mut tx = pool.begin().await.expect("tx");
+    sqlx::query("SET LOCAL linernotes.purge = 'on'")
+        .execute(&mut *tx)
+        .await
+        .expect("purge mode");
+    assert!(sqlx::query("TRUNCATE audit_log")
+        .execute(&mut *tx)
+        .await
+        .is_err());
+    drop(tx);
+    let entries: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert!(entries > 3);
+}
