@@ -251,7 +251,7 @@ fn locked(locked_for: Duration) -> ServiceError {
     let millis = locked_for.num_milliseconds();
     let retry = u64::try_from((millis + 999) / 1000).unwrap_or(1).max(1);
     ServiceError::resource_exhausted(
-        format!("too many failed password attempts; try again in {retry} seconds"),
+        format!("too many attempts; try again in {retry} seconds"),
         retry,
     )
 }
@@ -363,6 +363,7 @@ impl AccountService {
         let email = Email::parse(email).map_err(invalid)?;
         let password = Password::parse(password).map_err(invalid)?;
         let display_name = DisplayName::parse(display_name).map_err(invalid)?;
+        self.limit_ip_requests(context).await?;
         let hash = self.inner.hasher.hash(&password).await?;
         let id = Uuid::new_v4();
         let now = self.now();
@@ -576,6 +577,30 @@ impl AccountService {
         self.token_pair(user.id, session.id, refresh, now)
     }
 
+    /// Counts one request to register, verify an address or confirm a reset (each hashes a password or
+    /// sends mail) against the client IP (`auth.throttle.ip_max_account_requests` per window, then the
+    /// growing lockout); 429 while the IP is locked for them. Requests without a known IP are not limited.
+    async fn limit_ip_requests(&self, context: &RequestContext) -> Result<(), ServiceError> {
+        let Some(ip) = context.ip else {
+            return Ok(());
+        };
+        let now = self.now();
+        let policy = ThrottlePolicy {
+            max_failures: self.inner.settings.throttle.ip_max_account_requests,
+            ..self.account_policy()
+        };
+        let reserve = move |s: ThrottleState| s.reserved(&policy, now);
+        let (before, _) = self
+            .inner
+            .repo
+            .throttle_update(&format!("ip-requests:{ip}"), now, &reserve)
+            .await?;
+        match before.locked_for(now) {
+            Some(left) => Err(locked(left)),
+            None => Ok(()),
+        }
+    }
+
     /// The throttling keys of a password check: the (normalised) address and the client IP.
     fn throttle_keys(
         &self,
@@ -763,6 +788,7 @@ impl AccountService {
         token: &str,
         context: &RequestContext,
     ) -> Result<(), ServiceError> {
+        self.limit_ip_requests(context).await?;
         let now = self.now();
         let user = self
             .inner
@@ -860,6 +886,7 @@ impl AccountService {
         context: &RequestContext,
     ) -> Result<(), ServiceError> {
         let password = Password::parse(new_password).map_err(|m| invalid(format!("new_{m}")))?;
+        self.limit_ip_requests(context).await?;
         let now = self.now();
         let user_id = self
             .inner

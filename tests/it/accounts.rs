@@ -2673,3 +2673,43 @@ async fn purge_keeps_admin_actions_and_the_audit_log_cannot_be_truncated() {
         .expect("count");
     assert!(entries > 3);
 }
+
+/// Registration, address verification and reset confirmation (each hashes a password or sends mail)
+/// are limited per client IP (`auth.throttle.ip_max_account_requests`, 3 here): beyond it they get 429
+/// until the lock ends.
+#[tokio::test]
+async fn account_requests_are_limited_per_address() {
+    let app = TestApp::spawn_with(TestOptions {
+        manual_clock: true,
+        configure: Some(Box::new(|s| s.auth.throttle.ip_max_account_requests = 3)),
+        ..TestOptions::default()
+    })
+    .await;
+    register(&app, "ada@example.org").await;
+    register(&app, "grace@example.org").await;
+    let (status, _) = app
+        .post("/v1/auth/verify-email", &json!({"token": "not a token"}))
+        .await;
+    assert_eq!(status, 400);
+    let attempts = [
+        (
+            "/v1/auth/register",
+            json!({"email": "eve@example.org", "password": PASSWORD, "display_name": "Eve"}),
+        ),
+        ("/v1/auth/verify-email", json!({"token": "not a token"})),
+        (
+            "/v1/auth/password-reset/confirm",
+            json!({"token": "not a token", "new_password": "new password 123"}),
+        ),
+    ];
+    for (path, body) in &attempts {
+        assert_error(path, &app.post(path, body).await, 429, "RESOURCE_EXHAUSTED");
+    }
+    // Login is not affected.
+    login(&app, "ada@example.org", PASSWORD).await;
+    app.clock
+        .as_ref()
+        .expect("clock")
+        .advance(Duration::minutes(16));
+    register(&app, "eve@example.org").await;
+}
