@@ -295,12 +295,9 @@ pub fn build_accounts(
     let repo = Arc::new(PgAccountRepo::new(pool.clone()));
     let smtp_url = settings.auth.smtp_url.expose_secret();
     let mailer: Arc<dyn Mailer> = if smtp_url.is_empty() {
-        Arc::new(OutboxMailer::new(repo.clone()))
+        Arc::new(OutboxMailer)
     } else {
-        Arc::new(
-            SmtpMailer::new(smtp_url, &settings.auth.mail_from, repo.clone())
-                .map_err(StartError::Accounts)?,
-        )
+        Arc::new(SmtpMailer::new(smtp_url, &settings.auth.mail_from).map_err(StartError::Accounts)?)
     };
     AccountService::new(repo, mailer, settings.auth.clone(), clock)
         .map_err(|e| StartError::Accounts(e.message))

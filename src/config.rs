@@ -308,6 +308,9 @@ pub struct ThrottleSettings {
     pub account_max_failures: u32,
     /// Failures of one client address within the window that lock it.
     pub ip_max_failures: u32,
+    /// Requests of one client address within the window to register, verify an address or confirm a
+    /// password reset (each hashes a password or sends mail) that lock it for these.
+    pub ip_max_account_requests: u32,
     /// The counting window.
     pub window_secs: u64,
     /// The first lockout; each further one doubles.
@@ -409,6 +412,10 @@ impl AuthSettings {
                 self.throttle.account_max_failures,
             ),
             ("throttle.ip_max_failures", self.throttle.ip_max_failures),
+            (
+                "throttle.ip_max_account_requests",
+                self.throttle.ip_max_account_requests,
+            ),
         ] {
             check(
                 (1..=100_000).contains(&value),

@@ -490,6 +490,37 @@ impl ThrottleState {
             .map(|until| until - now)
     }
 
+    /// The counters after reserving one attempt at `now`: a locked key stays as it is (the attempt is
+    /// refused), otherwise the attempt counts as a failure *before* the password is checked, so parallel
+    /// guesses cannot all pass a check that none of them has recorded yet. A successful attempt gives its
+    /// reservation back with [`ThrottleState::released`] (or clears the key).
+    pub fn reserved(self, policy: &ThrottlePolicy, now: DateTime<Utc>) -> Self {
+        if self.locked_for(now).is_some() {
+            self
+        } else {
+            self.after_failure(policy, now)
+        }
+    }
+
+    /// The counters after giving back a reservation that moved them from `before` to `reserved`: when
+    /// nothing happened since, `before`; when only further attempts were counted in the same window, one
+    /// failure fewer; otherwise (a new window or lock since) unchanged, erring on the side of counting.
+    pub fn released(self, before: &Self, reserved: &Self) -> Self {
+        if self == *reserved {
+            *before
+        } else if self.window_start == reserved.window_start
+            && self.lockouts == reserved.lockouts
+            && self.failures > 0
+        {
+            Self {
+                failures: self.failures - 1,
+                ..self
+            }
+        } else {
+            self
+        }
+    }
+
     /// The counters after one more failure at `now`: a window that ran out starts again; reaching the
     /// limit locks the key for `lockout × 2^lockouts` (capped) and starts a new window.
     pub fn after_failure(self, policy: &ThrottlePolicy, now: DateTime<Utc>) -> Self {

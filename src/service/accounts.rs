@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::mailer::{Mailer, OutgoingMail};
+use super::mailer::{Delivery, Mailer, OutgoingMail};
 use super::passwords::{is_bcrypt, PasswordHasher};
 use super::tokens::{hash_token, new_opaque_token, AccessTokens};
 use super::{Clock, ErrorCode, ServiceError};
@@ -28,7 +28,7 @@ use crate::domain::account::{
 use crate::store::accounts::{
     read_legacy_users_from, AccountRepo, AccountSettings, AccountStoreError, AuditEntry,
     AuditFilter, LegacyUser, NewAuditEntry, NewUser, Preferences, ProfileChange, RefreshOutcome,
-    Session, TokenPurpose, User,
+    Session, TokenPurpose, User, VerifiedPassword,
 };
 
 /// The one answer to a failed login, whatever failed.
@@ -63,8 +63,8 @@ pub trait ExportSection: Send + Sync {
     async fn export(&self, user_id: Uuid) -> Result<serde_json::Value, ServiceError>;
 }
 
-/// Tokens answered by login and refresh.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// Tokens answered by login and refresh (`Debug` leaves the tokens out: they are credentials).
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct TokenPair {
     /// JWT for `Authorization: Bearer …`.
     pub access_token: String,
@@ -74,6 +74,17 @@ pub struct TokenPair {
     pub expires_in: i64,
     /// Always `Bearer`.
     pub token_type: &'static str,
+}
+
+impl std::fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenPair")
+            .field("access_token", &"[redacted]")
+            .field("refresh_token", &"[redacted]")
+            .field("expires_in", &self.expires_in)
+            .field("token_type", &self.token_type)
+            .finish()
+    }
 }
 
 /// What a user sees of their own account.
@@ -216,6 +227,8 @@ struct Inner {
     clock: Arc<dyn Clock>,
     /// Further parts of the export (the library, issue 4), registered after construction.
     export_sections: std::sync::RwLock<Vec<Arc<dyn ExportSection>>>,
+    /// Finished mail deliveries.
+    deliveries: tokio::sync::watch::Sender<u64>,
 }
 
 fn invalid(message: String) -> ServiceError {
@@ -242,6 +255,44 @@ fn audit<'a>(
         details,
         at,
     }
+}
+
+/// 429 for a locked throttle key, with the seconds to wait (rounded up: retrying after them must find
+/// the lock gone).
+fn locked(locked_for: Duration) -> ServiceError {
+    let millis = locked_for.num_milliseconds();
+    let retry = u64::try_from((millis + 999) / 1000).unwrap_or(1).max(1);
+    ServiceError::resource_exhausted(
+        format!("too many attempts; try again in {retry} seconds"),
+        retry,
+    )
+}
+
+/// One password check counted on a throttle key before the password was verified.
+struct Reservation {
+    key: String,
+    before: ThrottleState,
+    reserved: ThrottleState,
+}
+
+/// The audit entries as their subject may see them: the client address and user agent of an entry
+/// someone else caused (an admin acting on the account, a stranger's failed login) are someone else's
+/// personal data and are left out.
+fn own_view(entries: Vec<AuditEntry>, user_id: Uuid) -> Vec<AuditEntry> {
+    entries
+        .into_iter()
+        .map(|entry| {
+            if entry.actor_id == Some(user_id) {
+                entry
+            } else {
+                AuditEntry {
+                    ip: None,
+                    user_agent: None,
+                    ..entry
+                }
+            }
+        })
+        .collect()
 }
 
 fn secs(n: u64) -> Duration {
@@ -286,6 +337,7 @@ impl AccountService {
                 settings,
                 clock,
                 export_sections: std::sync::RwLock::default(),
+                deliveries: tokio::sync::watch::Sender::new(0),
             }),
         })
     }
@@ -324,6 +376,7 @@ impl AccountService {
         let email = Email::parse(email).map_err(invalid)?;
         let password = Password::parse(password).map_err(invalid)?;
         let display_name = DisplayName::parse(display_name).map_err(invalid)?;
+        self.limit_ip_requests(context).await?;
         let hash = self.inner.hasher.hash(&password).await?;
         let id = Uuid::new_v4();
         let now = self.now();
@@ -374,19 +427,43 @@ impl AccountService {
              {base}/v1/auth/verify-email as {{\"token\": \"…\"}} within {} hours:\n\ntoken: {token}\n",
             ttl.num_hours()
         );
-        self.inner
-            .mailer
-            .send(
-                OutgoingMail {
-                    user_id: Some(user_id),
-                    to: email.to_owned(),
-                    subject: "Verify your email address".into(),
-                    body,
-                },
-                now,
-            )
+        self.queue_mail(
+            OutgoingMail {
+                user_id: Some(user_id),
+                to: email.to_owned(),
+                subject: "Verify your email address".into(),
+                body,
+            },
+            now,
+        )
+        .await
+    }
+
+    /// Writes a mail to the outbox now and delivers it from a background task, so the request does not
+    /// wait on a mail server: an address that gets a mail is answered after the same work (two inserts
+    /// more than an unknown one, no network) as one that does not. Each finished delivery bumps
+    /// [`AccountService::mail_deliveries`].
+    async fn queue_mail(&self, mail: OutgoingMail, now: DateTime<Utc>) -> Result<(), ServiceError> {
+        let id = self
+            .inner
+            .repo
+            .enqueue_mail(mail.user_id, &mail.to, &mail.subject, &mail.body, now)
             .await?;
+        let inner = self.inner.clone();
+        tokio::spawn(async move {
+            if inner.mailer.deliver(&mail).await == Delivery::Sent {
+                if let Err(err) = inner.repo.remove_from_outbox(id).await {
+                    tracing::warn!(error = %err, "a sent mail could not be removed from the outbox");
+                }
+            }
+            inner.deliveries.send_modify(|n| *n += 1);
+        });
         Ok(())
+    }
+
+    /// Counts finished mail deliveries (sent or left in the outbox), to wait on background delivery.
+    pub fn mail_deliveries(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.deliveries.subscribe()
     }
 
     /// Checks a password for an e-mail address, with throttling per address and per client IP, and opens
@@ -403,43 +480,30 @@ impl AccountService {
         let password = Password::existing(password).map_err(invalid)?;
         let repo = &self.inner.repo;
         let now = self.now();
-        let account_key = format!("account:{}", email.normalized());
-        let ip_key = context.ip.map(|ip| format!("ip:{ip}"));
-
         let user = repo
             .find_by_email(email.as_str())
             .await?
             .filter(|u| u.deleted_at.is_none());
         let subject = user.as_ref().map(|u| u.id);
 
-        let mut locked_for = Duration::zero();
-        for key in std::iter::once(&account_key).chain(ip_key.as_ref()) {
-            if let Some(left) = repo
-                .throttle_state(key)
-                .await?
-                .and_then(|s| s.locked_for(now))
-            {
-                locked_for = locked_for.max(left);
+        let reservations = match self
+            .reserve_attempt(&email.normalized(), context, now)
+            .await?
+        {
+            Ok(reservations) => reservations,
+            Err(locked_for) => {
+                repo.audit(audit(
+                    AuditAction::LoginFailed,
+                    None,
+                    subject,
+                    context,
+                    json!({"reason": "locked"}),
+                    now,
+                ))
+                .await?;
+                return Err(locked(locked_for));
             }
-        }
-        if locked_for > Duration::zero() {
-            repo.audit(audit(
-                AuditAction::LoginFailed,
-                None,
-                subject,
-                context,
-                json!({"reason": "locked"}),
-                now,
-            ))
-            .await?;
-            // Rounded up: retrying after `retry` seconds must find the lock gone.
-            let millis = locked_for.num_milliseconds();
-            let retry = u64::try_from((millis + 999) / 1000).unwrap_or(1).max(1);
-            return Err(ServiceError::resource_exhausted(
-                format!("too many failed logins; try again in {retry} seconds"),
-                retry,
-            ));
-        }
+        };
 
         let verification = self
             .inner
@@ -447,14 +511,7 @@ impl AccountService {
             .verify(&password, user.as_ref().map(|u| u.password_hash.as_str()))
             .await?;
         let Some(user) = user.filter(|_| verification.matches) else {
-            let account_policy = self.account_policy();
-            let after = move |s: ThrottleState| s.after_failure(&account_policy, now);
-            repo.throttle_failure(&account_key, now, &after).await?;
-            if let Some(key) = &ip_key {
-                let ip_policy = self.ip_policy();
-                let after = move |s: ThrottleState| s.after_failure(&ip_policy, now);
-                repo.throttle_failure(key, now, &after).await?;
-            }
+            // The reservation stays: it was this failure.
             repo.audit(audit(
                 AuditAction::LoginFailed,
                 None,
@@ -468,6 +525,7 @@ impl AccountService {
         };
 
         if user.disabled_at.is_some() {
+            self.release_attempt(&reservations, now).await?;
             repo.audit(audit(
                 AuditAction::LoginFailed,
                 Some(user.id),
@@ -482,17 +540,44 @@ impl AccountService {
                 "this account is disabled; contact an administrator",
             ));
         }
-        repo.throttle_clear(&account_key).await?;
-        if verification.needs_rehash {
-            let upgraded = self.inner.hasher.hash(&password).await?;
-            repo.set_password_hash(user.id, &upgraded).await?;
-            tracing::info!(user = %user.id, from_bcrypt = is_bcrypt(&user.password_hash), "password hash upgraded");
-        }
+        let upgraded = if verification.needs_rehash {
+            Some(self.inner.hasher.hash(&password).await?)
+        } else {
+            None
+        };
         let (refresh, refresh_hash) = new_opaque_token();
         let expires = now + secs(self.inner.settings.refresh_token_ttl_secs);
-        let session = repo
-            .create_session(user.id, context, now, expires, &refresh_hash)
+        // Only if the password was not changed or reset since it was read: otherwise the session would
+        // outlive the reset that was meant to end them all (and an upgrade would restore the old password).
+        let Some(session) = repo
+            .create_session(
+                user.id,
+                VerifiedPassword {
+                    verified_hash: &user.password_hash,
+                    upgraded_hash: upgraded.as_deref(),
+                },
+                context,
+                now,
+                expires,
+                &refresh_hash,
+            )
+            .await?
+        else {
+            repo.audit(audit(
+                AuditAction::LoginFailed,
+                Some(user.id),
+                Some(user.id),
+                context,
+                json!({"reason": "password_changed"}),
+                now,
+            ))
             .await?;
+            return Err(unauthenticated(BAD_CREDENTIALS));
+        };
+        self.succeeded_attempt(&reservations, now).await?;
+        if upgraded.is_some() {
+            tracing::info!(user = %user.id, from_bcrypt = is_bcrypt(&user.password_hash), "password hash upgraded");
+        }
         repo.audit(audit(
             AuditAction::LoginSucceeded,
             Some(user.id),
@@ -503,6 +588,106 @@ impl AccountService {
         ))
         .await?;
         self.token_pair(user.id, session.id, refresh, now)
+    }
+
+    /// Counts one request to register, verify an address or confirm a reset (each hashes a password or
+    /// sends mail) against the client IP (`auth.throttle.ip_max_account_requests` per window, then the
+    /// growing lockout); 429 while the IP is locked for them. Requests without a known IP are not limited.
+    async fn limit_ip_requests(&self, context: &RequestContext) -> Result<(), ServiceError> {
+        let Some(ip) = context.ip else {
+            return Ok(());
+        };
+        let now = self.now();
+        let policy = ThrottlePolicy {
+            max_failures: self.inner.settings.throttle.ip_max_account_requests,
+            ..self.account_policy()
+        };
+        let reserve = move |s: ThrottleState| s.reserved(&policy, now);
+        let (before, _) = self
+            .inner
+            .repo
+            .throttle_update(&format!("ip-requests:{ip}"), now, &reserve)
+            .await?;
+        match before.locked_for(now) {
+            Some(left) => Err(locked(left)),
+            None => Ok(()),
+        }
+    }
+
+    /// The throttling keys of a password check: the (normalised) address and the client IP.
+    fn throttle_keys(
+        &self,
+        normalized_email: &str,
+        context: &RequestContext,
+    ) -> Vec<(String, ThrottlePolicy)> {
+        let mut keys = vec![(format!("account:{normalized_email}"), self.account_policy())];
+        if let Some(ip) = context.ip {
+            keys.push((format!("ip:{ip}"), self.ip_policy()));
+        }
+        keys
+    }
+
+    /// Reserves one password check on the address's and the client IP's throttle before the password is
+    /// verified: each reservation counts as a failure at once (atomically in the store), so parallel
+    /// guesses are counted before any of them is checked. `Ok(Err(left))` when a key is locked (the
+    /// reservations made so far are given back).
+    async fn reserve_attempt(
+        &self,
+        normalized_email: &str,
+        context: &RequestContext,
+        now: DateTime<Utc>,
+    ) -> Result<Result<Vec<Reservation>, Duration>, ServiceError> {
+        let mut reservations = Vec::new();
+        for (key, policy) in self.throttle_keys(normalized_email, context) {
+            let reserve = move |s: ThrottleState| s.reserved(&policy, now);
+            let (before, reserved) = self.inner.repo.throttle_update(&key, now, &reserve).await?;
+            if let Some(left) = before.locked_for(now) {
+                self.release_attempt(&reservations, now).await?;
+                return Ok(Err(left));
+            }
+            reservations.push(Reservation {
+                key,
+                before,
+                reserved,
+            });
+        }
+        Ok(Ok(reservations))
+    }
+
+    /// Gives reservations back (the check did not fail).
+    async fn release_attempt(
+        &self,
+        reservations: &[Reservation],
+        now: DateTime<Utc>,
+    ) -> Result<(), ServiceError> {
+        for r in reservations {
+            let (before, reserved) = (r.before, r.reserved);
+            let release = move |s: ThrottleState| s.released(&before, &reserved);
+            self.inner
+                .repo
+                .throttle_update(&r.key, now, &release)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// After a right password: the address's counters are forgotten, the IP's reservation is given back
+    /// (other people may share that address).
+    async fn succeeded_attempt(
+        &self,
+        reservations: &[Reservation],
+        now: DateTime<Utc>,
+    ) -> Result<(), ServiceError> {
+        let (account, others): (Vec<&Reservation>, Vec<&Reservation>) = reservations
+            .iter()
+            .partition(|r| r.key.starts_with("account:"));
+        for r in account {
+            self.inner.repo.throttle_clear(&r.key).await?;
+        }
+        for r in others {
+            self.release_attempt(std::slice::from_ref(r), now).await?;
+        }
+        Ok(())
     }
 
     fn token_pair(
@@ -616,6 +801,7 @@ impl AccountService {
         token: &str,
         context: &RequestContext,
     ) -> Result<(), ServiceError> {
+        self.limit_ip_requests(context).await?;
         let now = self.now();
         let user = self
             .inner
@@ -660,18 +846,10 @@ impl AccountService {
         // growing lockout), so the endpoint cannot flood someone's mailbox. Unknown addresses count the
         // same way, and the answer never changes.
         let key = format!("reset:{}", email.normalized());
-        let throttled = self
-            .inner
-            .repo
-            .throttle_state(&key)
-            .await?
-            .and_then(|s| s.locked_for(now))
-            .is_some();
-        if !throttled {
-            let policy = self.account_policy();
-            let after = move |s: ThrottleState| s.after_failure(&policy, now);
-            self.inner.repo.throttle_failure(&key, now, &after).await?;
-        }
+        let policy = self.account_policy();
+        let reserve = move |s: ThrottleState| s.reserved(&policy, now);
+        let (before, _) = self.inner.repo.throttle_update(&key, now, &reserve).await?;
+        let throttled = before.locked_for(now).is_some();
         self.inner
             .repo
             .audit(audit(
@@ -699,19 +877,16 @@ impl AccountService {
              {{\"token\": \"…\", \"new_password\": \"…\"}} within {} minutes; otherwise ignore this mail.\n\ntoken: {token}\n",
             ttl.num_minutes()
         );
-        self.inner
-            .mailer
-            .send(
-                OutgoingMail {
-                    user_id: Some(user.id),
-                    to: user.email.clone(),
-                    subject: "Reset your password".into(),
-                    body,
-                },
-                now,
-            )
-            .await?;
-        Ok(())
+        self.queue_mail(
+            OutgoingMail {
+                user_id: Some(user.id),
+                to: user.email.clone(),
+                subject: "Reset your password".into(),
+                body,
+            },
+            now,
+        )
+        .await
     }
 
     /// Sets a new password with a mailed reset token; every session is revoked and the login lock of the
@@ -724,6 +899,7 @@ impl AccountService {
         context: &RequestContext,
     ) -> Result<(), ServiceError> {
         let password = Password::parse(new_password).map_err(|m| invalid(format!("new_{m}")))?;
+        self.limit_ip_requests(context).await?;
         let now = self.now();
         let user_id = self
             .inner
@@ -929,7 +1105,7 @@ impl AccountService {
         let current =
             Password::existing(current_password).map_err(|m| invalid(format!("current_{m}")))?;
         let new = Password::parse(new_password).map_err(|m| invalid(format!("new_{m}")))?;
-        self.check_password(principal, &current).await?;
+        self.check_password(principal, &current, context).await?;
         let hash = self.inner.hasher.hash(&new).await?;
         let now = self.now();
         let id = principal.user_id;
@@ -953,21 +1129,62 @@ impl AccountService {
         Ok(())
     }
 
+    /// Re-authentication before a sensitive change (password change, deletion): the same throttle as
+    /// login (per address and per client IP, reserved before the check), a failure audited as
+    /// `login_failed` with reason `reauth`, and a wrong password answered `PERMISSION_DENIED` — not
+    /// `UNAUTHENTICATED`, which clients take for a dead access token.
     async fn check_password(
         &self,
         principal: &Principal,
         password: &Password,
+        context: &RequestContext,
     ) -> Result<(), ServiceError> {
         let user = self.user(principal.user_id).await?;
+        let now = self.now();
+        let normalized = Email::parse(&user.email)
+            .map(|e| e.normalized())
+            .unwrap_or_else(|_| user.email.to_lowercase());
+        let reservations = match self.reserve_attempt(&normalized, context, now).await? {
+            Ok(reservations) => reservations,
+            Err(locked_for) => {
+                self.inner
+                    .repo
+                    .audit(audit(
+                        AuditAction::LoginFailed,
+                        Some(user.id),
+                        Some(user.id),
+                        context,
+                        json!({"reason": "reauth_locked"}),
+                        now,
+                    ))
+                    .await?;
+                return Err(locked(locked_for));
+            }
+        };
         let verification = self
             .inner
             .hasher
             .verify(password, Some(&user.password_hash))
             .await?;
         if verification.matches {
+            self.succeeded_attempt(&reservations, now).await?;
             Ok(())
         } else {
-            Err(unauthenticated("the password is incorrect"))
+            self.inner
+                .repo
+                .audit(audit(
+                    AuditAction::LoginFailed,
+                    Some(user.id),
+                    Some(user.id),
+                    context,
+                    json!({"reason": "reauth"}),
+                    now,
+                ))
+                .await?;
+            Err(ServiceError::new(
+                ErrorCode::PermissionDenied,
+                "the current password is incorrect",
+            ))
         }
     }
 
@@ -1054,7 +1271,8 @@ impl AccountService {
             action: None,
             limit: Self::audit_limit(limit)?,
         };
-        Ok(self.inner.repo.list_audit(&filter).await?)
+        let entries = self.inner.repo.list_audit(&filter).await?;
+        Ok(own_view(entries, principal.user_id))
     }
 
     /// Everything held about the caller, as JSON: profile, preferences, settings, sessions, security
@@ -1090,6 +1308,7 @@ impl AccountService {
                 limit: EXPORT_AUDIT_LIMIT,
             })
             .await?;
+        let audit_log = own_view(audit_log, id);
         // Mail bodies carry verification and reset tokens: exporting them would let a stolen access token
         // turn into a password reset, so the export lists the mails without their bodies.
         let mails: Vec<serde_json::Value> = self
@@ -1136,7 +1355,7 @@ impl AccountService {
         context: &RequestContext,
     ) -> Result<(), ServiceError> {
         let password = Password::existing(password).map_err(invalid)?;
-        self.check_password(principal, &password).await?;
+        self.check_password(principal, &password, context).await?;
         let now = self.now();
         let id = principal.user_id;
         let purge_after = now
@@ -1496,5 +1715,23 @@ impl AccountService {
             skipped_existing,
             skipped_invalid,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_pair_debug_leaves_out_the_tokens() {
+        let pair = TokenPair {
+            access_token: "secret-access".into(),
+            refresh_token: "secret-refresh".into(),
+            expires_in: 900,
+            token_type: "Bearer",
+        };
+        let printed = format!("{pair:?}");
+        assert!(!printed.contains("secret"), "{printed}");
+        assert!(printed.contains("900"), "{printed}");
     }
 }

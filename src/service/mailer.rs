@@ -1,20 +1,20 @@
-//! Mail delivery for verification and reset tokens: [`SmtpMailer`] when `auth.smtp_url` is set,
-//! otherwise [`OutboxMailer`], which writes every mail to the `mail_outbox` table and announces it with a
-//! log line (without the token, which is a credential), so an operator without SMTP can read it there
-//! and act. A mail SMTP fails to deliver falls back to the outbox the same way.
+//! Mail delivery for verification and reset tokens.
+//!
+//! Every mail is first written to the `mail_outbox` table while the request runs (see
+//! [`crate::service::AccountService`]), and delivered afterwards by a background task, so a request
+//! never waits on a mail server (nor takes longer for an address that gets a mail than for one that does
+//! not). Delivery is [`SmtpMailer`] when `auth.smtp_url` is set — a mail it sent is removed from the
+//! outbox — otherwise [`OutboxMailer`], which leaves the mail in the outbox and announces it with a log
+//! line (without the token, which is a credential), so an operator without SMTP can read it there and
+//! act. A mail SMTP fails to deliver stays in the outbox the same way.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::store::AccountRepo;
-use crate::store::StoreError;
-
 /// One mail to send.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct OutgoingMail {
     /// The account it concerns (purged with it).
     pub user_id: Option<Uuid>,
@@ -26,51 +26,60 @@ pub struct OutgoingMail {
     pub body: String,
 }
 
-/// Sends mail.
-#[async_trait]
-pub trait Mailer: Send + Sync {
-    /// Delivers (or queues) one mail.
-    async fn send(&self, mail: OutgoingMail, now: DateTime<Utc>) -> Result<(), StoreError>;
-}
-
-/// Writes mail to the outbox table and logs that it did.
-pub struct OutboxMailer {
-    repo: Arc<dyn AccountRepo>,
-}
-
-impl OutboxMailer {
-    /// A mailer writing through `repo`.
-    pub fn new(repo: Arc<dyn AccountRepo>) -> Self {
-        Self { repo }
+/// The body carries a single-use token (a credential): never printed.
+impl std::fmt::Debug for OutgoingMail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutgoingMail")
+            .field("user_id", &self.user_id)
+            .field("to", &self.to)
+            .field("subject", &self.subject)
+            .field("body", &"[redacted]")
+            .finish()
     }
 }
 
+/// What became of a mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Handed to a mail server: it no longer needs its outbox row.
+    Sent,
+    /// Left in the outbox for an operator.
+    KeptInOutbox,
+}
+
+/// Delivers mail that is already in the outbox.
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    /// Delivers one mail (or leaves it in the outbox, logging why).
+    async fn deliver(&self, mail: &OutgoingMail) -> Delivery;
+}
+
+/// Leaves mail in the outbox table and logs that it did.
+#[derive(Debug, Default)]
+pub struct OutboxMailer;
+
 #[async_trait]
 impl Mailer for OutboxMailer {
-    async fn send(&self, mail: OutgoingMail, now: DateTime<Utc>) -> Result<(), StoreError> {
-        self.repo
-            .enqueue_mail(mail.user_id, &mail.to, &mail.subject, &mail.body, now)
-            .await?;
+    async fn deliver(&self, mail: &OutgoingMail) -> Delivery {
         tracing::info!(
             to = %mail.to,
             subject = %mail.subject,
             "mail queued in the mail_outbox table (no SMTP configured); read it there to deliver it by hand"
         );
-        Ok(())
+        Delivery::KeptInOutbox
     }
 }
 
 /// Sends mail through an SMTP server (`smtp://` or `smtps://` URL, credentials in the URL); a mail the
-/// server does not take goes to the outbox instead.
+/// server does not take stays in the outbox.
 pub struct SmtpMailer {
     transport: lettre::AsyncSmtpTransport<lettre::Tokio1Executor>,
     from: lettre::message::Mailbox,
-    fallback: OutboxMailer,
 }
 
 impl SmtpMailer {
     /// A mailer for the server at `url`, sending as `from`.
-    pub fn new(url: &str, from: &str, repo: Arc<dyn AccountRepo>) -> Result<Self, String> {
+    pub fn new(url: &str, from: &str) -> Result<Self, String> {
         let transport = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url)
             .map_err(|e| format!("auth.smtp_url is not usable: {e}"))?
             .timeout(Some(Duration::from_secs(15)))
@@ -78,14 +87,10 @@ impl SmtpMailer {
         let from = from
             .parse()
             .map_err(|e| format!("auth.mail_from is not a mailbox: {e}"))?;
-        Ok(Self {
-            transport,
-            from,
-            fallback: OutboxMailer::new(repo),
-        })
+        Ok(Self { transport, from })
     }
 
-    async fn deliver(&self, mail: &OutgoingMail) -> Result<(), String> {
+    async fn send(&self, mail: &OutgoingMail) -> Result<(), String> {
         use lettre::AsyncTransport as _;
         let message = lettre::Message::builder()
             .from(self.from.clone())
@@ -104,16 +109,38 @@ impl SmtpMailer {
 
 #[async_trait]
 impl Mailer for SmtpMailer {
-    async fn send(&self, mail: OutgoingMail, now: DateTime<Utc>) -> Result<(), StoreError> {
-        match self.deliver(&mail).await {
+    async fn deliver(&self, mail: &OutgoingMail) -> Delivery {
+        match self.send(mail).await {
             Ok(()) => {
                 tracing::info!(to = %mail.to, subject = %mail.subject, "mail sent");
-                Ok(())
+                Delivery::Sent
             }
             Err(error) => {
-                tracing::warn!(to = %mail.to, %error, "SMTP delivery failed; queueing the mail in the outbox");
-                self.fallback.send(mail, now).await
+                tracing::warn!(
+                    to = %mail.to,
+                    %error,
+                    "SMTP delivery failed; the mail stays in the mail_outbox table"
+                );
+                Delivery::KeptInOutbox
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_leaves_out_the_body() {
+        let mail = OutgoingMail {
+            user_id: None,
+            to: "ada@example.org".into(),
+            subject: "Reset your password".into(),
+            body: "token: secret-token".into(),
+        };
+        let printed = format!("{mail:?}");
+        assert!(printed.contains("ada@example.org"), "{printed}");
+        assert!(!printed.contains("secret-token"), "{printed}");
     }
 }

@@ -35,6 +35,8 @@ pub struct PasswordHasher {
     dummy_hash: Arc<str>,
     /// Bounds concurrent hashing (and so the memory Argon2 takes).
     permits: Arc<tokio::sync::Semaphore>,
+    /// Dummy verifications run so far (observed by tests).
+    dummy_verifications: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for PasswordHasher {
@@ -60,6 +62,7 @@ impl PasswordHasher {
             params,
             dummy_hash: dummy.into(),
             permits: Arc::new(tokio::sync::Semaphore::new(Self::concurrency())),
+            dummy_verifications: Arc::default(),
         })
     }
 
@@ -84,26 +87,58 @@ impl PasswordHasher {
 
     /// Verifies a password against a stored hash on the blocking pool. `None` verifies against a dummy
     /// hash (same cost) and never matches.
+    ///
+    /// Timing: an unknown account costs one current-cost Argon2id verification (the dummy). So that a
+    /// known account with an older hash (bcrypt from an import, or Argon2 with other parameters) does
+    /// not answer a wrong password faster than that, a failed check against such a hash also runs the
+    /// dummy. The residual difference: such a wrong password costs the old hash's check *plus* the
+    /// dummy, so it is slower than an unknown address by the old check (a cost-10 bcrypt is ~50–100 ms);
+    /// it shrinks to nothing as those hashes are upgraded on login.
     pub async fn verify(
         &self,
         password: &Password,
         stored: Option<&str>,
     ) -> Result<Verification, ServiceError> {
         let params = self.params.clone();
-        let password = password.clone();
+        let owned = password.clone();
         let (hash, real) = match stored {
             Some(hash) => (hash.to_owned(), true),
             None => (self.dummy_hash.to_string(), false),
         };
-        let _permit = self.permit().await?;
-        let verification =
-            tokio::task::spawn_blocking(move || verify_with(&params, password.expose(), &hash))
+        if !real {
+            self.count_dummy();
+        }
+        let verification = {
+            let _permit = self.permit().await?;
+            tokio::task::spawn_blocking(move || verify_with(&params, owned.expose(), &hash))
+                .await
+                .map_err(ServiceError::internal)?
+        };
+        if real && !verification.matches && verification.needs_rehash {
+            let params = self.params.clone();
+            let owned = password.clone();
+            let dummy = self.dummy_hash.clone();
+            self.count_dummy();
+            let _permit = self.permit().await?;
+            tokio::task::spawn_blocking(move || verify_with(&params, owned.expose(), &dummy))
                 .await
                 .map_err(ServiceError::internal)?;
+        }
         Ok(Verification {
             matches: verification.matches && real,
             ..verification
         })
+    }
+
+    fn count_dummy(&self) {
+        self.dummy_verifications
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Dummy verifications run so far (unknown accounts, and failed checks against older hashes).
+    pub fn dummy_verifications(&self) -> u64 {
+        self.dummy_verifications
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -222,5 +257,37 @@ mod tests {
                 .unwrap()
                 .needs_rehash
         );
+    }
+
+    #[tokio::test]
+    async fn a_failed_check_against_an_older_hash_also_runs_the_dummy() {
+        let hasher = PasswordHasher::new(&cheap()).unwrap();
+        let pw = Password::parse("correct horse battery".into()).unwrap();
+        let wrong = Password::parse("incorrect horse".into()).unwrap();
+        let current = hasher.hash(&pw).await.unwrap();
+        let legacy = bcrypt::hash("correct horse battery", 4).unwrap();
+        let older = PasswordHasher::new(&Argon2Settings {
+            memory_kib: 128,
+            ..cheap()
+        })
+        .unwrap()
+        .hash(&pw)
+        .await
+        .unwrap();
+
+        // Unknown account: the dummy.
+        hasher.verify(&wrong, None).await.unwrap();
+        assert_eq!(hasher.dummy_verifications(), 1);
+        // Current hash, wrong or right: that check alone.
+        hasher.verify(&wrong, Some(&current)).await.unwrap();
+        hasher.verify(&pw, Some(&current)).await.unwrap();
+        assert_eq!(hasher.dummy_verifications(), 1);
+        // Older hashes: a failure runs the dummy as well, a success does not.
+        assert!(!hasher.verify(&wrong, Some(&legacy)).await.unwrap().matches);
+        assert_eq!(hasher.dummy_verifications(), 2);
+        assert!(!hasher.verify(&wrong, Some(&older)).await.unwrap().matches);
+        assert_eq!(hasher.dummy_verifications(), 3);
+        assert!(hasher.verify(&pw, Some(&legacy)).await.unwrap().matches);
+        assert_eq!(hasher.dummy_verifications(), 3);
     }
 }

@@ -36,8 +36,9 @@ impl From<sqlx::Error> for AccountStoreError {
     }
 }
 
-/// An account as stored (the password hash included; it never leaves the service layer).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An account as stored (the password hash included; it never leaves the service layer, and `Debug`
+/// leaves it out).
+#[derive(Clone, PartialEq, Eq)]
 pub struct User {
     /// ID.
     pub id: Uuid,
@@ -276,8 +277,8 @@ pub struct ProfileChange {
     pub email_opt_in: Option<bool>,
 }
 
-/// A mail in the outbox.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+/// A mail in the outbox (`Debug` leaves out the body, which carries a token).
+#[derive(Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct OutboxMail {
     /// Sequence number.
     pub id: i64,
@@ -292,8 +293,8 @@ pub struct OutboxMail {
 }
 
 /// A user of the table the project grew from: `users(id, email, password_hash, role, is_verified,
-/// created_at)`.
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// created_at)`. `Debug` leaves out the hash.
+#[derive(Clone, sqlx::FromRow)]
 pub struct LegacyUser {
     /// ID, kept.
     pub id: Uuid,
@@ -309,6 +310,61 @@ pub struct LegacyUser {
     pub created_at: DateTime<Utc>,
 }
 
+const REDACTED: &str = "[redacted]";
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("email", &self.email)
+            .field("password_hash", &REDACTED)
+            .field("role", &self.role)
+            .field("is_verified", &self.is_verified)
+            .field("created_at", &self.created_at)
+            .field("display_name", &self.display_name)
+            .field("avatar_url", &self.avatar_url)
+            .field("bio", &self.bio)
+            .field("deleted_at", &self.deleted_at)
+            .field("disabled_at", &self.disabled_at)
+            .field("last_active_at", &self.last_active_at)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for OutboxMail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboxMail")
+            .field("id", &self.id)
+            .field("recipient", &self.recipient)
+            .field("subject", &self.subject)
+            .field("body", &REDACTED)
+            .field("created_at", &self.created_at)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for LegacyUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LegacyUser")
+            .field("id", &self.id)
+            .field("email", &self.email)
+            .field("password_hash", &REDACTED)
+            .field("role", &self.role)
+            .field("is_verified", &self.is_verified)
+            .field("created_at", &self.created_at)
+            .finish()
+    }
+}
+
+/// The password hash a login checked, and its replacement when it is to be upgraded.
+#[derive(Clone, Copy)]
+pub struct VerifiedPassword<'a> {
+    /// The stored hash the password matched.
+    pub verified_hash: &'a str,
+    /// A current-cost Argon2id hash of the same password, to store instead.
+    pub upgraded_hash: Option<&'a str>,
+}
+
 /// Persistence of accounts.
 #[async_trait]
 pub trait AccountRepo: Send + Sync {
@@ -322,8 +378,6 @@ pub trait AccountRepo: Send + Sync {
     async fn find_by_email(&self, email: &str) -> Result<Option<User>, StoreError>;
     /// The account with this ID, deleted or not.
     async fn find_by_id(&self, id: Uuid) -> Result<Option<User>, StoreError>;
-    /// Replaces a password hash (re-hash on login).
-    async fn set_password_hash(&self, id: Uuid, hash: &str) -> Result<(), StoreError>;
     /// Replaces a password hash, revokes every session but `keep`, spends outstanding reset tokens and
     /// appends `audit`, in one transaction.
     async fn change_password(
@@ -335,27 +389,32 @@ pub trait AccountRepo: Send + Sync {
         audit: NewAuditEntry<'_>,
     ) -> Result<(), StoreError>;
 
-    /// The counters of a throttling key.
-    async fn throttle_state(&self, key: &str) -> Result<Option<ThrottleState>, StoreError>;
-    /// Applies one failure to a key's counters atomically (`next` computes the new state from the old).
-    async fn throttle_failure(
+    /// Changes a key's counters atomically: one transaction holding the row lock, so concurrent callers
+    /// are serialised (`next` computes the new state from the old; a missing key starts fresh at `now`).
+    /// Answers the state before and after.
+    async fn throttle_update(
         &self,
         key: &str,
         now: DateTime<Utc>,
         next: &(dyn Fn(ThrottleState) -> ThrottleState + Send + Sync),
-    ) -> Result<ThrottleState, StoreError>;
+    ) -> Result<(ThrottleState, ThrottleState), StoreError>;
     /// Forgets a key's counters (after a successful login).
     async fn throttle_clear(&self, key: &str) -> Result<(), StoreError>;
 
-    /// Opens a session with its first refresh token; marks the user active.
+    /// Opens a session with its first refresh token and marks the user active — only if the user's
+    /// password hash is still the one the password was checked against, replacing it by the upgrade
+    /// when given; `None` (and nothing written) when the password was changed or
+    /// reset meanwhile. One transaction holding the user's row lock, so a concurrent password change
+    /// either comes first (and this login fails) or revokes the new session.
     async fn create_session(
         &self,
         user_id: Uuid,
+        password: VerifiedPassword<'_>,
         context: &RequestContext,
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
         token_hash: &[u8],
-    ) -> Result<Session, StoreError>;
+    ) -> Result<Option<Session>, StoreError>;
     /// Exchanges a refresh token for a new one (see [`RefreshOutcome`]), in one transaction.
     async fn rotate_refresh_token(
         &self,
@@ -412,7 +471,7 @@ pub trait AccountRepo: Send + Sync {
         audit: NewAuditEntry<'_>,
     ) -> Result<(), StoreError>;
 
-    /// Queues a mail in the outbox.
+    /// Queues a mail in the outbox; answers its ID.
     async fn enqueue_mail(
         &self,
         user_id: Option<Uuid>,
@@ -420,7 +479,9 @@ pub trait AccountRepo: Send + Sync {
         subject: &str,
         body: &str,
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
+    ) -> Result<i64, StoreError>;
+    /// Removes a mail from the outbox (it was sent).
+    async fn remove_from_outbox(&self, id: i64) -> Result<(), StoreError>;
     /// The outbox mails to one recipient, newest first.
     async fn outbox_for(&self, recipient: &str) -> Result<Vec<OutboxMail>, StoreError>;
 
@@ -645,15 +706,6 @@ impl AccountRepo for PgAccountRepo {
         row.map(User::try_from).transpose()
     }
 
-    async fn set_password_hash(&self, id: Uuid, hash: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
-            .bind(id)
-            .bind(hash)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
     async fn change_password(
         &self,
         id: Uuid,
@@ -684,22 +736,12 @@ impl AccountRepo for PgAccountRepo {
         Ok(())
     }
 
-    async fn throttle_state(&self, key: &str) -> Result<Option<ThrottleState>, StoreError> {
-        let row: Option<ThrottleRow> = sqlx::query_as(
-            "SELECT window_start, failures, locked_until, lockouts FROM login_throttle WHERE key = $1",
-        )
-        .bind(key)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(ThrottleState::from))
-    }
-
-    async fn throttle_failure(
+    async fn throttle_update(
         &self,
         key: &str,
         now: DateTime<Utc>,
         next: &(dyn Fn(ThrottleState) -> ThrottleState + Send + Sync),
-    ) -> Result<ThrottleState, StoreError> {
+    ) -> Result<(ThrottleState, ThrottleState), StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO login_throttle (key, window_start) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
@@ -715,7 +757,8 @@ impl AccountRepo for PgAccountRepo {
         .bind(key)
         .fetch_one(&mut *tx)
         .await?;
-        let state = next(current.into());
+        let before = ThrottleState::from(current);
+        let state = next(before);
         sqlx::query(
             "UPDATE login_throttle SET window_start = $2, failures = $3, locked_until = $4, lockouts = $5
              WHERE key = $1",
@@ -728,7 +771,7 @@ impl AccountRepo for PgAccountRepo {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(state)
+        Ok((before, state))
     }
 
     async fn throttle_clear(&self, key: &str) -> Result<(), StoreError> {
@@ -742,12 +785,33 @@ impl AccountRepo for PgAccountRepo {
     async fn create_session(
         &self,
         user_id: Uuid,
+        password: VerifiedPassword<'_>,
         context: &RequestContext,
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
         token_hash: &[u8],
-    ) -> Result<Session, StoreError> {
+    ) -> Result<Option<Session>, StoreError> {
         let mut tx = self.pool.begin().await?;
+        let current: Option<String> =
+            sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1 FOR UPDATE")
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let VerifiedPassword {
+            verified_hash,
+            upgraded_hash,
+        } = password;
+        if current.as_deref() != Some(verified_hash) {
+            return Ok(None);
+        }
+        if let Some(upgraded) = upgraded_hash {
+            sqlx::query("UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2")
+                .bind(user_id)
+                .bind(verified_hash)
+                .bind(upgraded)
+                .execute(&mut *tx)
+                .await?;
+        }
         let session: Session = sqlx::query_as(&format!(
             "INSERT INTO sessions (user_id, created_at, last_used_at, expires_at, user_agent, ip)
              VALUES ($1, $2, $2, $3, $4, $5) RETURNING {SESSION_COLUMNS}"
@@ -773,7 +837,7 @@ impl AccountRepo for PgAccountRepo {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(session)
+        Ok(Some(session))
     }
 
     async fn rotate_refresh_token(
@@ -995,18 +1059,25 @@ impl AccountRepo for PgAccountRepo {
         subject: &str,
         body: &str,
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
+    ) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
             "INSERT INTO mail_outbox (user_id, recipient, subject, body, created_at)
-             VALUES ($1, $2, $3, $4, $5)",
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(user_id)
         .bind(recipient)
         .bind(subject)
         .bind(body)
         .bind(now)
-        .execute(&self.pool)
-        .await?;
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    async fn remove_from_outbox(&self, id: i64) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM mail_outbox WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -1191,12 +1262,18 @@ impl AccountRepo for PgAccountRepo {
         .fetch_all(&mut *tx)
         .await?;
         if !ids.is_empty() {
-            // Their own security events hold IPs and user agents: personal data that goes too. Entries
-            // where they acted on others (admin actions) stay for accountability.
-            sqlx::query("DELETE FROM audit_log WHERE subject_id = ANY($1)")
-                .bind(&ids)
-                .execute(&mut *tx)
-                .await?;
+            // Their own security events (their own actions, and anonymous ones such as failed logins
+            // on their address) hold IPs and user agents: personal data that goes too. What someone
+            // else did to the account (every admin action) stays for accountability, as do entries
+            // where they acted on others; those carry the actor's address and agent and no personal
+            // field of the purged subject beyond its (now dangling) ID.
+            sqlx::query(
+                "DELETE FROM audit_log
+                 WHERE subject_id = ANY($1) AND (actor_id IS NULL OR actor_id = subject_id)",
+            )
+            .bind(&ids)
+            .execute(&mut *tx)
+            .await?;
             let context = RequestContext::default();
             for id in &ids {
                 insert_audit(
@@ -1406,4 +1483,52 @@ pub async fn read_legacy_users(source: &PgPool) -> Result<Vec<LegacyUser>, Store
     )
     .fetch_all(source)
     .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_leaves_out_hashes_and_mail_bodies() {
+        let now = Utc::now();
+        let user = User {
+            id: Uuid::nil(),
+            email: "ada@example.org".into(),
+            password_hash: "$argon2id$secret-hash".into(),
+            role: Role::User,
+            is_verified: true,
+            created_at: now,
+            display_name: "Ada".into(),
+            avatar_url: None,
+            bio: None,
+            deleted_at: None,
+            disabled_at: None,
+            last_active_at: now,
+        };
+        let legacy = LegacyUser {
+            id: Uuid::nil(),
+            email: "ada@example.org".into(),
+            password_hash: "$2b$10$secret-hash".into(),
+            role: "user".into(),
+            is_verified: false,
+            created_at: now,
+        };
+        let mail = OutboxMail {
+            id: 1,
+            recipient: "ada@example.org".into(),
+            subject: "Reset your password".into(),
+            body: "token: secret-token".into(),
+            created_at: now,
+        };
+        for printed in [
+            format!("{user:?}"),
+            format!("{legacy:?}"),
+            format!("{mail:?}"),
+        ] {
+            assert!(printed.contains("ada@example.org"), "{printed}");
+            assert!(printed.contains("[redacted]"), "{printed}");
+            assert!(!printed.contains("secret"), "{printed}");
+        }
+    }
 }

@@ -241,15 +241,25 @@ async fn session_lifecycle_over_http() {
     let access2 = pair["access_token"].as_str().expect("access").to_owned();
     assert_ne!(refresh2, refresh);
     assert_eq!(app.get_auth("/v1/me", &access2).await.0, 200);
-    // Tokens are stored only as hashes.
-    let stored: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM refresh_tokens WHERE token_hash = convert_to($1, 'UTF8')",
-    )
-    .bind(&refresh2)
-    .fetch_one(&pool)
-    .await
-    .expect("query");
-    assert_eq!(stored, 0);
+    // Tokens are stored only as hashes: SHA-256 of the token is there, the token itself is not.
+    let stored = |value: Vec<u8>| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM refresh_tokens WHERE token_hash = $1",
+            )
+            .bind(value)
+            .fetch_one(&pool)
+            .await
+            .expect("query")
+        }
+    };
+    {
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::digest(refresh2.as_bytes()).to_vec();
+        assert_eq!(stored(digest).await, 1, "sha256(token) is stored");
+    }
+    assert_eq!(stored(refresh2.as_bytes().to_vec()).await, 0);
 
     // Reuse of the spent token: 401, and the whole session is revoked (the new pair dies too).
     assert_error(
@@ -970,8 +980,8 @@ async fn password_change_checks_the_current_password_and_ends_other_sessions() {
             &json!({"current_password": "wrong password", "new_password": "new password 123"}),
         )
         .await,
-        401,
-        "UNAUTHENTICATED",
+        403,
+        "PERMISSION_DENIED",
     );
     let (status, _) = app
         .post_auth(
@@ -1253,6 +1263,24 @@ async fn admins_administer_and_users_may_not() {
         .await
         .expect_err("user");
     assert_eq!(denied.code(), Code::PermissionDenied);
+    // An active user (a valid token) is refused by the role check, not by authentication.
+    let denied = admin_grpc
+        .list_audit(bearer(pb::ListAuditRequest::default(), &eve))
+        .await
+        .expect_err("user reads the audit log");
+    assert_eq!(denied.code(), Code::PermissionDenied);
+    let denied = admin_grpc
+        .update_user(bearer(
+            pb::UpdateUserRequest {
+                id: admin_id.clone(),
+                role: Some("user".into()),
+                disabled: None,
+            },
+            &eve,
+        ))
+        .await
+        .expect_err("user updates a user");
+    assert_eq!(denied.code(), Code::PermissionDenied);
     let list = admin_grpc
         .list_users(bearer(
             pb::ListUsersRequest {
@@ -1375,8 +1403,8 @@ async fn deletion_then_purge_after_the_retention_period() {
             Some(&json!({"password": "wrong password"})),
         )
         .await,
-        401,
-        "UNAUTHENTICATED",
+        403,
+        "PERMISSION_DENIED",
     );
     assert_error(
         "no body",
@@ -1492,7 +1520,7 @@ async fn deletion_then_purge_after_the_retention_period() {
         ))
         .await
         .expect_err("wrong password");
-    assert_eq!(wrong.code(), Code::Unauthenticated);
+    assert_eq!(wrong.code(), Code::PermissionDenied);
     account
         .delete_me(bearer(
             pb::DeleteMeRequest {
@@ -1784,6 +1812,13 @@ async fn legacy_bcrypt_users_import_and_upgrade_on_login() {
 
 /// A minimal SMTP server on port 0 that accepts every mail and hands each one's DATA to the test.
 async fn fake_smtp() -> (u16, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    fake_smtp_gated(tokio::sync::watch::channel(true).1).await
+}
+
+/// [`fake_smtp`] that holds every connection (does not greet) until `open` turns true.
+async fn fake_smtp_gated(
+    open: tokio::sync::watch::Receiver<bool>,
+) -> (u16, tokio::sync::mpsc::UnboundedReceiver<String>) {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -1793,7 +1828,11 @@ async fn fake_smtp() -> (u16, tokio::sync::mpsc::UnboundedReceiver<String>) {
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             let tx = tx.clone();
+            let mut open = open.clone();
             tokio::spawn(async move {
+                if open.wait_for(|o| *o).await.is_err() {
+                    return;
+                }
                 let (read, mut write) = stream.into_split();
                 let mut lines = BufReader::new(read).lines();
                 let _ = write.write_all(b"220 fake ESMTP\r\n").await;
@@ -1856,6 +1895,12 @@ async fn mail_goes_by_smtp_when_configured_and_to_the_outbox_when_it_fails() {
         .expect("token line")
         .trim()
         .to_owned();
+    // The outbox row goes once the delivery task has finished.
+    app.accounts
+        .mail_deliveries()
+        .wait_for(|n| *n >= 1)
+        .await
+        .expect("delivery");
     let pool = app.pool().await;
     let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM mail_outbox")
         .fetch_one(&pool)
@@ -2190,4 +2235,487 @@ async fn account_services_are_in_health_and_reflection() {
     for service in linernotes::grpc::ACCOUNT_SERVICE_NAMES {
         assert!(names.contains(&service.to_owned()), "{service}: {names:?}");
     }
+}
+
+// ----------------------------------------------------------------------------------------------------
+// Security review fixes
+// ----------------------------------------------------------------------------------------------------
+
+/// Parallel guesses are counted before any of them is checked: of 20 concurrent wrong logins for one
+/// account at most 5 get a password check (401), the others are refused (429), and so is the right
+/// password while the lock lasts.
+#[tokio::test]
+async fn parallel_wrong_logins_cannot_outrun_the_lockout() {
+    let app = spawn_with_clock().await;
+    let email = "ada@example.org";
+    register(&app, email).await;
+    let wrong = json!({"email": email, "password": "wrong password"});
+    let answers =
+        futures::future::join_all((0..20).map(|_| app.post("/v1/auth/login", &wrong))).await;
+    let checked = answers.iter().filter(|(status, _)| *status == 401).count();
+    let refused = answers.iter().filter(|(status, _)| *status == 429).count();
+    assert!(checked <= 5, "{checked} guesses were checked: {answers:?}");
+    assert_eq!(checked + refused, 20, "{answers:?}");
+    assert_error(
+        "right password while locked",
+        &app.post(
+            "/v1/auth/login",
+            &json!({"email": email, "password": PASSWORD}),
+        )
+        .await,
+        429,
+        "RESOURCE_EXHAUSTED",
+    );
+}
+
+/// Re-authentication (password change, deletion) is throttled with login's counters, audited, and a
+/// wrong password is 403 / PERMISSION_DENIED (not 401, which means a dead token), over HTTP and gRPC.
+#[tokio::test]
+async fn reauthentication_is_throttled_audited_and_not_unauthenticated() {
+    let app = spawn_with_clock().await;
+    let id = register(&app, "ada@example.org").await;
+    let (access, _) = login(&app, "ada@example.org", PASSWORD).await;
+    let mut account = account_client(&app).await;
+    let grpc_wrong = account
+        .change_password(bearer(
+            pb::ChangePasswordRequest {
+                current_password: "wrong password".into(),
+                new_password: "new password 123".into(),
+            },
+            &access,
+        ))
+        .await
+        .expect_err("wrong current password");
+    assert_eq!(grpc_wrong.code(), Code::PermissionDenied);
+    for attempt in 2..=5 {
+        let answer = if attempt % 2 == 0 {
+            app.post_auth(
+                "/v1/me/password",
+                &access,
+                &json!({"current_password": "wrong password", "new_password": "new password 123"}),
+            )
+            .await
+        } else {
+            app.delete_auth(
+                "/v1/me",
+                &access,
+                Some(&json!({"password": "wrong password"})),
+            )
+            .await
+        };
+        assert_error(
+            &format!("wrong password {attempt}"),
+            &answer,
+            403,
+            "PERMISSION_DENIED",
+        );
+    }
+    // Five failures lock the account for re-authentication and for login alike.
+    assert_error(
+        "change while locked",
+        &app.post_auth(
+            "/v1/me/password",
+            &access,
+            &json!({"current_password": PASSWORD, "new_password": "new password 123"}),
+        )
+        .await,
+        429,
+        "RESOURCE_EXHAUSTED",
+    );
+    let grpc_locked = account
+        .change_password(bearer(
+            pb::ChangePasswordRequest {
+                current_password: PASSWORD.into(),
+                new_password: "new password 123".into(),
+            },
+            &access,
+        ))
+        .await
+        .expect_err("locked");
+    assert_eq!(grpc_locked.code(), Code::ResourceExhausted);
+    assert_error(
+        "login while locked",
+        &app.post(
+            "/v1/auth/login",
+            &json!({"email": "ada@example.org", "password": PASSWORD}),
+        )
+        .await,
+        429,
+        "RESOURCE_EXHAUSTED",
+    );
+    assert_eq!(
+        app.get_auth("/v1/me", &access).await.0,
+        200,
+        "the token lives"
+    );
+    let pool = app.pool().await;
+    let reauth: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE subject_id = $1::uuid AND action = 'login_failed'
+         AND details->>'reason' = 'reauth'",
+    )
+    .bind(&id)
+    .fetch_one(&pool)
+    .await
+    .expect("audit");
+    assert_eq!(reauth, 5);
+    app.clock
+        .as_ref()
+        .expect("clock")
+        .advance(Duration::minutes(16));
+    let (access, _) = login(&app, "ada@example.org", PASSWORD).await;
+    let (status, _) = app
+        .post_auth(
+            "/v1/me/password",
+            &access,
+            &json!({"current_password": PASSWORD, "new_password": "new password 123"}),
+        )
+        .await;
+    assert_eq!(status, 204);
+}
+
+/// A login that checked the old password while a password change was being written neither restores
+/// the old password (by its re-hash) nor gets a session past the change. The test holds the change's
+/// row lock until the login waits on it, then commits.
+#[tokio::test]
+async fn a_login_racing_a_password_change_gets_no_session() {
+    let app = TestApp::spawn().await;
+    let id = register(&app, "ada@example.org").await;
+    let pool = app.pool().await;
+    // A legacy bcrypt hash: the login will want to re-hash it.
+    let old = bcrypt::hash(PASSWORD, 4).expect("bcrypt");
+    sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1::uuid")
+        .bind(&id)
+        .bind(&old)
+        .execute(&pool)
+        .await
+        .expect("set bcrypt hash");
+    let new = bcrypt::hash("new password 123", 4).expect("bcrypt");
+    let mut change = pool.begin().await.expect("tx");
+    sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1::uuid")
+        .bind(&id)
+        .bind(&new)
+        .execute(&mut *change)
+        .await
+        .expect("change");
+    let racing = {
+        let client = app.client.clone();
+        let url = format!("{}/v1/auth/login", app.http);
+        tokio::spawn(async move {
+            client
+                .post(url)
+                .json(&json!({"email": "ada@example.org", "password": PASSWORD}))
+                .send()
+                .await
+                .expect("login answered")
+                .status()
+                .as_u16()
+        })
+    };
+    // Wait (on the database, not the clock) until the login blocks on the changed row.
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .fetch_one(&pool)
+        .await
+        .expect("pg_stat_activity");
+        if waiting > 0 {
+            break;
+        }
+        assert!(
+            !racing.is_finished(),
+            "the login did not wait for the change"
+        );
+        tokio::task::yield_now().await;
+    }
+    change.commit().await.expect("commit");
+    assert_eq!(racing.await.expect("login task"), 401);
+    let stored: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1::uuid")
+        .bind(&id)
+        .fetch_one(&pool)
+        .await
+        .expect("hash");
+    assert_eq!(stored, new, "the change stands");
+    let sessions: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM sessions WHERE user_id = $1::uuid")
+            .bind(&id)
+            .fetch_one(&pool)
+            .await
+            .expect("sessions");
+    assert_eq!(sessions, 0);
+    login(&app, "ada@example.org", "new password 123").await;
+}
+
+/// Mail is delivered in the background: with the mail server holding every connection, registration
+/// and a password reset are still answered, their mails wait in the outbox, and once the server
+/// answers they are sent and leave the outbox.
+#[tokio::test]
+async fn requests_do_not_wait_for_the_mail_server() {
+    let (open, gate) = tokio::sync::watch::channel(false);
+    let (port, mut mails) = fake_smtp_gated(gate).await;
+    let app = TestApp::spawn_with(TestOptions {
+        configure: Some(Box::new(move |s| {
+            s.auth.smtp_url = secrecy::SecretString::from(format!("smtp://127.0.0.1:{port}"));
+        })),
+        ..TestOptions::default()
+    })
+    .await;
+    let deliveries = app.accounts.mail_deliveries();
+    // A guard against hanging (requests that waited on the held server would never be answered), not
+    // a timing assertion.
+    let status = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        register(&app, "ada@example.org").await;
+        app.post(
+            "/v1/auth/password-reset",
+            &json!({"email": "ada@example.org"}),
+        )
+        .await
+        .0
+    })
+    .await
+    .expect("answered while the mail server holds its connections");
+    assert_eq!(status, 202);
+    assert_eq!(*deliveries.borrow(), 0, "no delivery has finished yet");
+    let pool = app.pool().await;
+    let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM mail_outbox")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(queued, 2, "both mails wait in the outbox");
+
+    open.send(true).expect("open the server");
+    let mut deliveries = deliveries;
+    deliveries.wait_for(|n| *n >= 2).await.expect("deliveries");
+    let mut subjects = BTreeSet::new();
+    for _ in 0..2 {
+        let mail = mails.recv().await.expect("a mail");
+        let subject = mail
+            .lines()
+            .find_map(|l| l.strip_prefix("Subject: "))
+            .expect("subject")
+            .to_owned();
+        subjects.insert(subject);
+    }
+    assert_eq!(
+        subjects,
+        BTreeSet::from([
+            "Reset your password".to_owned(),
+            "Verify your email address".to_owned()
+        ])
+    );
+    let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM mail_outbox")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(queued, 0, "sent mail leaves the outbox");
+}
+
+/// Two refreshes racing with the same refresh token: exactly one gets a new pair; the other is taken
+/// for reuse of a spent token and revokes the session, so the winner's pair dies too.
+#[tokio::test]
+async fn two_concurrent_refreshes_of_one_token_revoke_the_session() {
+    let app = TestApp::spawn().await;
+    register(&app, "ada@example.org").await;
+    let (_, refresh) = login(&app, "ada@example.org", PASSWORD).await;
+    let body = json!({"refresh_token": refresh});
+    let (first, second) = tokio::join!(
+        app.post("/v1/auth/refresh", &body),
+        app.post("/v1/auth/refresh", &body)
+    );
+    let statuses = [first.0, second.0];
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{first:?} {second:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 401).count(),
+        1,
+        "{first:?} {second:?}"
+    );
+    let winner = if first.0 == 200 { &first.1 } else { &second.1 };
+    let access = winner["access_token"].as_str().expect("access");
+    let next = winner["refresh_token"].as_str().expect("refresh");
+    assert_error(
+        "the winner's access token",
+        &app.get_auth("/v1/me", access).await,
+        401,
+        "UNAUTHENTICATED",
+    );
+    assert_error(
+        "the winner's refresh token",
+        &app.post("/v1/auth/refresh", &json!({"refresh_token": next}))
+            .await,
+        401,
+        "UNAUTHENTICATED",
+    );
+    let pool = app.pool().await;
+    let revoked: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM sessions WHERE revoked_at IS NOT NULL")
+            .fetch_one(&pool)
+            .await
+            .expect("sessions");
+    assert_eq!(revoked, 1);
+}
+
+/// A user's own audit view and export leave out the address and user agent of entries someone else
+/// caused (here an admin disabling and enabling the account); their own entries keep them.
+#[tokio::test]
+async fn own_audit_hides_admins_address_and_user_agent() {
+    let app = TestApp::spawn().await;
+    let (_, admin) = bootstrap_admin(&app, "root@example.org").await;
+    let ada = register(&app, "ada@example.org").await;
+    for disabled in [true, false] {
+        let (status, body) = app
+            .patch_auth(
+                &format!("/v1/admin/users/{ada}"),
+                &admin,
+                &json!({"disabled": disabled}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (access, _) = login(&app, "ada@example.org", PASSWORD).await;
+    let (status, audit) = app.get_auth("/v1/me/audit", &access).await;
+    assert_eq!(status, 200, "{audit}");
+    let (status, export) = app.get_auth("/v1/me/export", &access).await;
+    assert_eq!(status, 200, "{export}");
+    for entries in [&audit["entries"], &export["audit_log"]] {
+        let entries = entries.as_array().expect("entries");
+        let by_admin: Vec<&Value> = entries
+            .iter()
+            .filter(|e| e["action"] == "account_disabled" || e["action"] == "account_enabled")
+            .collect();
+        assert_eq!(by_admin.len(), 2, "{entries:?}");
+        for entry in by_admin {
+            assert!(entry["ip"].is_null(), "{entry}");
+            assert!(entry["user_agent"].is_null(), "{entry}");
+        }
+        let own = entries
+            .iter()
+            .find(|e| e["action"] == "login_succeeded")
+            .expect("own login");
+        assert_eq!(own["ip"], "127.0.0.1", "{own}");
+        assert_eq!(own["user_agent"], "linernotes-tests/1.0", "{own}");
+    }
+    // Admins still see everything.
+    let (status, all) = app
+        .get_auth(
+            &format!("/v1/admin/audit?user_id={ada}&action=account_disabled"),
+            &admin,
+        )
+        .await;
+    assert_eq!(status, 200, "{all}");
+    assert_eq!(all["entries"][0]["ip"], "127.0.0.1", "{all}");
+}
+
+/// The purge removes a user's own security events but keeps what admins did to the account; the audit
+/// log cannot be truncated, not even inside a purge-mode transaction.
+#[tokio::test]
+async fn purge_keeps_admin_actions_and_the_audit_log_cannot_be_truncated() {
+    let app = spawn_with_clock().await;
+    let (admin_id, admin) = bootstrap_admin(&app, "root@example.org").await;
+    let ada = register(&app, "ada@example.org").await;
+    for disabled in [true, false] {
+        let (status, body) = app
+            .patch_auth(
+                &format!("/v1/admin/users/{ada}"),
+                &admin,
+                &json!({"disabled": disabled}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (access, _) = login(&app, "ada@example.org", PASSWORD).await;
+    let (status, _, body) = app
+        .send(
+            Method::DELETE,
+            "/v1/me",
+            Some(&json!({"password": PASSWORD})),
+            Some(&access),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    app.clock
+        .as_ref()
+        .expect("clock")
+        .advance(Duration::days(31));
+    let report = app.accounts.purge_deleted_accounts().await.expect("purge");
+    assert_eq!(report.purged, 1);
+    let pool = app.pool().await;
+    let left: Vec<(String, Option<uuid::Uuid>)> = sqlx::query_as(
+        "SELECT action, actor_id FROM audit_log WHERE subject_id = $1::uuid ORDER BY id",
+    )
+    .bind(&ada)
+    .fetch_all(&pool)
+    .await
+    .expect("audit");
+    let admin_uuid: uuid::Uuid = admin_id.parse().expect("uuid");
+    assert_eq!(
+        left,
+        [
+            ("account_disabled".to_owned(), Some(admin_uuid)),
+            ("account_enabled".to_owned(), Some(admin_uuid)),
+            ("account_purged".to_owned(), None),
+        ]
+    );
+
+    let truncate = sqlx::query("TRUNCATE audit_log").execute(&pool).await;
+    assert!(truncate.is_err(), "TRUNCATE must be refused");
+    let mut tx = pool.begin().await.expect("tx");
+    sqlx::query("SET LOCAL linernotes.purge = 'on'")
+        .execute(&mut *tx)
+        .await
+        .expect("purge mode");
+    assert!(sqlx::query("TRUNCATE audit_log")
+        .execute(&mut *tx)
+        .await
+        .is_err());
+    drop(tx);
+    let entries: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert!(entries > 3);
+}
+
+/// Registration, address verification and reset confirmation (each hashes a password or sends mail)
+/// are limited per client IP (`auth.throttle.ip_max_account_requests`, 3 here): beyond it they get 429
+/// until the lock ends.
+#[tokio::test]
+async fn account_requests_are_limited_per_address() {
+    let app = TestApp::spawn_with(TestOptions {
+        manual_clock: true,
+        configure: Some(Box::new(|s| s.auth.throttle.ip_max_account_requests = 3)),
+        ..TestOptions::default()
+    })
+    .await;
+    register(&app, "ada@example.org").await;
+    register(&app, "grace@example.org").await;
+    let (status, _) = app
+        .post("/v1/auth/verify-email", &json!({"token": "not a token"}))
+        .await;
+    assert_eq!(status, 400);
+    let attempts = [
+        (
+            "/v1/auth/register",
+            json!({"email": "eve@example.org", "password": PASSWORD, "display_name": "Eve"}),
+        ),
+        ("/v1/auth/verify-email", json!({"token": "not a token"})),
+        (
+            "/v1/auth/password-reset/confirm",
+            json!({"token": "not a token", "new_password": "new password 123"}),
+        ),
+    ];
+    for (path, body) in &attempts {
+        assert_error(path, &app.post(path, body).await, 429, "RESOURCE_EXHAUSTED");
+    }
+    // Login is not affected.
+    login(&app, "ada@example.org", PASSWORD).await;
+    app.clock
+        .as_ref()
+        .expect("clock")
+        .advance(Duration::minutes(16));
+    register(&app, "eve@example.org").await;
 }
