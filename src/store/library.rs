@@ -564,6 +564,20 @@ fn store(err: sqlx::Error) -> StoreError {
     StoreError::from(err)
 }
 
+/// Plays per track of user `$1` since `$2` (`NULL`: all time). All time reads the maintained counts; a
+/// period reads one index range of the history.
+fn plays_per_track_sql(since: Option<DateTime<Utc>>) -> &'static str {
+    match since {
+        None => {
+            "SELECT track_mbid, plays FROM play_count WHERE user_id = $1 AND $2::timestamptz IS NULL"
+        }
+        Some(_) => {
+            "SELECT track_mbid, count(*) AS plays FROM play \
+             WHERE user_id = $1 AND played_at >= $2 GROUP BY track_mbid"
+        }
+    }
+}
+
 #[async_trait]
 impl LibraryRepo for PgLibraryRepo {
     async fn add_favorite(
@@ -1116,14 +1130,7 @@ impl LibraryRepo for PgLibraryRepo {
         limit: i64,
     ) -> Result<Vec<TopTrack>, StoreError> {
         timed_query("library_top_tracks", self.slow, async {
-            // All time reads the maintained counts; a period reads one index range of the history.
-            let counts = match since {
-                None => "SELECT track_mbid, plays FROM play_count WHERE user_id = $1 AND $2::timestamptz IS NULL",
-                Some(_) => {
-                    "SELECT track_mbid, count(*) AS plays FROM play \
-                     WHERE user_id = $1 AND played_at >= $2 GROUP BY track_mbid"
-                }
-            };
+            let counts = plays_per_track_sql(since);
             let rows = sqlx::query(&format!(
                 "SELECT c.track_mbid, c.plays, {TRACK_COLUMNS} \
                  FROM (SELECT * FROM ({counts}) x ORDER BY plays DESC, track_mbid LIMIT $3) c \
@@ -1154,13 +1161,7 @@ impl LibraryRepo for PgLibraryRepo {
         limit: i64,
     ) -> Result<Vec<TopArtist>, StoreError> {
         timed_query("library_top_artists", self.slow, async {
-            let counts = match since {
-                None => "SELECT track_mbid, plays FROM play_count WHERE user_id = $1 AND $2::timestamptz IS NULL",
-                Some(_) => {
-                    "SELECT track_mbid, count(*) AS plays FROM play \
-                     WHERE user_id = $1 AND played_at >= $2 GROUP BY track_mbid"
-                }
-            };
+            let counts = plays_per_track_sql(since);
             let rows = sqlx::query(&format!(
                 "SELECT ac.artist_mbid, max(COALESCE(a.name, ac.name)) AS name, sum(c.plays)::bigint AS plays \
                  FROM ({counts}) c \
