@@ -36,11 +36,12 @@ pub mod pb {
 /// The fully qualified name health checks use for the metadata service.
 pub const METADATA_SERVICE_NAME: &str = "linernotes.v1.MetadataService";
 
-/// The fully qualified names of the account services (issue 3), for health checks.
-pub const ACCOUNT_SERVICE_NAMES: [&str; 3] = [
+/// The fully qualified names of the account and library services (issues 3 and 4), for health checks.
+pub const ACCOUNT_SERVICE_NAMES: [&str; 4] = [
     "linernotes.v1.AuthService",
     "linernotes.v1.AccountService",
     "linernotes.v1.AdminService",
+    "linernotes.v1.LibraryService",
 ];
 
 impl From<ErrorCode> for tonic::Code {
@@ -142,6 +143,9 @@ pub async fn serve(
         .await;
     health
         .set_serving::<pb::admin_service_server::AdminServiceServer<admin::AdminAdapter>>()
+        .await;
+    health
+        .set_serving::<pb::library_service_server::LibraryServiceServer<library::LibraryAdapter>>()
         .await;
     health
         .set_service_status("", tonic_health::ServingStatus::Serving)

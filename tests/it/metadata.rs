@@ -875,7 +875,12 @@ async fn health_readiness_and_reflection() {
 
     let channel = app.channel().await;
     let mut health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
-    for service in ["", "linernotes.v1.MetadataService"] {
+    for service in [
+        "",
+        "linernotes.v1.MetadataService",
+        "linernotes.v1.LibraryService",
+        "linernotes.v1.AdminService",
+    ] {
         let status = health
             .check(tonic_health::pb::HealthCheckRequest {
                 service: service.into(),
