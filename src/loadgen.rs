@@ -9,12 +9,11 @@
 //!
 //! No per-method code is needed: the request is given as JSON, encoded into protobuf with
 //! `prost-reflect` from the descriptor sets compiled into linernotes, and sent with a pass-through
-//! [`BytesCodec`] (the answer stays undecoded bytes).
+//! [`BytesCodec`](crate::grpc::codec::BytesCodec) (the answer stays undecoded bytes).
 //!
 //! # Layout
 //! - [`Config`] and its validation, [`parse_duration`] for `10s`-style durations;
 //! - [`Target`]: the method and the encoded request, resolved from the descriptor pool;
-//! - [`BytesCodec`]: raw bytes in, raw bytes out;
 //! - [`run`], the workers and the schedule;
 //! - [`Report`] and [`Summary`] (what `--json` prints).
 //!
@@ -28,17 +27,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Buf, BufMut, Bytes};
+use bytes::Bytes;
 use hdrhistogram::Histogram;
 use prost::Message;
 use prost_reflect::{DescriptorPool, DynamicMessage};
 use serde::Serialize;
 use tokio::time::Instant;
-use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::codegen::http::uri::PathAndQuery;
 use tonic::codegen::http::Uri;
 use tonic::transport::Channel;
 use tonic::{Code, Status};
+
+use crate::grpc::codec::BytesCodec;
 
 /// The longest run (warm-up included) and the longest per-request timeout accepted.
 pub const MAX_DURATION: Duration = Duration::from_secs(3600);
@@ -288,53 +288,6 @@ fn descriptor_pool() -> Result<DescriptorPool, Error> {
             .map_err(|e| Error::Descriptors(e.to_string()))?;
     }
     Ok(pool)
-}
-
-/// A codec that sends and receives message bodies as they are: the request is encoded once up front,
-/// and the answer is not decoded (only its arrival and status matter to a load generator).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct BytesCodec;
-
-/// The encoding half of [`BytesCodec`].
-#[derive(Debug, Clone, Copy, Default)]
-pub struct BytesEncoder;
-
-/// The decoding half of [`BytesCodec`].
-#[derive(Debug, Clone, Copy, Default)]
-pub struct BytesDecoder;
-
-impl Codec for BytesCodec {
-    type Encode = Bytes;
-    type Decode = Bytes;
-    type Encoder = BytesEncoder;
-    type Decoder = BytesDecoder;
-
-    fn encoder(&mut self) -> Self::Encoder {
-        BytesEncoder
-    }
-
-    fn decoder(&mut self) -> Self::Decoder {
-        BytesDecoder
-    }
-}
-
-impl Encoder for BytesEncoder {
-    type Item = Bytes;
-    type Error = Status;
-
-    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        dst.put(item);
-        Ok(())
-    }
-}
-
-impl Decoder for BytesDecoder {
-    type Item = Bytes;
-    type Error = Status;
-
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, Status> {
-        Ok(Some(src.copy_to_bytes(src.remaining())))
-    }
 }
 
 /// Checks that `addr` is a URI naming this machine.

@@ -11,6 +11,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures::StreamExt;
 use moka::Expiry;
 use serde::de::DeserializeOwned;
@@ -155,7 +156,7 @@ impl HotCache {
     /// Stores an entity record in both tiers.
     pub async fn put_entity(&self, kind: EntityKind, record: Arc<Record<Entity>>) {
         let key = entity_key(kind, record.entity.mbid());
-        let bytes = serde_json::to_vec(&*record).unwrap_or_default();
+        let bytes = record.json().unwrap_or_default();
         self.put(key, CachedValue::Entity(record), bytes, self.entity_ttl)
             .await;
     }
@@ -178,7 +179,7 @@ impl HotCache {
 
     /// Stores a search page in both tiers.
     pub async fn put_search(&self, query: &SearchQuery, page: Arc<SearchPage>) {
-        let bytes = serde_json::to_vec(&*page).unwrap_or_default();
+        let bytes = Bytes::from(serde_json::to_vec(&*page).unwrap_or_default());
         self.put(
             search_key(query),
             CachedValue::Search(page),
@@ -259,7 +260,7 @@ impl HotCache {
         }
     }
 
-    async fn put(&self, key: String, value: CachedValue, bytes: Vec<u8>, ttl: Duration) {
+    async fn put(&self, key: String, value: CachedValue, bytes: Bytes, ttl: Duration) {
         if let Some(redis) = &self.redis {
             let redis_key = redis.key(&key);
             let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
@@ -268,7 +269,7 @@ impl HotCache {
                 .run("set", |mut c| async move {
                     redis::cmd("SET")
                         .arg(&redis_key)
-                        .arg(payload)
+                        .arg(&payload[..])
                         .arg("PX")
                         .arg(millis)
                         .query_async::<()>(&mut c)
@@ -284,9 +285,10 @@ impl HotCache {
             return;
         }
         // The decoded value takes about twice its JSON size in memory (strings, vectors and their
-        // headers; measured with scripts/bench_cache_memory.py), plus the key and the cache's own
-        // bookkeeping per entry.
-        let weight = u32::try_from(2 * bytes + key.len() + 256).unwrap_or(u32::MAX);
+        // headers; measured with scripts/bench_cache_memory.py); an entity also keeps its JSON and,
+        // once asked over gRPC, its protobuf answer (smaller than the JSON) beside it. Plus the key and
+        // the cache's own bookkeeping per entry.
+        let weight = u32::try_from(4 * bytes + key.len() + 256).unwrap_or(u32::MAX);
         self.local
             .insert(key, LocalEntry { value, weight, ttl })
             .await;
@@ -330,10 +332,7 @@ impl HotCache {
 
 fn decode_as<T: DeserializeOwned>(bytes: &[u8], wrap: fn(T) -> Entity) -> Option<Record<Entity>> {
     let record: Record<T> = serde_json::from_slice(bytes).ok()?;
-    Some(Record {
-        entity: wrap(record.entity),
-        freshness: record.freshness,
-    })
+    Some(Record::new(wrap(record.entity), record.freshness))
 }
 
 /// Reads an entity record of `kind` from its JSON.

@@ -1,14 +1,24 @@
 //! The `linernotes.v1.MetadataService` adapter: parse the request, call the service, convert the answer.
 //!
-//! Conversions borrow the service's answer: a hot-cache hit is shared, not copied, before it is
-//! encoded.
+//! [`MetadataServer`] is the service as served: the lookups (`GetArtist`, `GetAlbum`, `GetRelease`,
+//! `GetTrack`, `GetLabel`) answer the record's protobuf message, encoded once per shared record and
+//! kept beside it, so a hot-cache hit encodes nothing; the other methods go through the generated
+//! server. Conversions borrow the service's answer.
 
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use prost::Message;
+use tonic::codegen::{http, Body, BoxFuture, Context, Poll, Service, StdError};
+use tonic::server::{Grpc, NamedService, UnaryService};
 use tonic::{Request, Response, Status};
 
-use super::{observed, pb};
+use super::codec::PreEncodedCodec;
+use super::{observed, pb, METADATA_SERVICE_NAME};
 use crate::domain::{
     format_timestamp, Album, AlbumPage, Alias, Artist, CreditedArtist, Entity, EntityId,
-    EntityKind, Freshness, Label, LifeSpan, Mbid, Release, SearchPage, TagCount, Track,
+    EntityKind, Freshness, Label, LifeSpan, Mbid, Record, Release, SearchPage, TagCount, Track,
     UrlRelation,
 };
 use crate::service::{AccountService, LibraryService, MetadataService, ServiceError};
@@ -58,6 +68,140 @@ impl MetadataAdapter {
                 })
         })
         .await
+    }
+
+    /// Gets one entity of `kind` as its encoded protobuf message, encoded once per shared record.
+    async fn get_encoded(
+        &self,
+        method: &'static str,
+        kind: EntityKind,
+        request: Request<pb::GetEntityRequest>,
+    ) -> Result<Response<Bytes>, Status> {
+        observed(method, async {
+            let r = request.into_inner();
+            let record = self.service.get(kind, &r.id, r.refresh).await?;
+            if record.entity.kind() != kind {
+                return Err(
+                    ServiceError::internal(format!("{kind} lookup answered another kind")).into(),
+                );
+            }
+            let message = record.encodings.protobuf.get_or_init(|| encode(&record));
+            Ok(Response::new(message.clone()))
+        })
+        .await
+    }
+}
+
+/// The protobuf message of a record: the same message the generated lookup methods answer.
+fn encode(record: &Record<Entity>) -> Bytes {
+    let fresh = record.freshness;
+    let message = match &record.entity {
+        Entity::Artist(a) => artist(a, fresh).encode_to_vec(),
+        Entity::Album(a) => album(a, Some(fresh)).encode_to_vec(),
+        Entity::Release(r) => release(r, fresh).encode_to_vec(),
+        Entity::Track(t) => track(t, fresh).encode_to_vec(),
+        Entity::Label(l) => label(l, fresh).encode_to_vec(),
+    };
+    Bytes::from(message)
+}
+
+/// The lookups answered pre-encoded: request path, method name (for metrics) and entity kind.
+const LOOKUPS: [(&str, &str, EntityKind); 5] = [
+    (
+        "/linernotes.v1.MetadataService/GetArtist",
+        "GetArtist",
+        EntityKind::Artist,
+    ),
+    (
+        "/linernotes.v1.MetadataService/GetAlbum",
+        "GetAlbum",
+        EntityKind::Album,
+    ),
+    (
+        "/linernotes.v1.MetadataService/GetRelease",
+        "GetRelease",
+        EntityKind::Release,
+    ),
+    (
+        "/linernotes.v1.MetadataService/GetTrack",
+        "GetTrack",
+        EntityKind::Track,
+    ),
+    (
+        "/linernotes.v1.MetadataService/GetLabel",
+        "GetLabel",
+        EntityKind::Label,
+    ),
+];
+
+/// `linernotes.v1.MetadataService` as served (see the module documentation).
+#[derive(Clone)]
+pub struct MetadataServer {
+    adapter: Arc<MetadataAdapter>,
+    generated: pb::metadata_service_server::MetadataServiceServer<MetadataAdapter>,
+}
+
+impl MetadataServer {
+    /// Serves `adapter`.
+    pub fn new(adapter: MetadataAdapter) -> Self {
+        let adapter = Arc::new(adapter);
+        Self {
+            generated: pb::metadata_service_server::MetadataServiceServer::from_arc(
+                adapter.clone(),
+            ),
+            adapter,
+        }
+    }
+}
+
+impl NamedService for MetadataServer {
+    const NAME: &'static str = METADATA_SERVICE_NAME;
+}
+
+impl<B> Service<http::Request<B>> for MetadataServer
+where
+    B: Body + Send + 'static,
+    B::Error: Into<StdError> + Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<Self::Response, Self::Error>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let path = request.uri().path();
+        let Some(&(_, method, kind)) = LOOKUPS.iter().find(|(lookup, ..)| *lookup == path) else {
+            return self.generated.call(request);
+        };
+        let lookup = Lookup {
+            adapter: self.adapter.clone(),
+            method,
+            kind,
+        };
+        Box::pin(async move {
+            let mut grpc = Grpc::new(PreEncodedCodec::<pb::GetEntityRequest>::default());
+            Ok(grpc.unary(lookup, request).await)
+        })
+    }
+}
+
+/// One pre-encoded lookup method.
+struct Lookup {
+    adapter: Arc<MetadataAdapter>,
+    method: &'static str,
+    kind: EntityKind,
+}
+
+impl UnaryService<pb::GetEntityRequest> for Lookup {
+    type Response = Bytes;
+    type Future = BoxFuture<Response<Bytes>, Status>;
+
+    fn call(&mut self, request: Request<pb::GetEntityRequest>) -> Self::Future {
+        let (adapter, method, kind) = (self.adapter.clone(), self.method, self.kind);
+        Box::pin(async move { adapter.get_encoded(method, kind, request).await })
     }
 }
 

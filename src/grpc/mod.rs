@@ -3,6 +3,7 @@
 //! Layout:
 //! - [`pb`]: code generated from `proto/` and the encoded descriptor set served by reflection;
 //! - [`metadata`]: the `MetadataService` adapter and its domain → protobuf conversions;
+//! - [`codec`]: codecs for bodies that are already encoded (pre-encoded lookups, the load generator);
 //! - [`accounts`]: the `AuthService` and `AccountService` adapters (issue 3);
 //! - [`admin`]: the `AdminService` adapter: account administration and status (issues 3 and 5);
 //! - [`library`]: the `LibraryService` adapter (issue 4);
@@ -11,6 +12,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod codec;
 pub mod library;
 pub mod metadata;
 
@@ -154,7 +156,7 @@ pub async fn serve(
         .add_service(health_service)
         .add_optional_service(reflection_v1)
         .add_optional_service(reflection_v1alpha)
-        .add_service(pb::metadata_service_server::MetadataServiceServer::new(
+        .add_service(metadata::MetadataServer::new(
             metadata::MetadataAdapter::new(metadata.clone())
                 .with_search_history(library.clone(), accounts.clone()),
         ))

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
+use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -12,6 +13,7 @@ use axum::{Json, Router};
 use super::accounts::Authorization;
 use super::{ApiError, AppState, Params};
 use crate::domain::EntityKind;
+use crate::service::ServiceError;
 
 /// The metadata routes.
 pub fn routes() -> Router<AppState> {
@@ -53,7 +55,10 @@ async fn get_entity(
     let params = Params::from_query(query)?;
     let refresh = params.flag("refresh")?;
     let record = state.metadata.get(kind, &id, refresh).await?;
-    Ok(Json(record.as_ref()).into_response())
+    let json = record
+        .json()
+        .map_err(|e| ServiceError::internal(format!("cannot serialize the {kind}: {e}")))?;
+    Ok(([(CONTENT_TYPE, "application/json")], json).into_response())
 }
 
 async fn list_artist_albums(

@@ -458,11 +458,11 @@ pub struct ServiceStatus {
 }
 
 fn record(stored: StoredEntity, stale: bool) -> Record<Entity> {
-    Record {
-        entity: stored.entity,
-        freshness: Freshness {
+    Record::new(
+        stored.entity,
+        Freshness {
             fetched_at: stored.fetched_at,
             stale,
         },
-    }
+    )
 }

@@ -5,6 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use linernotes::domain::EntityKind;
 use linernotes::grpc::pb;
 use serde_json::{json, Value};
 use tonic::Code;
@@ -143,6 +144,47 @@ async fn artist_end_to_end_through_both_transports() {
     let (status, by_discogs) = app.get("/v1/artists/discogs:123456").await;
     assert_eq!(status, 200);
     assert_eq!(by_discogs["id"], mb(ARTIST));
+    assert_eq!(app.upstream_calls().await, 1);
+}
+
+/// A hot lookup answers the encodings kept with the cached record: the JSON the HTTP answer is made of,
+/// and the protobuf message every gRPC answer is, both the same on every hit.
+#[tokio::test]
+async fn hot_lookups_answer_the_encodings_kept_with_the_cached_record() {
+    let app = TestApp::spawn().await;
+    mount_lookup(&app, "artist", ARTIST, artist(ARTIST, "Ada Example")).await;
+    let url = format!("{}/v1/artists/{}", app.http, mb(ARTIST));
+    let raw_get = || async {
+        let response = app.client.get(&url).send().await.expect("GET");
+        response.bytes().await.expect("body")
+    };
+    let first_json = raw_get().await;
+    let mut grpc = app.grpc().await;
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        let answer = grpc
+            .get_artist(get_request(&mb(ARTIST), false))
+            .await
+            .expect("GetArtist")
+            .into_inner();
+        answers.push(answer);
+    }
+    let second_json = raw_get().await;
+
+    let mbid = ARTIST.parse().expect("MBID");
+    let cached = app
+        .metadata
+        .cache()
+        .get_entity(EntityKind::Artist, mbid)
+        .await
+        .expect("the artist is in the hot cache");
+    let json = cached.encodings.json.get().expect("JSON kept");
+    assert_eq!(&first_json, json);
+    assert_eq!(&second_json, json);
+    let protobuf = cached.encodings.protobuf.get().expect("protobuf kept");
+    let kept = <pb::Artist as prost::Message>::decode(protobuf.clone()).expect("decodes");
+    assert_eq!(answers, [kept.clone(), kept]);
+    assert_eq!(answers[0].name, "Ada Example");
     assert_eq!(app.upstream_calls().await, 1);
 }
 
