@@ -205,6 +205,7 @@ impl Application {
             self.accounts.clone(),
             Duration::from_secs(self.settings.auth.purge_interval_secs),
         ));
+        let metrics_upkeep = crate::telemetry::spawn_metrics_upkeep();
         tracing::info!("linernotes is serving");
 
         shutdown.await;
@@ -229,6 +230,9 @@ impl Application {
             listener.abort();
         }
         purge.abort();
+        if let Some(upkeep) = &metrics_upkeep {
+            upkeep.abort();
+        }
         let grpc_abort = grpc.abort_handle();
         let http_abort = http.abort_handle();
         let drained = tokio::time::timeout(grace, async {

@@ -38,6 +38,24 @@ pub fn metrics_handle() -> Option<PrometheusHandle> {
         .clone()
 }
 
+/// How often recorded histogram samples are folded into their buckets between scrapes.
+const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Folds the recorder's histogram samples into their buckets every few seconds until aborted. The
+/// recorder keeps every sample until then, so without it a server nobody scrapes would grow by every
+/// request's latency sample (and the next scrape would fold them all at once).
+pub fn spawn_metrics_upkeep() -> Option<tokio::task::JoinHandle<()>> {
+    let handle = metrics_handle()?;
+    Some(tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(UPKEEP_INTERVAL);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            handle.run_upkeep();
+        }
+    }))
+}
+
 /// Sets the pool gauges (called at scrape time).
 pub fn record_pool(pool: &PgPool, max: u32) {
     let size = pool.size();
