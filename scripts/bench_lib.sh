@@ -1,7 +1,9 @@
 # Shared pieces of the benchmark scripts (sourced, not run): a fresh database, a release server on free
 # loopback ports, loadgen runs with a one-line summary, and cleanup on exit (also on failure or Ctrl-C).
 # Every wait is bounded. Knobs (environment): DURATION (10s), WARMUP (2s), CONNECTIONS (4),
-# CONCURRENCY (32), PGURL (postgres://postgres@127.0.0.1:5432), JSON_DIR (keep --json summaries there).
+# CONCURRENCY (32), PGURL (postgres://postgres@127.0.0.1:5432), JSON_DIR (keep --json summaries there),
+# SERVER_CPUS and LOADGEN_CPUS (pin the server and loadgen to these CPUs with taskset, e.g. 0 and 1,
+# so that they do not take turns on the same core; unset: the scheduler places both).
 
 DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-2s}
@@ -66,7 +68,7 @@ start_server() {
     LINERNOTES__PROVIDERS__MUSICBRAINZ__CONTACT="bench@linernotes.invalid" \
     LINERNOTES__AUTH__JWT_SECRET="benchmark-signing-key-of-at-least-32-bytes" \
     LINERNOTES__LOGGING__LEVEL=warn \
-    "$@" target/release/linernotes serve >"$work/server.log" 2>&1 &
+    "$@" ${SERVER_CPUS:+taskset -c "$SERVER_CPUS"} target/release/linernotes serve >"$work/server.log" 2>&1 &
   server_pid=$!
   if ! wait_for "curl -fsS http://127.0.0.1:$http_port/readyz" 600; then
     cat "$work/server.log" >&2
@@ -78,7 +80,7 @@ start_server() {
 drive() {
   local name=$1
   shift
-  target/release/loadgen --addr "http://127.0.0.1:$grpc_port" --connections "$CONNECTIONS" \
+  ${LOADGEN_CPUS:+taskset -c "$LOADGEN_CPUS"} target/release/loadgen --addr "http://127.0.0.1:$grpc_port" --connections "$CONNECTIONS" \
     --concurrency "$CONCURRENCY" --duration "$DURATION" --warmup "$WARMUP" --json "$@" >"$work/$name.json"
   python3 - "$name" "$work/$name.json" <<'PY'
 import json, sys

@@ -4,7 +4,8 @@
 //! `concurrency` workers sends its next request when the previous one answered) or at a fixed rate
 //! (open loop: request *k* is due at `start + k / rate`; when it goes out late because every worker was
 //! still waiting for earlier answers, its latency counts from the time it was due, so a slow server
-//! cannot hide its stalls by slowing the sender down: no coordinated omission).
+//! cannot hide its stalls by slowing the sender down: no coordinated omission). At a fixed rate a pacer
+//! thread releases each request when it is due, with sub-millisecond precision.
 //! It returns a [`Report`] with counts, errors by gRPC status code and an HDR histogram of latencies.
 //!
 //! No per-method code is needed: the request is given as JSON, encoded into protobuf with
@@ -32,6 +33,7 @@ use hdrhistogram::Histogram;
 use prost::Message;
 use prost_reflect::{DescriptorPool, DynamicMessage};
 use serde::Serialize;
+use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tonic::codegen::http::uri::PathAndQuery;
 use tonic::codegen::http::Uri;
@@ -348,10 +350,10 @@ pub struct Report {
     /// Latency of successful requests in microseconds. As fast as possible: from the send. At a fixed
     /// rate: from the time the request was due when every worker was still busy with earlier requests
     /// (so waiting behind slow answers counts: no coordinated omission), and from the send when a
-    /// worker was idle, waiting for that time (so the timer's ~1 ms granularity does not count).
+    /// worker was idle, waiting for that time (so the pacer's wake-up does not count).
     pub latency: Histogram<u64>,
-    /// At a fixed rate: how late each request was sent (µs) after the time it was due; timer
-    /// granularity and too few workers both show up here.
+    /// At a fixed rate: how late each request was sent (µs) after the time it was due; the pacer's
+    /// and the workers' wake-ups and too few workers all show up here.
     pub send_lag: Option<Histogram<u64>>,
 }
 
@@ -532,6 +534,8 @@ struct Plan {
     rate: Option<f64>,
     /// Fixed rate: the next ticket (request *k* is due at `start + k / rate`).
     next_ticket: AtomicU64,
+    /// Fixed rate: one permit per ticket, released by the [`pace`] thread when the ticket is due.
+    due_tickets: Arc<Semaphore>,
     /// Fixed rate: tickets due before `measure_start` (warm-up).
     warmup_tickets: u64,
     /// As fast as possible: measured requests started so far.
@@ -543,6 +547,48 @@ impl Plan {
     fn due(&self, ticket: u64, rate: f64) -> Instant {
         self.start + Duration::from_secs_f64(ticket as f64 / rate)
     }
+
+    /// Whether `ticket` lies beyond the run (past the request count or due at or after the deadline).
+    fn past_end(&self, ticket: u64, rate: f64) -> bool {
+        self.requests
+            .is_some_and(|n| ticket >= self.warmup_tickets + n)
+            || self
+                .deadline
+                .is_some_and(|deadline| self.due(ticket, rate) >= deadline)
+    }
+}
+
+/// The pacer's shortest sleep: at high rates it releases what came due every 100 µs (at 15,000 req/s,
+/// one or two requests at a time) rather than waking for every request.
+const PACER_TICK: Duration = Duration::from_micros(100);
+
+/// Fixed rate: releases one permit of `plan.due_tickets` per ticket at the time it is due, then one
+/// past-the-end permit per worker so each of them stops.
+///
+/// It runs on its own thread because tokio's timer ticks in whole milliseconds: workers sleeping on it
+/// would send each millisecond's requests in one burst (at 15,000 req/s, fifteen at once), and the
+/// latency measured would be mostly that burst queueing in the load generator and the server. The
+/// thread's sleeps are precise to tens of microseconds, so requests go out as evenly as the rate asks
+/// (within [`PACER_TICK`]).
+fn pace(plan: &Plan, rate: f64, workers: usize) {
+    let mut released = 0;
+    while !plan.past_end(released, rate) {
+        let now = Instant::now();
+
+        let mut due = 0;
+        while !plan.past_end(released + due, rate) && plan.due(released + due, rate) <= now {
+            due += 1;
+        }
+        if due > 0 {
+            plan.due_tickets.add_permits(due as usize);
+            released += due;
+        }
+        let next = plan
+            .due(released, rate)
+            .saturating_duration_since(Instant::now());
+        std::thread::sleep(next.max(PACER_TICK));
+    }
+    plan.due_tickets.add_permits(workers);
 }
 
 /// One worker's tallies, merged at the end (no locks while running).
@@ -611,6 +657,7 @@ pub async fn run(config: Config) -> Result<Report, Error> {
         requests: config.requests,
         rate: config.rate,
         next_ticket: AtomicU64::new(0),
+        due_tickets: Arc::new(Semaphore::new(0)),
         warmup_tickets: config
             .rate
             .map_or(0, |rate| (config.warmup.as_secs_f64() * rate).ceil() as u64),
@@ -623,6 +670,11 @@ pub async fn run(config: Config) -> Result<Report, Error> {
             tokio::spawn(worker(plan.clone(), channel))
         })
         .collect();
+    let pacer = config.rate.map(|rate| {
+        let plan = plan.clone();
+        let workers = config.concurrency;
+        std::thread::spawn(move || pace(&plan, rate, workers))
+    });
 
     let mut total = Tally::new();
     for handle in workers {
@@ -637,6 +689,10 @@ pub async fn run(config: Config) -> Result<Report, Error> {
         let _ = total.latency.add(&tally.latency);
         let _ = total.send_lag.add(&tally.send_lag);
         total.last_finish = total.last_finish.max(tally.last_finish);
+    }
+    if let Some(pacer) = pacer {
+        // Every worker has taken its past-the-end permit, so the pacer has returned.
+        let _ = pacer.join();
     }
     let end = total.last_finish.unwrap_or_else(Instant::now);
 
@@ -663,27 +719,29 @@ async fn worker(plan: Arc<Plan>, channel: Channel) -> Tally {
         // Where latency counts from, when the request was due, and whether it counts.
         let (from, due, measured) = match plan.rate {
             Some(rate) => {
+                // A worker that waits for its request's time is idle when it is due: any lateness is
+                // the pacer's wake-up, not the server's, so latency counts from the actual send. A
+                // worker that finds a ticket already due was held up by slow answers (every worker
+                // busy): that wait is the server's doing and counts.
+                let waited = match plan.due_tickets.try_acquire() {
+                    Ok(permit) => {
+                        permit.forget();
+                        false
+                    }
+                    Err(_) => {
+                        let Ok(permit) = plan.due_tickets.acquire().await else {
+                            break;
+                        };
+                        permit.forget();
+                        true
+                    }
+                };
                 let ticket = plan.next_ticket.fetch_add(1, Ordering::Relaxed);
-                if plan
-                    .requests
-                    .is_some_and(|n| ticket >= plan.warmup_tickets + n)
-                {
+                if plan.past_end(ticket, rate) {
                     break;
                 }
                 let due = plan.due(ticket, rate);
-                if plan.deadline.is_some_and(|deadline| due >= deadline) {
-                    break;
-                }
-                // A worker that waits for its request's time is idle when it is due: any lateness is
-                // the timer's (about 1 ms granularity), not the server's, so latency counts from the
-                // actual send. A worker that takes a ticket already due was held up by slow answers
-                // (every worker busy): that wait is the server's doing and counts.
-                let from = if Instant::now() < due {
-                    tokio::time::sleep_until(due).await;
-                    Instant::now()
-                } else {
-                    due
-                };
+                let from = if waited { Instant::now() } else { due };
                 (from, due, ticket >= plan.warmup_tickets)
             }
             None => {
