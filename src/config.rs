@@ -167,6 +167,8 @@ pub struct CacheTtlSettings {
     pub entity: u64,
     /// Search pages.
     pub search: u64,
+    /// Provider health shared between instances (`status:{platform}`).
+    pub status: u64,
 }
 
 /// How long stored metadata stays fresh.
@@ -709,6 +711,7 @@ impl Settings {
             ("cache.redis_timeout_ms", cache.redis_timeout_ms),
             ("cache.ttl_secs.entity", cache.ttl_secs.entity),
             ("cache.ttl_secs.search", cache.ttl_secs.search),
+            ("cache.ttl_secs.status", cache.ttl_secs.status),
             ("database.slow_query_ms", self.database.slow_query_ms),
         ] {
             check(value >= 1, key, format!("must be at least 1, got {value}"));

@@ -2,7 +2,8 @@
 //! configured.
 //!
 //! Keys follow the seed policy: `artist:{platform}:{id}` (and `album:`, `release:`, `track:`, `label:`)
-//! for entities, `search:{query}:{platform}` for search pages; in Redis every key also carries the
+//! for entities, `search:{query}:{platform}` for search pages, `status:{platform}` for a provider's
+//! health as the instances report it (Redis only); in Redis every key also carries the
 //! namespace and schema version ([`crate::redis::RedisHandle::key`]). Values are the API's JSON, so what
 //! one release wrote, the same release reads. Invalidations are published on a Redis channel so every
 //! instance drops its in-process copy. Redis trouble (down, slow, garbage) never fails a lookup: it is
@@ -21,6 +22,7 @@ use crate::config::CacheSettings;
 use crate::domain::{
     Album, Artist, Entity, EntityKind, Label, Mbid, Record, Release, SearchPage, SearchQuery, Track,
 };
+use crate::providers::ReportedHealth;
 use crate::redis::RedisHandle;
 
 /// A value of the in-process tier.
@@ -78,6 +80,7 @@ pub struct HotCache {
     listener: Arc<tokio::sync::watch::Sender<ListenerState>>,
     entity_ttl: Duration,
     search_ttl: Duration,
+    status_ttl: Duration,
 }
 
 impl std::fmt::Debug for HotCache {
@@ -103,6 +106,11 @@ pub fn search_key(query: &SearchQuery) -> String {
     )
 }
 
+/// The cache key of a provider's reported health.
+pub fn status_key(platform: &str) -> String {
+    format!("status:{platform}")
+}
+
 /// The channel invalidations are published on (before the namespace prefix).
 const INVALIDATION_CHANNEL: &str = "invalidate";
 
@@ -121,6 +129,7 @@ impl HotCache {
             listener: Arc::new(tokio::sync::watch::channel(ListenerState::default()).0),
             entity_ttl: Duration::from_secs(settings.ttl_secs.entity),
             search_ttl: Duration::from_secs(settings.ttl_secs.search),
+            status_ttl: Duration::from_secs(settings.ttl_secs.status),
         }
     }
 
@@ -211,6 +220,25 @@ impl HotCache {
         }
     }
 
+    /// The health of provider `platform` as instances last reported it under `status:{platform}`.
+    /// Redis only (each instance knows its own view): `None` without Redis, when no instance reported
+    /// within the status TTL, or on Redis trouble.
+    pub async fn reported_health(&self, platform: &str) -> Option<ReportedHealth> {
+        self.redis_get(&status_key(platform), |bytes| {
+            serde_json::from_slice(bytes).ok()
+        })
+        .await
+        .map(|(health, _)| health)
+    }
+
+    /// Reports provider `platform`'s health to the other instances for the status TTL.
+    pub async fn report_health(&self, platform: &str, health: &ReportedHealth) {
+        if let Ok(json) = serde_json::to_vec(health) {
+            self.redis_set(&status_key(platform), Bytes::from(json), self.status_ttl)
+                .await;
+        }
+    }
+
     async fn get(
         &self,
         key: &str,
@@ -221,6 +249,23 @@ impl HotCache {
             return Some(entry.value);
         }
         count(MEMORY, "miss");
+        let (value, len) = self.redis_get(key, decode).await?;
+        let ttl = match value {
+            CachedValue::Entity(_) => self.entity_ttl,
+            CachedValue::Search(_) => self.search_ttl,
+        };
+        self.insert_local(key.to_owned(), value.clone(), len, ttl)
+            .await;
+        Some(value)
+    }
+
+    /// Reads `key` from Redis and decodes it; also answers the value's size. Counts hits, misses,
+    /// unreadable values and Redis trouble.
+    async fn redis_get<T>(
+        &self,
+        key: &str,
+        decode: impl FnOnce(&[u8]) -> Option<T>,
+    ) -> Option<(T, usize)> {
         let redis = self.redis.as_ref()?;
         let redis_key = redis.key(key);
         let found = redis
@@ -235,13 +280,7 @@ impl HotCache {
             Ok(Some(bytes)) => match decode(&bytes) {
                 Some(value) => {
                     count(REDIS, "hit");
-                    let ttl = match value {
-                        CachedValue::Entity(_) => self.entity_ttl,
-                        CachedValue::Search(_) => self.search_ttl,
-                    };
-                    self.insert_local(key.to_owned(), value.clone(), bytes.len(), ttl)
-                        .await;
-                    Some(value)
+                    Some((value, bytes.len()))
                 }
                 None => {
                     count(REDIS, "garbage");
@@ -261,23 +300,28 @@ impl HotCache {
     }
 
     async fn put(&self, key: String, value: CachedValue, bytes: Bytes, ttl: Duration) {
-        if let Some(redis) = &self.redis {
-            let redis_key = redis.key(&key);
-            let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
-            let payload = bytes.clone();
-            let _ = redis
-                .run("set", |mut c| async move {
-                    redis::cmd("SET")
-                        .arg(&redis_key)
-                        .arg(&payload[..])
-                        .arg("PX")
-                        .arg(millis)
-                        .query_async::<()>(&mut c)
-                        .await
-                })
-                .await;
-        }
+        self.redis_set(&key, bytes.clone(), ttl).await;
         self.insert_local(key, value, bytes.len(), ttl).await;
+    }
+
+    /// Writes `bytes` under `key` in Redis (when configured) for `ttl`; trouble is counted and ignored.
+    async fn redis_set(&self, key: &str, bytes: Bytes, ttl: Duration) {
+        let Some(redis) = &self.redis else {
+            return;
+        };
+        let redis_key = redis.key(key);
+        let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
+        let _ = redis
+            .run("set", |mut c| async move {
+                redis::cmd("SET")
+                    .arg(&redis_key)
+                    .arg(&bytes[..])
+                    .arg("PX")
+                    .arg(millis)
+                    .query_async::<()>(&mut c)
+                    .await
+            })
+            .await;
     }
 
     async fn insert_local(&self, key: String, value: CachedValue, bytes: usize, ttl: Duration) {

@@ -424,8 +424,19 @@ impl MetadataService {
             },
         };
         let (entries, bytes) = self.inner.cache.local_usage();
+        let mut providers = vec![self.inner.provider.status()];
+        for provider in &mut providers {
+            // With Redis: learn what the other instances saw, and tell them what this one saw.
+            if let Some(reported) = self.inner.cache.reported_health(provider.name).await {
+                provider.merge(&reported);
+            }
+            self.inner
+                .cache
+                .report_health(provider.name, &provider.reported())
+                .await;
+        }
         ServiceStatus {
-            providers: vec![self.inner.provider.status()],
+            providers,
             database,
             redis,
             cache_entries: entries,

@@ -76,6 +76,60 @@ async fn mount_echo(apps: [&TestApp; 2], echo: &EchoArtists) {
     }
 }
 
+/// With Redis, an instance's status also shows what the other instances saw of the provider
+/// (`status:{platform}`): the latest failure and the latest success, whichever instance met them.
+#[tokio::test]
+async fn provider_health_is_shared_between_instances() {
+    let (first, second) = two_instances(100.0).await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("not json"))
+        .mount(&first.mock)
+        .await;
+    let (status, body) = first.get(&format!("/v1/artists/musicbrainz:{GUEST}")).await;
+    assert_eq!(status, 503, "{body}");
+    let seen_by_first = first.get("/v1/status").await.1["providers"][0].clone();
+    let error = seen_by_first["last_error"].clone();
+    assert!(
+        error.as_str().is_some_and(|e| e.contains("invalid JSON")),
+        "{seen_by_first}"
+    );
+    assert_eq!(seen_by_first["last_success"], Value::Null);
+
+    mount_lookup_on(&second, ARTIST, "Ada Example").await;
+    assert_eq!(
+        second
+            .get(&format!("/v1/artists/musicbrainz:{ARTIST}"))
+            .await
+            .0,
+        200
+    );
+    let seen_by_second = second.get("/v1/status").await.1["providers"][0].clone();
+    assert_eq!(seen_by_second["last_error"], error, "{seen_by_second}");
+    assert_eq!(
+        seen_by_second["last_error_at"],
+        seen_by_first["last_error_at"]
+    );
+    assert!(
+        seen_by_second["last_success"].as_str().is_some(),
+        "{seen_by_second}"
+    );
+
+    let seen_by_first = first.get("/v1/status").await.1["providers"][0].clone();
+    assert_eq!(
+        seen_by_first["last_success"], seen_by_second["last_success"],
+        "the first instance never reached MusicBrainz, the second did"
+    );
+}
+
+/// Answers the artist lookup of `mbid` on `app`'s mock MusicBrainz.
+async fn mount_lookup_on(app: &TestApp, mbid: &str, name: &str) {
+    Mock::given(method("GET"))
+        .and(path(format!("/ws/2/artist/{mbid}")))
+        .respond_with(json_response(&artist(mbid, name)))
+        .mount(&app.mock)
+        .await;
+}
+
 /// Two instances sharing Redis together stay within the upstream rate: the requests both send are
 /// at least one period apart (10/s here), although each instance has its own misses.
 #[tokio::test]

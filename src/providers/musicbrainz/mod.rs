@@ -126,13 +126,15 @@ impl MusicBrainzClient {
     }
 
     /// GETs `path` (relative to the base URL) with `query` and `fmt=json`, politely, behind the circuit
-    /// breaker; returns the body.
-    async fn get(
+    /// breaker, and reads the body with `parse`. An answer `parse` rejects counts as a failure of the
+    /// provider (breaker, status, metrics), like an error status.
+    async fn get<T>(
         &self,
         path: &str,
         query: &[(&str, &str)],
         priority: Priority,
-    ) -> Result<Vec<u8>, ProviderError> {
+        parse: impl FnOnce(&[u8]) -> Result<T, ProviderError>,
+    ) -> Result<T, ProviderError> {
         if let Err(until) = self.breaker.permit() {
             metrics::counter!("linernotes_provider_requests_total", "provider" => NAME, "outcome" => "circuit_open")
                 .increment(1);
@@ -142,7 +144,10 @@ impl MusicBrainzClient {
             )));
         }
         let started = Instant::now();
-        let result = self.send(path, query, priority).await;
+        let result = match self.send(path, query, priority).await {
+            Ok(body) => parse(&body),
+            Err(err) => Err(err),
+        };
         metrics::histogram!("linernotes_provider_request_duration_seconds", "provider" => NAME)
             .record(started.elapsed().as_secs_f64());
         let outcome = match &result {
@@ -244,19 +249,12 @@ impl MusicBrainzClient {
             attempt += 1;
         }
     }
+}
 
-    /// GETs and parses a JSON body, keeping the raw value.
-    async fn get_json(
-        &self,
-        path: &str,
-        query: &[(&str, &str)],
-        priority: Priority,
-    ) -> Result<(Vec<u8>, serde_json::Value), ProviderError> {
-        let body = self.get(path, query, priority).await?;
-        let raw = serde_json::from_slice(&body)
-            .map_err(|e| ProviderError::Malformed(format!("MusicBrainz sent invalid JSON: {e}")))?;
-        Ok((body, raw))
-    }
+/// The body as a JSON value, kept raw beside the parsed entity.
+fn raw_json(body: &[u8]) -> Result<serde_json::Value, ProviderError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ProviderError::Malformed(format!("MusicBrainz sent invalid JSON: {e}")))
 }
 
 /// The query string of a request, ending in `fmt=json`. Values are percent-encoded, except that the
@@ -327,8 +325,14 @@ impl MetadataProvider for MusicBrainzClient {
     ) -> Result<FetchedEntity, ProviderError> {
         let inc = lookup_inc(kind);
         let path = format!("{}/{mbid}", kind.musicbrainz_entity());
-        let (body, raw) = self.get_json(&path, &[("inc", inc)], priority).await?;
-        let mut entity = model::parse_lookup(kind, &body).map_err(malformed)?;
+        let (raw, mut entity) = self
+            .get(&path, &[("inc", inc)], priority, |body| {
+                Ok((
+                    raw_json(body)?,
+                    model::parse_lookup(kind, body).map_err(malformed)?,
+                ))
+            })
+            .await?;
         let derived = external_ids_from_urls(entity.urls());
         let ids = entity.external_ids_mut();
         for id in derived {
@@ -352,8 +356,8 @@ impl MetadataProvider for MusicBrainzClient {
         let artist_text = artist.to_string();
         let offset_text = offset.to_string();
         let limit_text = BROWSE_PAGE_SIZE.to_string();
-        let (body, raw) = self
-            .get_json(
+        let (raw, (albums, total, offset)) = self
+            .get(
                 "release-group",
                 &[
                     ("artist", &artist_text),
@@ -362,9 +366,12 @@ impl MetadataProvider for MusicBrainzClient {
                     ("offset", &offset_text),
                 ],
                 priority,
+                |body| {
+                    let raw = raw_json(body)?;
+                    Ok((raw, model::parse_album_browse(body).map_err(malformed)?))
+                },
             )
             .await?;
-        let (albums, total, offset) = model::parse_album_browse(&body).map_err(malformed)?;
         let received = raw
             .get("release-groups")
             .and_then(serde_json::Value::as_array)
@@ -383,33 +390,35 @@ impl MetadataProvider for MusicBrainzClient {
         let text = &query.text;
         let limit = query.limit.to_string();
         let offset = query.offset.to_string();
-        let body = self
-            .get(
-                query.kind.musicbrainz_entity(),
-                &[("query", text), ("limit", &limit), ("offset", &offset)],
-                Priority::Interactive,
-            )
-            .await?;
-        model::parse_search(query.kind, &body).map_err(malformed)
+        self.get(
+            query.kind.musicbrainz_entity(),
+            &[("query", text), ("limit", &limit), ("offset", &offset)],
+            Priority::Interactive,
+            |body| model::parse_search(query.kind, body).map_err(malformed),
+        )
+        .await
     }
 
     async fn recordings_by_isrc(&self, isrc: &str) -> Result<Vec<Mbid>, ProviderError> {
-        let body = self
-            .get(&format!("isrc/{isrc}"), &[], Priority::Interactive)
-            .await?;
-        model::parse_isrc_lookup(&body).map_err(malformed)
+        self.get(
+            &format!("isrc/{isrc}"),
+            &[],
+            Priority::Interactive,
+            |body| model::parse_isrc_lookup(body).map_err(malformed),
+        )
+        .await
     }
 
     async fn releases_by_barcode(&self, barcode: &str) -> Result<Vec<Mbid>, ProviderError> {
         let query = format!("barcode:{barcode}");
-        let body = self
+        let page = self
             .get(
                 "release",
                 &[("query", &query), ("limit", "10")],
                 Priority::Interactive,
+                |body| model::parse_search(EntityKind::Release, body).map_err(malformed),
             )
             .await?;
-        let page = model::parse_search(EntityKind::Release, &body).map_err(malformed)?;
         Ok(page.results.into_iter().map(|hit| hit.id).collect())
     }
 
