@@ -161,7 +161,8 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes; then health turns NOT_SERVING, in-flight requests finish
-    /// (for at most `server.shutdown_grace_secs`), background refreshes are awaited and the pool closes.
+    /// (for at most `server.shutdown_grace_secs`), background refreshes and mail deliveries are
+    /// awaited and the pool closes.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -244,6 +245,7 @@ impl Application {
                 tracing::error!(error = %e, "HTTP server failed");
             }
             self.metadata.background().idle().await;
+            self.accounts.background().idle().await;
         })
         .await;
         if drained.is_err() {

@@ -16,6 +16,7 @@ use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
+use super::background::BackgroundTasks;
 use super::mailer::{Delivery, Mailer, OutgoingMail};
 use super::passwords::{is_bcrypt, PasswordHasher};
 use super::tokens::{hash_token, new_opaque_token, AccessTokens};
@@ -229,6 +230,8 @@ struct Inner {
     export_sections: std::sync::RwLock<Vec<Arc<dyn ExportSection>>>,
     /// Finished mail deliveries.
     deliveries: tokio::sync::watch::Sender<u64>,
+    /// Mail deliveries under way, for shutdown to wait on.
+    background: BackgroundTasks,
 }
 
 fn invalid(message: String) -> ServiceError {
@@ -338,6 +341,7 @@ impl AccountService {
                 clock,
                 export_sections: std::sync::RwLock::default(),
                 deliveries: tokio::sync::watch::Sender::new(0),
+                background: BackgroundTasks::new("linernotes_background_mail_deliveries"),
             }),
         })
     }
@@ -450,7 +454,7 @@ impl AccountService {
             .enqueue_mail(mail.user_id, &mail.to, &mail.subject, &mail.body, now)
             .await?;
         let inner = self.inner.clone();
-        tokio::spawn(async move {
+        self.inner.background.spawn(async move {
             if inner.mailer.deliver(&mail).await == Delivery::Sent {
                 if let Err(err) = inner.repo.remove_from_outbox(id).await {
                     tracing::warn!(error = %err, "a sent mail could not be removed from the outbox");
@@ -459,6 +463,11 @@ impl AccountService {
             inner.deliveries.send_modify(|n| *n += 1);
         });
         Ok(())
+    }
+
+    /// Mail deliveries under way (shutdown waits for them).
+    pub fn background(&self) -> &BackgroundTasks {
+        &self.inner.background
     }
 
     /// Counts finished mail deliveries (sent or left in the outbox), to wait on background delivery.

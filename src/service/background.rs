@@ -1,4 +1,4 @@
-//! Background work (stale-entity refreshes) that shutdown and tests can wait for.
+//! Background work (stale-entity refreshes, mail deliveries) that shutdown and tests can wait for.
 
 use std::future::Future;
 
@@ -8,35 +8,41 @@ use tokio::sync::watch;
 #[derive(Debug, Clone)]
 pub struct BackgroundTasks {
     running: watch::Sender<usize>,
-}
-
-impl Default for BackgroundTasks {
-    fn default() -> Self {
-        Self {
-            running: watch::channel(0).0,
-        }
-    }
+    /// The gauge counting them.
+    gauge: &'static str,
 }
 
 /// Decrements the count when a task ends, however it ends.
-struct RunningGuard(watch::Sender<usize>);
+struct RunningGuard(BackgroundTasks);
 
 impl Drop for RunningGuard {
     fn drop(&mut self) {
-        self.0.send_modify(|n| *n = n.saturating_sub(1));
-        metrics::gauge!("linernotes_background_refreshes").set(*self.0.borrow() as f64);
+        self.0.running.send_modify(|n| *n = n.saturating_sub(1));
+        self.0.publish();
     }
 }
 
 impl BackgroundTasks {
+    /// No tasks yet; their number is published as the gauge named `gauge`.
+    pub fn new(gauge: &'static str) -> Self {
+        Self {
+            running: watch::channel(0).0,
+            gauge,
+        }
+    }
+
+    fn publish(&self) {
+        metrics::gauge!(self.gauge).set(*self.running.borrow() as f64);
+    }
+
     /// Spawns `task` on the runtime and counts it while it runs.
     pub fn spawn<F>(&self, task: F)
     where
         F: Future<Output = ()> + Send + 'static,
     {
         self.running.send_modify(|n| *n += 1);
-        metrics::gauge!("linernotes_background_refreshes").set(*self.running.borrow() as f64);
-        let guard = RunningGuard(self.running.clone());
+        self.publish();
+        let guard = RunningGuard(self.clone());
         tokio::spawn(async move {
             let _guard = guard;
             task.await;

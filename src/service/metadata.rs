@@ -72,7 +72,7 @@ impl MetadataService {
                 cache,
                 lookups: SingleFlight::default(),
                 album_syncs: SingleFlight::default(),
-                background: BackgroundTasks::default(),
+                background: BackgroundTasks::new("linernotes_background_refreshes"),
             }),
         }
     }

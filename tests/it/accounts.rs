@@ -1867,18 +1867,23 @@ async fn fake_smtp_gated(
     (port, rx)
 }
 
-/// With `auth.smtp_url` set, the verification mail goes out by SMTP (and not to the outbox) and its
-/// token verifies the address; with the SMTP server unreachable, the mail falls back to the outbox.
-#[tokio::test]
-async fn mail_goes_by_smtp_when_configured_and_to_the_outbox_when_it_fails() {
-    let (port, mut mails) = fake_smtp().await;
-    let app = TestApp::spawn_with(TestOptions {
+/// An app sending its mail to the SMTP server on `port` of this machine.
+async fn app_with_mail_server(port: u16) -> TestApp {
+    TestApp::spawn_with(TestOptions {
         configure: Some(Box::new(move |s| {
             s.auth.smtp_url = secrecy::SecretString::from(format!("smtp://127.0.0.1:{port}"));
         })),
         ..TestOptions::default()
     })
-    .await;
+    .await
+}
+
+/// With `auth.smtp_url` set, the verification mail goes out by SMTP (and not to the outbox) and its
+/// token verifies the address; with the SMTP server unreachable, the mail falls back to the outbox.
+#[tokio::test]
+async fn mail_goes_by_smtp_when_configured_and_to_the_outbox_when_it_fails() {
+    let (port, mut mails) = fake_smtp().await;
+    let app = app_with_mail_server(port).await;
     register(&app, "ada@example.org").await;
     let mail = tokio::time::timeout(std::time::Duration::from_secs(30), mails.recv())
         .await
@@ -2447,6 +2452,48 @@ async fn a_login_racing_a_password_change_gets_no_session() {
     login(&app, "ada@example.org", "new password 123").await;
 }
 
+/// Shutdown waits for mail deliveries under way: a verification mail the mail server was still holding
+/// when the HTTP listener closed is sent, and out of the outbox, by the time shutdown returns.
+#[tokio::test]
+async fn shutdown_waits_for_mail_deliveries() {
+    let (open, gate) = tokio::sync::watch::channel(false);
+    let (port, mut mails) = fake_smtp_gated(gate).await;
+    let app = app_with_mail_server(port).await;
+    register(&app, "ada@example.org").await;
+    let pool = app.pool().await;
+    let http_addr = app.http.trim_start_matches("http://").to_owned();
+    let stopping = tokio::spawn(app.stop());
+    // A guard against hanging, not a timing assertion: shutdown has begun once the listener is gone.
+    tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        while tokio::net::TcpStream::connect(&http_addr).await.is_ok() {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the HTTP listener closes");
+    assert_eq!(
+        app_mails_in_outbox(&pool).await,
+        1,
+        "the mail is still held"
+    );
+
+    open.send(true).expect("open the mail server");
+    // Keep the database until the end of the test.
+    let (_database, _mock) = stopping.await.expect("shutdown finishes");
+    let mail = mails
+        .try_recv()
+        .expect("the mail was sent before shutdown returned");
+    assert!(mail.contains("Verify your email address"), "{mail}");
+    assert_eq!(app_mails_in_outbox(&pool).await, 0);
+}
+
+async fn app_mails_in_outbox(pool: &sqlx::PgPool) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM mail_outbox")
+        .fetch_one(pool)
+        .await
+        .expect("count")
+}
+
 /// Mail is delivered in the background: with the mail server holding every connection, registration
 /// and a password reset are still answered, their mails wait in the outbox, and once the server
 /// answers they are sent and leave the outbox.
@@ -2454,13 +2501,7 @@ async fn a_login_racing_a_password_change_gets_no_session() {
 async fn requests_do_not_wait_for_the_mail_server() {
     let (open, gate) = tokio::sync::watch::channel(false);
     let (port, mut mails) = fake_smtp_gated(gate).await;
-    let app = TestApp::spawn_with(TestOptions {
-        configure: Some(Box::new(move |s| {
-            s.auth.smtp_url = secrecy::SecretString::from(format!("smtp://127.0.0.1:{port}"));
-        })),
-        ..TestOptions::default()
-    })
-    .await;
+    let app = app_with_mail_server(port).await;
     let deliveries = app.accounts.mail_deliveries();
     // A guard against hanging (requests that waited on the held server would never be answered), not
     // a timing assertion.
