@@ -207,6 +207,13 @@ impl Application {
             Duration::from_secs(self.settings.auth.purge_interval_secs),
         ));
         let metrics_upkeep = crate::telemetry::spawn_metrics_upkeep();
+        // Four reports per status TTL, so a running instance's view never expires.
+        let health_reports = self.metadata.cache().redis().is_some().then(|| {
+            tokio::spawn(report_provider_health(
+                self.metadata.clone(),
+                Duration::from_secs((self.settings.cache.ttl_secs.status / 4).max(1)),
+            ))
+        });
         tracing::info!("linernotes is serving");
 
         shutdown.await;
@@ -231,8 +238,8 @@ impl Application {
             listener.abort();
         }
         purge.abort();
-        if let Some(upkeep) = &metrics_upkeep {
-            upkeep.abort();
+        for task in metrics_upkeep.iter().chain(&health_reports) {
+            task.abort();
         }
         let grpc_abort = grpc.abort_handle();
         let http_abort = http.abort_handle();
@@ -307,6 +314,16 @@ pub fn build_accounts(
     };
     AccountService::new(repo, mailer, settings.auth.clone(), clock)
         .map_err(|e| StartError::Accounts(e.message))
+}
+
+/// Reports this instance's view of its providers to the others every `interval`.
+async fn report_provider_health(metadata: MetadataService, interval: Duration) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        metadata.report_provider_health().await;
+    }
 }
 
 /// Runs the account purge every `interval` (the first run right after start).

@@ -118,8 +118,11 @@ impl Config {
             return invalid("timeout must be positive and at most one hour");
         }
         if let Some(rate) = self.rate {
-            if !(rate.is_finite() && rate > 0.0) {
-                return invalid("rate must be a positive number of requests per second");
+            // At least one request in the longest run, so every due time stays within an hour.
+            if !(rate.is_finite() && rate >= 1.0 / MAX_DURATION.as_secs_f64()) {
+                return invalid(
+                    "rate must be a number of requests per second of at least 1/3600 (one an hour)",
+                );
             }
             // Bounded in time even without a duration: N requests at R/s take N/R seconds.
             if let (None, Some(n)) = (self.duration, self.requests) {
@@ -571,10 +574,10 @@ const PACER_TICK: Duration = Duration::from_micros(100);
 /// thread's sleeps are precise to tens of microseconds, so requests go out as evenly as the rate asks
 /// (within [`PACER_TICK`]).
 fn pace(plan: &Plan, rate: f64, workers: usize) {
+    let _guard = CloseOnPanic(plan.due_tickets.clone());
     let mut released = 0;
-    while !plan.past_end(released, rate) {
+    loop {
         let now = Instant::now();
-
         let mut due = 0;
         while !plan.past_end(released + due, rate) && plan.due(released + due, rate) <= now {
             due += 1;
@@ -583,12 +586,27 @@ fn pace(plan: &Plan, rate: f64, workers: usize) {
             plan.due_tickets.add_permits(due as usize);
             released += due;
         }
+        if plan.past_end(released, rate) {
+            break;
+        }
         let next = plan
             .due(released, rate)
             .saturating_duration_since(Instant::now());
         std::thread::sleep(next.max(PACER_TICK));
     }
     plan.due_tickets.add_permits(workers);
+}
+
+/// Closes the semaphore when the pacer panics, so the workers waiting on it stop instead of waiting
+/// forever.
+struct CloseOnPanic(Arc<Semaphore>);
+
+impl Drop for CloseOnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.close();
+        }
+    }
 }
 
 /// One worker's tallies, merged at the end (no locks while running).
@@ -925,12 +943,13 @@ mod tests {
     fn configurations_out_of_range_are_rejected() {
         let base = Config::new("http://127.0.0.1:1", "/grpc.health.v1.Health/Check", "{}");
         assert!(base.validate().is_ok());
-        let cases: [fn(&mut Config); 7] = [
+        let cases: [fn(&mut Config); 8] = [
             |c| c.connections = 0,
             |c| c.concurrency = 2,
             |c| c.duration = None,
             |c| c.requests = Some(0),
             |c| c.rate = Some(0.0),
+            |c| c.rate = Some(1e-300),
             |c| c.duration = Some(Duration::from_secs(7200)),
             |c| {
                 c.duration = None;

@@ -3,7 +3,7 @@
 //!
 //! Keys follow the seed policy: `artist:{platform}:{id}` (and `album:`, `release:`, `track:`, `label:`)
 //! for entities, `search:{query}:{platform}` for search pages, `status:{platform}` for a provider's
-//! health as the instances report it (Redis only); in Redis every key also carries the
+//! health as each instance reports it (a Redis hash, one field per instance); in Redis every key also carries the
 //! namespace and schema version ([`crate::redis::RedisHandle::key`]). Values are the API's JSON, so what
 //! one release wrote, the same release reads. Invalidations are published on a Redis channel so every
 //! instance drops its in-process copy. Redis trouble (down, slow, garbage) never fails a lookup: it is
@@ -220,23 +220,56 @@ impl HotCache {
         }
     }
 
-    /// The health of provider `platform` as instances last reported it under `status:{platform}`.
-    /// Redis only (each instance knows its own view): `None` without Redis, when no instance reported
-    /// within the status TTL, or on Redis trouble.
-    pub async fn reported_health(&self, platform: &str) -> Option<ReportedHealth> {
-        self.redis_get(&status_key(platform), |bytes| {
-            serde_json::from_slice(bytes).ok()
-        })
-        .await
-        .map(|(health, _)| health)
+    /// The health of provider `platform` as each instance last reported it (`status:{platform}`, a
+    /// Redis hash with one field per instance). Empty without Redis, when no instance reported within
+    /// the status TTL, or on Redis trouble; fields that cannot be read are skipped.
+    pub async fn reported_health(&self, platform: &str) -> Vec<ReportedHealth> {
+        let Some(redis) = &self.redis else {
+            return Vec::new();
+        };
+        let key = redis.key(&status_key(platform));
+        let fields = redis
+            .run("hgetall", |mut c| async move {
+                redis::cmd("HGETALL")
+                    .arg(&key)
+                    .query_async::<Vec<(String, Vec<u8>)>>(&mut c)
+                    .await
+            })
+            .await
+            .unwrap_or_default();
+        fields
+            .into_iter()
+            .filter_map(|(instance, json)| {
+                let health = serde_json::from_slice(&json).ok();
+                if health.is_none() {
+                    tracing::warn!(%instance, platform, "unreadable provider health in redis");
+                }
+                health
+            })
+            .collect()
     }
 
-    /// Reports provider `platform`'s health to the other instances for the status TTL.
-    pub async fn report_health(&self, platform: &str, health: &ReportedHealth) {
-        if let Ok(json) = serde_json::to_vec(health) {
-            self.redis_set(&status_key(platform), Bytes::from(json), self.status_ttl)
-                .await;
-        }
+    /// Reports this instance's view of provider `platform` under its own field of
+    /// `status:{platform}`; the hash lives for the status TTL after the latest report.
+    pub async fn report_health(&self, platform: &str, instance: &str, health: &ReportedHealth) {
+        let (Some(redis), Ok(json)) = (&self.redis, serde_json::to_vec(health)) else {
+            return;
+        };
+        let key = redis.key(&status_key(platform));
+        let instance = instance.to_owned();
+        let millis = u64::try_from(self.status_ttl.as_millis()).unwrap_or(u64::MAX);
+        let _ = redis
+            .run("hset", |mut c| async move {
+                redis::pipe()
+                    .atomic()
+                    .hset(&key, &instance, json)
+                    .ignore()
+                    .pexpire(&key, i64::try_from(millis).unwrap_or(i64::MAX))
+                    .ignore()
+                    .query_async::<()>(&mut c)
+                    .await
+            })
+            .await;
     }
 
     async fn get(
@@ -332,7 +365,11 @@ impl HotCache {
         // headers; measured with scripts/bench_cache_memory.py); an entity also keeps its JSON and,
         // once asked over gRPC, its protobuf answer (smaller than the JSON) beside it. Plus the key and
         // the cache's own bookkeeping per entry.
-        let weight = u32::try_from(4 * bytes + key.len() + 256).unwrap_or(u32::MAX);
+        let per_json_byte = match value {
+            CachedValue::Entity(_) => 4,
+            CachedValue::Search(_) => 2,
+        };
+        let weight = u32::try_from(per_json_byte * bytes + key.len() + 256).unwrap_or(u32::MAX);
         self.local
             .insert(key, LocalEntry { value, weight, ttl })
             .await;

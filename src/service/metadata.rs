@@ -43,6 +43,8 @@ struct Inner {
     lookups: SingleFlight<(EntityKind, Mbid, FetchMode), Result<StoredEntity, ServiceError>>,
     album_syncs: SingleFlight<Mbid, Result<(), ServiceError>>,
     background: BackgroundTasks,
+    /// This instance's name in shared provider health (random per start).
+    instance: String,
 }
 
 /// Whether a shared upstream fetch may be skipped because another requester just stored the entity.
@@ -73,6 +75,7 @@ impl MetadataService {
                 lookups: SingleFlight::default(),
                 album_syncs: SingleFlight::default(),
                 background: BackgroundTasks::new("linernotes_background_refreshes"),
+                instance: uuid::Uuid::new_v4().to_string(),
             }),
         }
     }
@@ -424,16 +427,13 @@ impl MetadataService {
             },
         };
         let (entries, bytes) = self.inner.cache.local_usage();
+        self.report_provider_health().await;
         let mut providers = vec![self.inner.provider.status()];
         for provider in &mut providers {
-            // With Redis: learn what the other instances saw, and tell them what this one saw.
-            if let Some(reported) = self.inner.cache.reported_health(provider.name).await {
+            // With Redis: the latest success and error any instance saw.
+            for reported in self.inner.cache.reported_health(provider.name).await {
                 provider.merge(&reported);
             }
-            self.inner
-                .cache
-                .report_health(provider.name, &provider.reported())
-                .await;
         }
         ServiceStatus {
             providers,
@@ -443,6 +443,16 @@ impl MetadataService {
             cache_bytes: bytes,
             background_refreshes: self.inner.background.running(),
         }
+    }
+
+    /// Tells the other instances (through Redis, when configured) what this one has seen of its
+    /// providers: their latest success and error. Called by every status request and periodically.
+    pub async fn report_provider_health(&self) {
+        let status = self.inner.provider.status();
+        self.inner
+            .cache
+            .report_health(status.name, &self.inner.instance, &status.reported())
+            .await;
     }
 
     /// Whether the database answers (readiness).

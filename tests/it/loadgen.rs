@@ -36,6 +36,23 @@ async fn health_checks_are_all_counted_and_measured() {
     assert!(summary.latency_ms.is_some());
 }
 
+/// A fixed-rate run ends when its last request is answered, not when the next one would have been
+/// due (here in 1,000 s).
+#[tokio::test]
+async fn a_slow_fixed_rate_run_ends_with_its_last_request() {
+    let app = TestApp::spawn().await;
+    let run = loadgen::run(Config {
+        rate: Some(0.001),
+        ..config(&app, "/grpc.health.v1.Health/Check", "{}", 1)
+    });
+    // A guard against hanging, not a timing assertion.
+    let report = tokio::time::timeout(std::time::Duration::from_secs(60), run)
+        .await
+        .expect("the run ends")
+        .expect("the run starts");
+    assert_eq!((report.requests, report.successes), (1, 1));
+}
+
 #[tokio::test]
 async fn a_fixed_rate_run_sends_exactly_the_requests_asked_for() {
     let app = TestApp::spawn().await;

@@ -76,7 +76,59 @@ async fn mount_echo(apps: [&TestApp; 2], echo: &EchoArtists) {
     }
 }
 
-/// With Redis, an instance's status also shows what the other instances saw of the provider
+/// JSON the model cannot read (one odd record) is reported but does not open the breaker: lookups of
+/// other entities still reach MusicBrainz. A body that is not JSON at all does count against it.
+#[tokio::test]
+async fn an_unreadable_record_does_not_open_the_breaker() {
+    let app = TestApp::spawn_with(TestOptions {
+        configure: Some(Box::new(|s| {
+            let mb = &mut s.providers.musicbrainz;
+            mb.max_retries = 0;
+            mb.breaker_failure_threshold = 2;
+        })),
+        ..Default::default()
+    })
+    .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/ws/2/artist/{GUEST}")))
+        .respond_with(json_response(&serde_json::json!({"id": 5})))
+        .mount(&app.mock)
+        .await;
+    let odd = format!("/v1/artists/musicbrainz:{GUEST}");
+    for _ in 0..3 {
+        assert_eq!(app.get(&odd).await.0, 503);
+    }
+    let status = app.get("/v1/status").await.1;
+    assert_eq!(status["providers"][0]["state"], "ok", "{status}");
+    assert!(
+        status["providers"][0]["last_error"].as_str().is_some(),
+        "{status}"
+    );
+    Mock::given(method("GET"))
+        .and(path(format!("/ws/2/artist/{ARTIST}")))
+        .respond_with(json_response(&artist(ARTIST, "Ada Example")))
+        .mount(&app.mock)
+        .await;
+    assert_eq!(
+        app.get(&format!("/v1/artists/musicbrainz:{ARTIST}"))
+            .await
+            .0,
+        200
+    );
+
+    app.mock.reset().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("<html>maintenance</html>"))
+        .mount(&app.mock)
+        .await;
+    for _ in 0..2 {
+        assert_eq!(app.get(&odd).await.0, 503);
+    }
+    let status = app.get("/v1/status").await.1;
+    assert_eq!(status["providers"][0]["state"], "open", "{status}");
+}
+
+/// With Redis, an instance's status also shows what the other instances reported of the provider
 /// (`status:{platform}`): the latest failure and the latest success, whichever instance met them.
 #[tokio::test]
 async fn provider_health_is_shared_between_instances() {
@@ -87,27 +139,19 @@ async fn provider_health_is_shared_between_instances() {
         .await;
     let (status, body) = first.get(&format!("/v1/artists/musicbrainz:{GUEST}")).await;
     assert_eq!(status, 503, "{body}");
-    let seen_by_first = first.get("/v1/status").await.1["providers"][0].clone();
-    let error = seen_by_first["last_error"].clone();
-    assert!(
-        error.as_str().is_some_and(|e| e.contains("invalid JSON")),
-        "{seen_by_first}"
-    );
-    assert_eq!(seen_by_first["last_success"], Value::Null);
+    // The first instance is not asked for its status: its periodic report carries what it saw.
+    first.metadata.report_provider_health().await;
 
     mount_lookup_on(&second, ARTIST, "Ada Example").await;
-    assert_eq!(
-        second
-            .get(&format!("/v1/artists/musicbrainz:{ARTIST}"))
-            .await
-            .0,
-        200
-    );
+    let found = second
+        .get(&format!("/v1/artists/musicbrainz:{ARTIST}"))
+        .await;
+    assert_eq!(found.0, 200);
     let seen_by_second = second.get("/v1/status").await.1["providers"][0].clone();
-    assert_eq!(seen_by_second["last_error"], error, "{seen_by_second}");
-    assert_eq!(
-        seen_by_second["last_error_at"],
-        seen_by_first["last_error_at"]
+    let error = seen_by_second["last_error"].clone();
+    assert!(
+        error.as_str().is_some_and(|e| e.contains("invalid JSON")),
+        "{seen_by_second}"
     );
     assert!(
         seen_by_second["last_success"].as_str().is_some(),
@@ -118,6 +162,11 @@ async fn provider_health_is_shared_between_instances() {
     assert_eq!(
         seen_by_first["last_success"], seen_by_second["last_success"],
         "the first instance never reached MusicBrainz, the second did"
+    );
+    assert_eq!(seen_by_first["last_error"], error);
+    assert_eq!(
+        seen_by_first["last_error_at"],
+        seen_by_second["last_error_at"]
     );
 }
 

@@ -126,14 +126,18 @@ impl MusicBrainzClient {
     }
 
     /// GETs `path` (relative to the base URL) with `query` and `fmt=json`, politely, behind the circuit
-    /// breaker, and reads the body with `parse`. An answer `parse` rejects counts as a failure of the
-    /// provider (breaker, status, metrics), like an error status.
+    /// breaker, and reads the body (as bytes and as a JSON value) with `parse`.
+    ///
+    /// A body that is not JSON counts as a failure of the provider, like an error status (breaker,
+    /// status, metrics). JSON that `parse` cannot read is reported (status, metrics) but does not count
+    /// against the breaker: MusicBrainz answered, and one record the model cannot read must not stop
+    /// every other lookup.
     async fn get<T>(
         &self,
         path: &str,
         query: &[(&str, &str)],
         priority: Priority,
-        parse: impl FnOnce(&[u8]) -> Result<T, ProviderError>,
+        parse: impl FnOnce(&[u8], serde_json::Value) -> Result<T, ProviderError>,
     ) -> Result<T, ProviderError> {
         if let Err(until) = self.breaker.permit() {
             metrics::counter!("linernotes_provider_requests_total", "provider" => NAME, "outcome" => "circuit_open")
@@ -144,12 +148,17 @@ impl MusicBrainzClient {
             )));
         }
         let started = Instant::now();
-        let result = match self.send(path, query, priority).await {
-            Ok(body) => parse(&body),
+        let answered = match self.send(path, query, priority).await {
+            Ok(body) => raw_json(&body).map(|raw| (body, raw)),
             Err(err) => Err(err),
         };
         metrics::histogram!("linernotes_provider_request_duration_seconds", "provider" => NAME)
             .record(started.elapsed().as_secs_f64());
+        let healthy = matches!(
+            answered,
+            Ok(_) | Err(ProviderError::NotFound) | Err(ProviderError::Rejected(_))
+        );
+        let result = answered.and_then(|(body, raw)| parse(&body, raw));
         let outcome = match &result {
             Ok(_) => "ok",
             Err(ProviderError::NotFound) => "not_found",
@@ -160,13 +169,16 @@ impl MusicBrainzClient {
         metrics::counter!("linernotes_provider_requests_total", "provider" => NAME, "outcome" => outcome)
             .increment(1);
         let mut health = self.health.lock().unwrap_or_else(|p| p.into_inner());
+        if healthy {
+            self.breaker.record_success();
+        } else {
+            self.breaker.record_failure();
+        }
         match &result {
             Ok(_) | Err(ProviderError::NotFound) | Err(ProviderError::Rejected(_)) => {
-                self.breaker.record_success();
                 health.last_success = Some(self.clock.now());
             }
             Err(ProviderError::Unavailable(reason)) | Err(ProviderError::Malformed(reason)) => {
-                self.breaker.record_failure();
                 health.last_error = Some((self.clock.now(), reason.clone()));
             }
         }
@@ -251,7 +263,7 @@ impl MusicBrainzClient {
     }
 }
 
-/// The body as a JSON value, kept raw beside the parsed entity.
+/// The body as a JSON value (kept raw beside a parsed entity); not JSON at all is a malformed answer.
 fn raw_json(body: &[u8]) -> Result<serde_json::Value, ProviderError> {
     serde_json::from_slice(body)
         .map_err(|e| ProviderError::Malformed(format!("MusicBrainz sent invalid JSON: {e}")))
@@ -326,11 +338,8 @@ impl MetadataProvider for MusicBrainzClient {
         let inc = lookup_inc(kind);
         let path = format!("{}/{mbid}", kind.musicbrainz_entity());
         let (raw, mut entity) = self
-            .get(&path, &[("inc", inc)], priority, |body| {
-                Ok((
-                    raw_json(body)?,
-                    model::parse_lookup(kind, body).map_err(malformed)?,
-                ))
+            .get(&path, &[("inc", inc)], priority, |body, raw| {
+                Ok((raw, model::parse_lookup(kind, body).map_err(malformed)?))
             })
             .await?;
         let derived = external_ids_from_urls(entity.urls());
@@ -366,10 +375,7 @@ impl MetadataProvider for MusicBrainzClient {
                     ("offset", &offset_text),
                 ],
                 priority,
-                |body| {
-                    let raw = raw_json(body)?;
-                    Ok((raw, model::parse_album_browse(body).map_err(malformed)?))
-                },
+                |body, raw| Ok((raw, model::parse_album_browse(body).map_err(malformed)?)),
             )
             .await?;
         let received = raw
@@ -394,7 +400,7 @@ impl MetadataProvider for MusicBrainzClient {
             query.kind.musicbrainz_entity(),
             &[("query", text), ("limit", &limit), ("offset", &offset)],
             Priority::Interactive,
-            |body| model::parse_search(query.kind, body).map_err(malformed),
+            |body, _| model::parse_search(query.kind, body).map_err(malformed),
         )
         .await
     }
@@ -404,7 +410,7 @@ impl MetadataProvider for MusicBrainzClient {
             &format!("isrc/{isrc}"),
             &[],
             Priority::Interactive,
-            |body| model::parse_isrc_lookup(body).map_err(malformed),
+            |body, _| model::parse_isrc_lookup(body).map_err(malformed),
         )
         .await
     }
@@ -416,7 +422,7 @@ impl MetadataProvider for MusicBrainzClient {
                 "release",
                 &[("query", &query), ("limit", "10")],
                 Priority::Interactive,
-                |body| model::parse_search(EntityKind::Release, body).map_err(malformed),
+                |body, _| model::parse_search(EntityKind::Release, body).map_err(malformed),
             )
             .await?;
         Ok(page.results.into_iter().map(|hit| hit.id).collect())
