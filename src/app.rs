@@ -258,7 +258,7 @@ impl Application {
         if drained.is_err() {
             tracing::warn!(
                 grace_secs = grace.as_secs(),
-                "grace period over; abandoning requests still in flight"
+                "grace period over; abandoning work still in flight (requests, refreshes, mail deliveries)"
             );
             grpc_abort.abort();
             http_abort.abort();
