@@ -2600,6 +2600,20 @@ async fn two_concurrent_refreshes_of_one_token_revoke_the_session() {
     assert_eq!(revoked, 1);
 }
 
+/// The admin holding `admin` disables the account `user`, then enables it again.
+async fn disable_then_enable(app: &TestApp, admin: &str, user: &str) {
+    for disabled in [true, false] {
+        let (status, body) = app
+            .patch_auth(
+                &format!("/v1/admin/users/{user}"),
+                admin,
+                &json!({"disabled": disabled}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+}
+
 /// A user's own audit view and export leave out the address and user agent of entries someone else
 /// caused (here an admin disabling and enabling the account); their own entries keep them.
 #[tokio::test]
@@ -2607,16 +2621,7 @@ async fn own_audit_hides_admins_address_and_user_agent() {
     let app = TestApp::spawn().await;
     let (_, admin) = bootstrap_admin(&app, "root@example.org").await;
     let ada = register(&app, "ada@example.org").await;
-    for disabled in [true, false] {
-        let (status, body) = app
-            .patch_auth(
-                &format!("/v1/admin/users/{ada}"),
-                &admin,
-                &json!({"disabled": disabled}),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-    }
+    disable_then_enable(&app, &admin, &ada).await;
     let (access, _) = login(&app, "ada@example.org", PASSWORD).await;
     let (status, audit) = app.get_auth("/v1/me/audit", &access).await;
     assert_eq!(status, 200, "{audit}");
@@ -2658,16 +2663,7 @@ async fn purge_keeps_admin_actions_and_the_audit_log_cannot_be_truncated() {
     let app = spawn_with_clock().await;
     let (admin_id, admin) = bootstrap_admin(&app, "root@example.org").await;
     let ada = register(&app, "ada@example.org").await;
-    for disabled in [true, false] {
-        let (status, body) = app
-            .patch_auth(
-                &format!("/v1/admin/users/{ada}"),
-                &admin,
-                &json!({"disabled": disabled}),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-    }
+    disable_then_enable(&app, &admin, &ada).await;
     let (access, _) = login(&app, "ada@example.org", PASSWORD).await;
     let (status, _, body) = app
         .send(
