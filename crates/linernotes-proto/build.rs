@@ -5,14 +5,10 @@ use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=proto");
-    // sqlx::migrate! embeds migrations/ at compile time; a new file must trigger a rebuild.
-    println!("cargo:rerun-if-changed=migrations");
     let files = [
         "proto/linernotes/v1/metadata.proto",
         "proto/linernotes/v1/admin.proto",
-        // accounts (issue 3)
         "proto/linernotes/v1/accounts.proto",
-        // library (issue 4)
         "proto/linernotes/v1/library.proto",
     ];
     let descriptors = protox::compile(files, ["proto"])?;

@@ -10,7 +10,7 @@
 //!
 //! No per-method code is needed: the request is given as JSON, encoded into protobuf with
 //! `prost-reflect` from the descriptor sets compiled into linernotes, and sent with a pass-through
-//! [`BytesCodec`](crate::grpc::codec::BytesCodec) (the answer stays undecoded bytes).
+//! [`BytesCodec`](linernotes_proto::codec::BytesCodec) (the answer stays undecoded bytes).
 //!
 //! # Layout
 //! - [`Config`] and its validation, [`parse_duration`] for `10s`-style durations;
@@ -40,7 +40,7 @@ use tonic::codegen::http::Uri;
 use tonic::transport::Channel;
 use tonic::{Code, Status};
 
-use crate::grpc::codec::BytesCodec;
+use linernotes_proto::codec::BytesCodec;
 
 /// The longest run (warm-up included) and the longest per-request timeout accepted.
 pub const MAX_DURATION: Duration = Duration::from_secs(3600);
@@ -286,7 +286,7 @@ impl Target {
 fn descriptor_pool() -> Result<DescriptorPool, Error> {
     let mut pool = DescriptorPool::new();
     for set in [
-        crate::grpc::pb::FILE_DESCRIPTOR_SET,
+        linernotes_proto::pb::FILE_DESCRIPTOR_SET,
         tonic_health::pb::FILE_DESCRIPTOR_SET,
     ] {
         pool.decode_file_descriptor_set(set)
@@ -884,7 +884,7 @@ mod tests {
             r#"{"id": "musicbrainz:5b11f4ce-a62d-471e-81fc-a69a8278c7da", "refresh": true}"#,
         )
         .expect("get artist");
-        let decoded = crate::grpc::pb::GetEntityRequest::decode(artist.request)
+        let decoded = linernotes_proto::pb::GetEntityRequest::decode(artist.request)
             .expect("the request decodes as the generated type");
         assert_eq!(
             decoded.id,

@@ -14,7 +14,6 @@ use tonic::codegen::{http, Body, BoxFuture, Context, Poll, Service, StdError};
 use tonic::server::{Grpc, NamedService, UnaryService};
 use tonic::{Request, Response, Status};
 
-use super::codec::PreEncodedCodec;
 use super::{observed, pb, METADATA_SERVICE_NAME};
 use crate::domain::{
     format_timestamp, Album, AlbumPage, Alias, Artist, CreditedArtist, Entity, EntityId,
@@ -22,6 +21,7 @@ use crate::domain::{
     UrlRelation,
 };
 use crate::service::{AccountService, LibraryService, MetadataService, ServiceError};
+use linernotes_proto::codec::PreEncodedCodec;
 
 /// Serves `MetadataService` from the service layer.
 #[derive(Clone)]

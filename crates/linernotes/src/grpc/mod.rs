@@ -13,7 +13,6 @@
 
 pub mod accounts;
 pub mod admin;
-pub mod codec;
 pub mod library;
 pub mod metadata;
 pub mod socket;
@@ -28,15 +27,7 @@ use tonic_health::server::HealthReporter;
 
 use crate::service::{AccountService, ErrorCode, LibraryService, MetadataService, ServiceError};
 
-/// Code generated from `proto/linernotes/v1/*.proto`.
-#[allow(missing_docs, clippy::all, clippy::pedantic)]
-pub mod pb {
-    tonic::include_proto!("linernotes.v1");
-
-    /// The encoded `FileDescriptorSet` of linernotes' protos, served by gRPC reflection.
-    pub const FILE_DESCRIPTOR_SET: &[u8] =
-        include_bytes!(concat!(env!("OUT_DIR"), "/linernotes_descriptor.bin"));
-}
+pub use linernotes_proto::pb;
 
 /// The fully qualified name health checks use for the metadata service.
 pub const METADATA_SERVICE_NAME: &str = "linernotes.v1.MetadataService";

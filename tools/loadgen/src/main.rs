@@ -1,11 +1,11 @@
-//! The `loadgen` binary: parses the command line, calls [`linernotes::loadgen::run`] and prints the
+//! The `loadgen` binary: parses the command line, calls [`loadgen::run`] and prints the
 //! report (as text, or as JSON with `--json`).
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use linernotes::loadgen::{self, parse_duration, Config};
+use loadgen::{parse_duration, Config};
 
 /// Drives one unary gRPC method of a local linernotes at a fixed rate or as fast as possible, and
 /// reports throughput and latency percentiles (HDR histogram).

@@ -1170,7 +1170,7 @@ mod tests {
     /// runs, so the benchmark's ceiling stays comparable.
     #[test]
     fn the_pgbench_script_runs_the_find_artist_queries() {
-        let script = normalised(include_str!("../../scripts/pgbench_find_artist.sql"));
+        let script = normalised(include_str!("../../../../scripts/pgbench_find_artist.sql"));
         let id = "('00000000-0000-4000-8000-' || lpad(to_hex(:n::integer), 12, '0'))::uuid";
         let expected = normalised(&find_sql(EntityKind::Artist).replace("$1", id));
         assert!(script.contains(&expected), "the script lacks: {expected}");

@@ -1,7 +1,7 @@
 //! The load generator against a running linernotes: counts, histograms and errors by status code.
 //! Assertions are about counts only, never about timing.
 
-use linernotes::loadgen::{self, Config};
+use loadgen::Config;
 
 use crate::helpers::TestApp;
 

@@ -12,8 +12,6 @@
 //! - [`providers`]: upstream clients behind a trait (MusicBrainz WS/2).
 //! - [`domain`]: the types every layer shares (IDs, entities).
 //! - [`config`]: layered, validated configuration; [`app`]: wiring, serving and shutdown.
-//! - [`loadgen`]: a load generator for any unary gRPC method (the `loadgen` binary); not part of the
-//!   server, it only uses the descriptor sets compiled here.
 
 pub mod app;
 pub mod cache;
@@ -21,7 +19,6 @@ pub mod config;
 pub mod domain;
 pub mod grpc;
 pub mod http;
-pub mod loadgen;
 pub mod providers;
 pub mod redis;
 pub mod service;
