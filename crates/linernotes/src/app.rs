@@ -13,9 +13,11 @@ use tokio::net::TcpListener;
 use crate::cache::HotCache;
 use crate::config::Settings;
 use crate::providers::musicbrainz::MusicBrainzClient;
-use crate::redis::RedisHandle;
-use crate::service::{Clock, MetadataService, SystemClock};
+use crate::service::MetadataService;
 use crate::store::{self, PgMetadataRepo};
+use crate::support::metrics::MetricsExporter;
+use crate::support::redis::RedisHandle;
+use crate::support::{Clock, SystemClock};
 // accounts (issue 3)
 use crate::service::mailer::{Mailer, OutboxMailer, SmtpMailer};
 use crate::service::AccountService;
@@ -176,6 +178,11 @@ impl Application {
             }
         };
         let grace = Duration::from_secs(self.settings.server.shutdown_grace_secs);
+        let metrics = {
+            let (pool, max) = (self.pool.clone(), self.settings.database.max_connections);
+            MetricsExporter::install()
+                .on_scrape(Arc::new(move || store::record_pool_gauges(&pool, max)))
+        };
         let grpc = tokio::spawn(crate::grpc::serve(
             self.grpc_listener,
             self.metadata.clone(),
@@ -188,9 +195,7 @@ impl Application {
         let router = crate::http::router(
             crate::http::AppState {
                 metadata: self.metadata.clone(),
-                pool: self.pool.clone(),
-                max_connections: self.settings.database.max_connections,
-                metrics: crate::telemetry::metrics_handle(),
+                metrics: metrics.clone(),
                 accounts: self.accounts.clone(),
                 library: self.library.clone(),
             },
@@ -206,7 +211,7 @@ impl Application {
             self.accounts.clone(),
             Duration::from_secs(self.settings.auth.purge_interval_secs),
         ));
-        let metrics_upkeep = crate::telemetry::spawn_metrics_upkeep();
+        let metrics_upkeep = metrics.spawn_upkeep();
         // Four reports per status TTL, so a running instance's view never expires.
         let health_reports = self.metadata.cache().redis().is_some().then(|| {
             tokio::spawn(report_provider_health(

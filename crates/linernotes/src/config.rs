@@ -629,7 +629,7 @@ impl Settings {
             "must be at least 1024".into(),
         );
         let db = &self.database;
-        if let Err(reason) = crate::store::parse_database_url(db.url.expose_secret()) {
+        if let Err(reason) = parse_database_url(db.url.expose_secret()) {
             check(false, "database.url", reason);
         }
         check(
@@ -790,6 +790,24 @@ impl Settings {
     pub fn redacted_database_url(&self) -> String {
         redact_url(self.database.url.expose_secret())
     }
+}
+
+/// Checks that a URL is a PostgreSQL URL sqlx can use; the reason names what was expected.
+pub fn parse_database_url(url: &str) -> Result<sqlx::postgres::PgConnectOptions, String> {
+    let parsed = url::Url::parse(url).map_err(|e| {
+        format!(
+            "'{}' is not a URL ({e}); expected postgres://user:password@host:port/database",
+            redact_url(url)
+        )
+    })?;
+    if !matches!(parsed.scheme(), "postgres" | "postgresql") {
+        return Err(format!(
+            "scheme '{}' is not supported; expected postgres://user:password@host:port/database",
+            parsed.scheme()
+        ));
+    }
+    std::str::FromStr::from_str(url)
+        .map_err(|e| format!("'{}' is not a valid PostgreSQL URL: {e}", redact_url(url)))
 }
 
 /// Replaces the password of a URL with `***`; leaves anything unparsable as `<unparsable URL>`.

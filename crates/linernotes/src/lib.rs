@@ -20,10 +20,9 @@ pub mod domain;
 pub mod grpc;
 pub mod http;
 pub mod providers;
-pub mod redis;
 pub mod service;
 pub mod store;
-pub mod telemetry;
+pub mod support;
 
 pub use app::Application;
 pub use config::Settings;

@@ -92,7 +92,7 @@ async fn run_users(action: UsersAction, settings: Settings) -> Result<(), String
     let accounts = app::build_accounts(
         &settings,
         &pool,
-        std::sync::Arc::new(linernotes::service::SystemClock),
+        std::sync::Arc::new(linernotes::support::SystemClock),
     )
     .map_err(|e| e.to_string())?;
     let result = match action {

@@ -4,7 +4,7 @@
 //! Keys follow the seed policy: `artist:{platform}:{id}` (and `album:`, `release:`, `track:`, `label:`)
 //! for entities, `search:{query}:{platform}` for search pages, `status:{platform}` for a provider's
 //! health as each instance reports it (a Redis hash, one field per instance); in Redis every key also carries the
-//! namespace and schema version ([`crate::redis::RedisHandle::key`]). Values are the API's JSON, so what
+//! namespace and schema version ([`crate::support::redis::RedisHandle::key`]). Values are the API's JSON, so what
 //! one release wrote, the same release reads. Invalidations are published on a Redis channel so every
 //! instance drops its in-process copy. Redis trouble (down, slow, garbage) never fails a lookup: it is
 //! counted and the lookup falls through to the next tier.
@@ -23,7 +23,7 @@ use crate::domain::{
     Album, Artist, Entity, EntityKind, Label, Mbid, Record, Release, SearchPage, SearchQuery, Track,
 };
 use crate::providers::ReportedHealth;
-use crate::redis::RedisHandle;
+use crate::support::redis::RedisHandle;
 
 /// A value of the in-process tier.
 #[derive(Debug, Clone)]

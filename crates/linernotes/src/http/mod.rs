@@ -29,12 +29,8 @@ use crate::service::{AccountService, ErrorCode, LibraryService, MetadataService,
 pub struct AppState {
     /// The metadata service.
     pub metadata: MetadataService,
-    /// The pool, for its gauges at scrape time.
-    pub pool: sqlx::PgPool,
-    /// The pool's configured ceiling.
-    pub max_connections: u32,
-    /// The Prometheus handle (`None` when another recorder owns the process).
-    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// The metrics exposition.
+    pub metrics: crate::support::metrics::MetricsExporter,
     /// The accounts service (issue 3).
     pub accounts: AccountService,
     /// The library service (issue 4).
@@ -172,14 +168,13 @@ async fn track_requests(request: axum::extract::Request, next: axum::middleware:
 }
 
 async fn metrics_text(State(state): State<AppState>) -> Response {
-    crate::telemetry::record_pool(&state.pool, state.max_connections);
-    match &state.metrics {
-        Some(handle) => (
+    match state.metrics.render() {
+        Some(text) => (
             [(
                 axum::http::header::CONTENT_TYPE,
                 "text/plain; version=0.0.4",
             )],
-            handle.render(),
+            text,
         )
             .into_response(),
         None => ApiError(ServiceError::new(

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::service::Clock;
+use crate::support::Clock;
 
 /// The breaker's state as reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,7 +183,7 @@ impl CircuitBreaker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::service::ManualClock;
+    use crate::support::ManualClock;
 
     #[test]
     fn opens_after_the_threshold_probes_after_the_cool_down_and_closes_on_success() {

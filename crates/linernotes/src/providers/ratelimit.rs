@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
-use crate::redis::RedisHandle;
+use crate::support::redis::RedisHandle;
 
 /// Who is waiting for the request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

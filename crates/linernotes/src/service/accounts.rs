@@ -16,11 +16,10 @@ use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::background::BackgroundTasks;
 use super::mailer::{Delivery, Mailer, OutgoingMail};
 use super::passwords::{is_bcrypt, PasswordHasher};
 use super::tokens::{hash_token, new_opaque_token, AccessTokens};
-use super::{Clock, ErrorCode, ServiceError};
+use super::{ErrorCode, ServiceError};
 use crate::config::AuthSettings;
 use crate::domain::account::{
     parse_language, parse_region, AuditAction, AvatarUrl, Bio, DisplayName, Email, Password,
@@ -31,6 +30,8 @@ use crate::store::accounts::{
     AuditFilter, LegacyUser, NewAuditEntry, NewUser, Preferences, ProfileChange, RefreshOutcome,
     Session, TokenPurpose, User, VerifiedPassword,
 };
+use crate::support::BackgroundTasks;
+use crate::support::Clock;
 
 /// The one answer to a failed login, whatever failed.
 const BAD_CREDENTIALS: &str = "email or password is incorrect";

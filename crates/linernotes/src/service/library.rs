@@ -18,7 +18,7 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use uuid::Uuid;
 
 use super::accounts::{ExportSection, Principal};
-use super::{AccountService, Clock, ErrorCode, MetadataService, ServiceError};
+use super::{AccountService, ErrorCode, MetadataService, ServiceError};
 use crate::config::LibrarySettings;
 use crate::domain::library::{
     AddedItems, Favorite, FavoritePage, HistoryPage, Period, PlayCount, PlayStatus, PlaybackState,
@@ -28,6 +28,7 @@ use crate::domain::library::{
 use crate::domain::{EntityId, EntityKind, Mbid, Namespace, SearchPage, SearchQuery};
 use crate::store::library::{LibraryStoreError, NewPlay, PlaybackWrite, PlaylistChange};
 use crate::store::LibraryRepo;
+use crate::support::Clock;
 
 /// Default and largest page of favourites and playlists.
 const DEFAULT_PAGE: u32 = 50;

@@ -9,9 +9,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::background::BackgroundTasks;
-use super::singleflight::SingleFlight;
-use super::{Clock, ErrorCode, ServiceError};
+use super::{ErrorCode, ServiceError};
 use crate::cache::HotCache;
 use crate::config::MetadataSettings;
 use crate::domain::{
@@ -22,6 +20,9 @@ use crate::providers::MetadataProvider;
 use crate::providers::{Priority, ProviderStatus};
 use crate::store::metadata::{AlbumListWrite, EntityWrite};
 use crate::store::{MetadataRepo, StoredEntity};
+use crate::support::BackgroundTasks;
+use crate::support::Clock;
+use crate::support::SingleFlight;
 
 /// Page size of album lists when none is asked for.
 pub const DEFAULT_ALBUM_PAGE: u32 = 25;

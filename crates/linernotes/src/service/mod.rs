@@ -3,26 +3,19 @@
 //! Layout:
 //! - this file: [`ErrorCode`] and [`ServiceError`], the one error shape every transport maps;
 //! - [`metadata`]: [`MetadataService`], the database-first read path;
-//! - [`singleflight`]: sharing one in-flight upstream call among concurrent requesters;
-//! - [`background`]: background work that shutdown and tests can wait for;
-//! - [`clock`]: the time source, controllable in tests;
 //! - [`accounts`]: [`AccountService`]: registration, login, sessions, roles, audit, deletion (issue 3),
 //!   with [`passwords`] (Argon2id, legacy bcrypt), [`tokens`] (JWT access tokens, opaque refresh and
 //!   mailed tokens) and [`mailer`] (the outbox);
 //! - [`library`]: [`LibraryService`]: favourites, playlists, history, playback, search history (issue 4).
 
 pub mod accounts;
-pub mod background;
-pub mod clock;
 pub mod library;
 pub mod mailer;
 pub mod metadata;
 pub mod passwords;
-pub mod singleflight;
 pub mod tokens;
 
 pub use accounts::AccountService;
-pub use clock::{Clock, ManualClock, SystemClock};
 pub use library::LibraryService;
 pub use metadata::MetadataService;
 

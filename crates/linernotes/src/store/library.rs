@@ -20,6 +20,7 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Postgres, Row, Transaction};
 use uuid::Uuid;
 
+use super::timed_query;
 use super::StoreError;
 use crate::domain::library::{
     AddedItems, Favorite, FavoritePage, HistoryPage, Play, PlayCount, PlayStatus, PlaybackState,
@@ -27,7 +28,6 @@ use crate::domain::library::{
     TopArtist, TopTrack, TrackSummary,
 };
 use crate::domain::{EntityKind, Mbid};
-use crate::telemetry::timed_query;
 
 /// Why a library write was refused (besides the database failing).
 #[derive(Debug, thiserror::Error)]

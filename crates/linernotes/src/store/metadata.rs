@@ -16,12 +16,12 @@ use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, Row, Transaction};
 use uuid::Uuid;
 
+use super::timed_query;
 use super::StoreError;
 use crate::domain::{
     Album, AlbumPage, Alias, Artist, CreditedArtist, Entity, EntityId, EntityKind, Label, LifeSpan,
     Mbid, Medium, Namespace, Release, ReleaseLabel, ReleaseTrack, TagCount, Track, UrlRelation,
 };
-use crate::telemetry::timed_query;
 
 /// An entity as stored, with when it was fetched.
 #[derive(Debug, Clone, PartialEq)]

@@ -10,15 +10,15 @@ pub mod accounts;
 pub mod library;
 pub mod metadata;
 
-use std::str::FromStr;
-use std::time::Duration;
+use std::future::Future;
+use std::time::{Duration, Instant};
 
 use secrecy::ExposeSecret;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgPool};
 
-use crate::config::{redact_url, DatabaseSettings};
+use crate::config::{parse_database_url, redact_url, DatabaseSettings};
 
 pub use accounts::{AccountRepo, PgAccountRepo};
 pub use library::{LibraryRepo, PgLibraryRepo};
@@ -67,24 +67,6 @@ fn is_unavailable(err: &sqlx::Error) -> bool {
         }),
         _ => false,
     }
-}
-
-/// Checks that a URL is a PostgreSQL URL sqlx can use; the reason names what was expected.
-pub fn parse_database_url(url: &str) -> Result<PgConnectOptions, String> {
-    let parsed = url::Url::parse(url).map_err(|e| {
-        format!(
-            "'{}' is not a URL ({e}); expected postgres://user:password@host:port/database",
-            redact_url(url)
-        )
-    })?;
-    if !matches!(parsed.scheme(), "postgres" | "postgresql") {
-        return Err(format!(
-            "scheme '{}' is not supported; expected postgres://user:password@host:port/database",
-            parsed.scheme()
-        ));
-    }
-    PgConnectOptions::from_str(url)
-        .map_err(|e| format!("'{}' is not a valid PostgreSQL URL: {e}", redact_url(url)))
 }
 
 /// Why connecting at start failed: one line naming the URL with its password redacted.
@@ -224,4 +206,40 @@ pub async fn migration_status(
 /// Reverts applied migrations newer than `target` (0 reverts all).
 pub async fn migrate_down(pool: &PgPool, target: i64) -> Result<(), sqlx::migrate::MigrateError> {
     MIGRATOR.undo(pool, target).await
+}
+
+/// Sets the pool gauges `linernotes_db_pool_connections{state}` (called at scrape time).
+pub fn record_pool_gauges(pool: &PgPool, max: u32) {
+    let size = pool.size();
+    let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX);
+    for (state, value) in [
+        ("open", size),
+        ("idle", idle),
+        ("in_use", size.saturating_sub(idle)),
+        ("max", max),
+    ] {
+        metrics::gauge!("linernotes_db_pool_connections", "state" => state).set(f64::from(value));
+    }
+}
+
+/// Times one named query (or group of queries), recording its latency and logging it when slower than
+/// `slow`.
+pub(crate) async fn timed_query<T>(
+    name: &'static str,
+    slow: Duration,
+    query: impl Future<Output = T>,
+) -> T {
+    let started = Instant::now();
+    let result = query.await;
+    let elapsed = started.elapsed();
+    metrics::histogram!("linernotes_db_query_duration_seconds", "query" => name)
+        .record(elapsed.as_secs_f64());
+    if elapsed >= slow {
+        tracing::warn!(
+            query = name,
+            duration_ms = elapsed.as_millis() as u64,
+            "slow query"
+        );
+    }
+    result
 }

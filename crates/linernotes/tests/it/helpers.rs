@@ -9,7 +9,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use linernotes::grpc::pb::metadata_service_client::MetadataServiceClient;
-use linernotes::service::{AccountService, Clock, ManualClock, MetadataService, SystemClock};
+use linernotes::service::{AccountService, MetadataService};
+use linernotes::support::{Clock, ManualClock, SystemClock};
 use linernotes::{Application, Settings};
 use serde_json::Value;
 use sqlx::{Connection, PgConnection};

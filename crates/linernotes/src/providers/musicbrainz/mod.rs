@@ -22,8 +22,8 @@ use super::{AlbumBrowsePage, FetchedEntity, MetadataProvider, ProviderError, Pro
 use crate::config::MusicBrainzSettings;
 use crate::domain::links::external_ids_from_urls;
 use crate::domain::{EntityKind, Mbid, SearchPage, SearchQuery};
-use crate::redis::RedisHandle;
-use crate::service::Clock;
+use crate::support::redis::RedisHandle;
+use crate::support::Clock;
 
 /// Page size of browse requests (the WS/2 maximum).
 pub const BROWSE_PAGE_SIZE: i64 = 100;
