@@ -12,7 +12,6 @@ use tokio::net::TcpListener;
 
 use crate::cache::HotCache;
 use crate::config::Settings;
-use crate::providers::musicbrainz::MusicBrainzClient;
 use crate::service::MetadataService;
 use crate::store::{self, PgMetadataRepo};
 use crate::support::metrics::MetricsExporter;
@@ -86,18 +85,15 @@ impl Application {
             ),
             None => None,
         };
-        let provider = MusicBrainzClient::new(
-            &settings.providers.musicbrainz,
-            redis.clone(),
-            clock.clone(),
-        )
-        .map_err(StartError::Provider)?;
+        let providers =
+            crate::providers::registry::build(&settings.providers, redis.clone(), clock.clone())
+                .map_err(StartError::Provider)?;
         let metadata = MetadataService::new(
             Arc::new(PgMetadataRepo::new(
                 pool.clone(),
                 Duration::from_millis(settings.database.slow_query_ms),
             )),
-            Arc::new(provider),
+            providers,
             HotCache::new(&settings.cache, redis),
             settings.metadata.clone(),
             clock.clone(),

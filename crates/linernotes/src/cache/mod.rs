@@ -1,15 +1,20 @@
 //! The hot cache in front of the database: an in-process tier (moka, bounded in bytes), then Redis when
 //! configured.
 //!
-//! Keys follow the seed policy: `artist:{platform}:{id}` (and `album:`, `release:`, `track:`, `label:`)
-//! for entities, `search:{query}:{platform}` for search pages, `status:{platform}` for a provider's
-//! health as each instance reports it (a Redis hash, one field per instance); in Redis every key also carries the
-//! namespace and schema version ([`crate::support::redis::RedisHandle::key`]). Values are the API's JSON, so what
-//! one release wrote, the same release reads. Invalidations are published on a Redis channel so every
-//! instance drops its in-process copy. Redis trouble (down, slow, garbage) never fails a lookup: it is
-//! counted and the lookup falls through to the next tier.
+//! Keys follow the seed policy and name the provider (platform) whose ID or answer they hold:
+//! `artist:{platform}:{id}` (and `album:`, `release:`, `track:`, `label:`) for entities,
+//! `search:{query}:{platform}` for search pages, `status:{platform}` for a provider's health as each
+//! instance reports it (a Redis hash, one field per instance); in Redis every key also carries the
+//! namespace and schema version ([`crate::support::redis::RedisHandle::key`]). Values are the API's
+//! JSON, so what one release wrote, the same release reads. Invalidations are published on a Redis
+//! channel so every instance drops its in-process copy. Redis trouble (down, slow, garbage) never fails
+//! a lookup: it is counted and the lookup falls through to the next tier.
+//!
+//! An entity is kept as a [`Cached`] record: the record and its answers as bytes (JSON, protobuf),
+//! each encoded at most once per cached copy, so a hit answers without encoding anything.
 
-use std::sync::Arc;
+use std::ops::Deref;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -19,17 +24,84 @@ use serde::de::DeserializeOwned;
 use tokio::task::JoinHandle;
 
 use crate::config::CacheSettings;
+use crate::domain::provider::ReportedHealth;
 use crate::domain::{
     Album, Artist, Entity, EntityKind, Label, Mbid, Record, Release, SearchPage, SearchQuery, Track,
 };
-use crate::providers::ReportedHealth;
 use crate::support::redis::RedisHandle;
+
+/// A record as the hot cache shares it: the record and its wire encodings.
+#[derive(Debug)]
+pub struct Cached<T> {
+    /// The record.
+    pub value: T,
+    /// Its answers as bytes, each filled by whoever first needs it.
+    pub encodings: Encodings,
+}
+
+/// The wire forms of one cached record, each filled once.
+#[derive(Default)]
+pub struct Encodings {
+    /// The JSON of the record ([`Cached::json`]): the HTTP answer and the Redis copy.
+    pub json: OnceLock<Bytes>,
+    /// The protobuf message of the record ([`Cached::protobuf`]): the gRPC answer.
+    pub protobuf: OnceLock<Bytes>,
+}
+
+impl std::fmt::Debug for Encodings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Encodings")
+            .field("json", &self.json.get().map(Bytes::len))
+            .field("protobuf", &self.protobuf.get().map(Bytes::len))
+            .finish()
+    }
+}
+
+impl<T> Cached<T> {
+    /// `value` with no encoding made yet.
+    pub fn new(value: T) -> Self {
+        Self {
+            value,
+            encodings: Encodings::default(),
+        }
+    }
+
+    /// The protobuf answer, encoded with `encode` on first use.
+    pub fn protobuf(&self, encode: impl FnOnce(&T) -> Bytes) -> Bytes {
+        self.encodings
+            .protobuf
+            .get_or_init(|| encode(&self.value))
+            .clone()
+    }
+}
+
+impl<T: serde::Serialize> Cached<T> {
+    /// The JSON answer, serialized on first use.
+    pub fn json(&self) -> Result<Bytes, serde_json::Error> {
+        if let Some(json) = self.encodings.json.get() {
+            return Ok(json.clone());
+        }
+        let json = Bytes::from(serde_json::to_vec(&self.value)?);
+        Ok(self.encodings.json.get_or_init(|| json).clone())
+    }
+}
+
+impl<T> Deref for Cached<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+/// An entity record as the cache shares it.
+pub type CachedRecord = Arc<Cached<Record<Entity>>>;
 
 /// A value of the in-process tier.
 #[derive(Debug, Clone)]
 pub enum CachedValue {
     /// An entity record.
-    Entity(Arc<Record<Entity>>),
+    Entity(CachedRecord),
     /// A search page.
     Search(Arc<SearchPage>),
 }
@@ -93,15 +165,15 @@ impl std::fmt::Debug for HotCache {
     }
 }
 
-/// The cache key of an entity.
-pub fn entity_key(kind: EntityKind, mbid: Mbid) -> String {
-    format!("{kind}:musicbrainz:{mbid}")
+/// The cache key of an entity under the ID `platform` gives it.
+pub fn entity_key(kind: EntityKind, platform: &str, mbid: Mbid) -> String {
+    format!("{kind}:{platform}:{mbid}")
 }
 
-/// The cache key of a search page.
-pub fn search_key(query: &SearchQuery) -> String {
+/// The cache key of a search page as `platform` answered it.
+pub fn search_key(query: &SearchQuery, platform: &str) -> String {
     format!(
-        "search:{}|{}|{}|{}:musicbrainz",
+        "search:{}|{}|{}|{}:{platform}",
         query.kind, query.limit, query.offset, query.text
     )
 }
@@ -148,12 +220,17 @@ impl HotCache {
         (self.local.entry_count(), self.local.weighted_size())
     }
 
-    /// An entity record, from memory or Redis.
-    pub async fn get_entity(&self, kind: EntityKind, mbid: Mbid) -> Option<Arc<Record<Entity>>> {
-        let key = entity_key(kind, mbid);
+    /// An entity record under `platform`'s ID, from memory or Redis.
+    pub async fn get_entity(
+        &self,
+        kind: EntityKind,
+        platform: &str,
+        mbid: Mbid,
+    ) -> Option<CachedRecord> {
+        let key = entity_key(kind, platform, mbid);
         match self
             .get(&key, |bytes| {
-                decode_entity(kind, bytes).map(|r| CachedValue::Entity(Arc::new(r)))
+                decode_entity(kind, bytes).map(|r| CachedValue::Entity(Arc::new(Cached::new(r))))
             })
             .await?
         {
@@ -162,17 +239,17 @@ impl HotCache {
         }
     }
 
-    /// Stores an entity record in both tiers.
-    pub async fn put_entity(&self, kind: EntityKind, record: Arc<Record<Entity>>) {
-        let key = entity_key(kind, record.entity.mbid());
+    /// Stores an entity record under `platform`'s ID in both tiers.
+    pub async fn put_entity(&self, kind: EntityKind, platform: &str, record: CachedRecord) {
+        let key = entity_key(kind, platform, record.entity.mbid());
         let bytes = record.json().unwrap_or_default();
         self.put(key, CachedValue::Entity(record), bytes, self.entity_ttl)
             .await;
     }
 
-    /// A search page, from memory or Redis.
-    pub async fn get_search(&self, query: &SearchQuery) -> Option<Arc<SearchPage>> {
-        let key = search_key(query);
+    /// A search page as `platform` answered it, from memory or Redis.
+    pub async fn get_search(&self, query: &SearchQuery, platform: &str) -> Option<Arc<SearchPage>> {
+        let key = search_key(query, platform);
         match self
             .get(&key, |bytes| {
                 serde_json::from_slice::<SearchPage>(bytes)
@@ -186,11 +263,11 @@ impl HotCache {
         }
     }
 
-    /// Stores a search page in both tiers.
-    pub async fn put_search(&self, query: &SearchQuery, page: Arc<SearchPage>) {
+    /// Stores a search page as `platform` answered it in both tiers.
+    pub async fn put_search(&self, query: &SearchQuery, platform: &str, page: Arc<SearchPage>) {
         let bytes = Bytes::from(serde_json::to_vec(&*page).unwrap_or_default());
         self.put(
-            search_key(query),
+            search_key(query, platform),
             CachedValue::Search(page),
             bytes,
             self.search_ttl,
@@ -200,8 +277,8 @@ impl HotCache {
 
     /// Drops an entity everywhere: this instance's copy, the Redis copy, and (through the invalidation
     /// channel) every other instance's copy.
-    pub async fn invalidate_entity(&self, kind: EntityKind, mbid: Mbid) {
-        let key = entity_key(kind, mbid);
+    pub async fn invalidate_entity(&self, kind: EntityKind, platform: &str, mbid: Mbid) {
+        let key = entity_key(kind, platform, mbid);
         self.local.invalidate(&key).await;
         if let Some(redis) = &self.redis {
             let redis_key = redis.key(&key);

@@ -4,9 +4,6 @@
 //! adapter converts field by field. Unknown values are `None` (never `""`); partial dates stay as the
 //! provider gave them (`"1969"`, `"1969-09"`).
 
-use std::sync::OnceLock;
-
-use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -439,64 +436,12 @@ pub struct Record<T> {
     pub entity: T,
     /// Age of the data.
     pub freshness: Freshness,
-    /// The record's answers as bytes, encoded at most once per shared copy (a hot-cache hit answers
-    /// them without encoding anything). Not part of the value.
-    #[serde(skip)]
-    pub encodings: Encodings,
 }
 
 impl<T> Record<T> {
     /// A record of `entity` as fresh as `freshness` says.
     pub fn new(entity: T, freshness: Freshness) -> Self {
-        Self {
-            entity,
-            freshness,
-            encodings: Encodings::default(),
-        }
-    }
-}
-
-impl<T: Serialize> Record<T> {
-    /// The record's JSON (the HTTP answer and the Redis copy), serialized on first use.
-    pub fn json(&self) -> Result<Bytes, serde_json::Error> {
-        if let Some(json) = self.encodings.json.get() {
-            return Ok(json.clone());
-        }
-        let json = Bytes::from(serde_json::to_vec(self)?);
-        Ok(self.encodings.json.get_or_init(|| json).clone())
-    }
-}
-
-/// The wire forms of one record, each filled once by whoever first needs it.
-///
-/// They describe the record they sit in, so they never take part in comparisons or serialization, and
-/// a clone starts empty (a cloned record may be changed).
-#[derive(Default)]
-pub struct Encodings {
-    /// The JSON of the record ([`Record::json`]).
-    pub json: OnceLock<Bytes>,
-    /// The protobuf message of the record, filled by the gRPC adapter.
-    pub protobuf: OnceLock<Bytes>,
-}
-
-impl Clone for Encodings {
-    fn clone(&self) -> Self {
-        Self::default()
-    }
-}
-
-impl PartialEq for Encodings {
-    fn eq(&self, _other: &Self) -> bool {
-        true
-    }
-}
-
-impl std::fmt::Debug for Encodings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Encodings")
-            .field("json", &self.json.get().map(Bytes::len))
-            .field("protobuf", &self.protobuf.get().map(Bytes::len))
-            .finish()
+        Self { entity, freshness }
     }
 }
 

@@ -7,6 +7,8 @@
 //! - [`id`]: namespaced entity identifiers (`musicbrainz:<mbid>`, `isrc:…`, …), parsed at the boundary.
 //! - [`entity`]: artists, albums, releases, tracks and labels, and their parts.
 //! - [`search`]: search hits and pages.
+//! - [`links`]: other services' IDs read from URL relations.
+//! - [`provider`]: how upstream providers are doing, as status reports show it.
 //! - [`account`]: e-mail addresses, passwords, roles and profile fields of accounts; audit actions;
 //!   login-throttle arithmetic.
 //! - [`library`]: favourites, playlists, plays, top lists, playback state, search history (issue 4).
@@ -16,6 +18,7 @@ pub mod entity;
 pub mod id;
 pub mod library;
 pub mod links;
+pub mod provider;
 pub mod search;
 
 pub use entity::*;

@@ -85,8 +85,7 @@ impl MetadataAdapter {
                     ServiceError::internal(format!("{kind} lookup answered another kind")).into(),
                 );
             }
-            let message = record.encodings.protobuf.get_or_init(|| encode(&record));
-            Ok(Response::new(message.clone()))
+            Ok(Response::new(record.protobuf(encode)))
         })
         .await
     }

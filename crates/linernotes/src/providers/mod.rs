@@ -1,71 +1,27 @@
-//! Upstream metadata providers, behind the [`MetadataProvider`] trait.
+//! Upstream providers: the catalogue source (lookups, browse, search) and enrichers (what other
+//! providers add to a catalogue entity), held in a [`ProviderRegistry`] that the metadata service reads.
 //!
 //! Layout:
-//! - this file: the trait, what it returns, and [`ProviderError`];
-//! - [`musicbrainz`]: the MusicBrainz WS/2 client (rate limit, User-Agent, retries) and its JSON model.
+//! - this file: the [`CatalogueSource`] and [`Enricher`] traits, what they answer, [`ProviderError`];
+//! - [`client`]: the one polite HTTP client every provider speaks through (budget, breaker, retries,
+//!   timeouts, User-Agent, health, metrics);
+//! - [`registry`]: which providers run, built from the configuration;
+//! - [`musicbrainz`]: the MusicBrainz WS/2 catalogue source and its JSON model.
+//!
+//! A new provider is a folder here with its client (a [`client::PoliteClient`] and a model of its
+//! JSON), an implementation of one of the traits, a `providers.<name>` config section sharing
+//! [`crate::config::ClientSettings`], and one line in [`registry::build`].
 
-pub mod breaker;
+pub mod client;
 pub mod musicbrainz;
-pub mod ratelimit;
+pub mod registry;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 
+use crate::domain::provider::ProviderStatus;
 use crate::domain::{Album, Entity, EntityKind, Mbid, SearchPage, SearchQuery};
-pub use ratelimit::Priority;
-
-/// How a provider is doing, for the status endpoint.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct ProviderStatus {
-    /// Provider name.
-    pub name: &'static str,
-    /// `ok`, `degraded` (recent failures, breaker still closed) or `open` (failing fast).
-    pub state: &'static str,
-    /// Last successful request.
-    pub last_success: Option<DateTime<Utc>>,
-    /// Last failed request.
-    pub last_error_at: Option<DateTime<Utc>>,
-    /// What the last failure was.
-    pub last_error: Option<String>,
-    /// Configured request rate.
-    pub requests_per_second: f64,
-    /// Requests waiting for the rate limiter now.
-    pub queued_requests: usize,
-    /// Whether the rate budget is shared with other instances through Redis.
-    pub shared_budget: bool,
-}
-
-/// What instances tell each other of a provider's health (`status:{platform}` in Redis): the latest
-/// success and the latest failure any of them saw.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct ReportedHealth {
-    /// Latest successful request.
-    pub last_success: Option<DateTime<Utc>>,
-    /// Latest failed request.
-    pub last_error_at: Option<DateTime<Utc>>,
-    /// What that failure was.
-    pub last_error: Option<String>,
-}
-
-impl ProviderStatus {
-    /// This status's latest success and failure, to report to the other instances.
-    pub fn reported(&self) -> ReportedHealth {
-        ReportedHealth {
-            last_success: self.last_success,
-            last_error_at: self.last_error_at,
-            last_error: self.last_error.clone(),
-        }
-    }
-
-    /// Takes the later success and the later failure of this status and of `reported`.
-    pub fn merge(&mut self, reported: &ReportedHealth) {
-        self.last_success = self.last_success.max(reported.last_success);
-        if reported.last_error_at > self.last_error_at {
-            self.last_error_at = reported.last_error_at;
-            self.last_error = reported.last_error.clone();
-        }
-    }
-}
+pub use client::ratelimit::Priority;
+pub use registry::ProviderRegistry;
 
 /// One entity as a provider answered it.
 #[derive(Debug, Clone)]
@@ -113,11 +69,13 @@ pub enum ProviderError {
     Malformed(String),
 }
 
-/// A source of metadata, keyed by MusicBrainz IDs.
+/// The source of the catalogue: every entity, its canonical ID, browse lists and search (MusicBrainz).
 #[async_trait]
-pub trait MetadataProvider: Send + Sync {
-    /// Short name stored with raw payloads (`musicbrainz`).
+pub trait CatalogueSource: Send + Sync {
+    /// The provider's key, stored with raw payloads (`musicbrainz`).
     fn name(&self) -> &'static str;
+    /// The provider's name in messages to people (`MusicBrainz`).
+    fn display_name(&self) -> &'static str;
     /// Looks up one entity with everything needed to fill the store.
     async fn lookup(
         &self,
@@ -138,6 +96,33 @@ pub trait MetadataProvider: Send + Sync {
     async fn recordings_by_isrc(&self, isrc: &str) -> Result<Vec<Mbid>, ProviderError>;
     /// The releases carrying a barcode.
     async fn releases_by_barcode(&self, barcode: &str) -> Result<Vec<Mbid>, ProviderError>;
+    /// Health, breaker and budget of the provider.
+    fn status(&self) -> ProviderStatus;
+}
+
+/// What an enricher found for one catalogue entity, kept raw beside the entity.
+#[derive(Debug, Clone)]
+pub struct Enrichment {
+    /// The request shape, stored with the raw body.
+    pub request: String,
+    /// The raw body.
+    pub raw: serde_json::Value,
+}
+
+/// A provider that adds to entities the catalogue already has (covers, pictures, biographies, lyrics,
+/// previews, other services' IDs), found through the entity's IDs and links.
+#[async_trait]
+pub trait Enricher: Send + Sync {
+    /// The provider's key (`coverartarchive`).
+    fn name(&self) -> &'static str;
+    /// Whether it has anything for entities of `kind`.
+    fn enriches(&self, kind: EntityKind) -> bool;
+    /// What it knows of `entity`.
+    async fn enrich(
+        &self,
+        entity: &Entity,
+        priority: Priority,
+    ) -> Result<Enrichment, ProviderError>;
     /// Health, breaker and budget of the provider.
     fn status(&self) -> ProviderStatus;
 }

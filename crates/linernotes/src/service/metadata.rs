@@ -10,14 +10,13 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::{ErrorCode, ServiceError};
-use crate::cache::HotCache;
+use crate::cache::{Cached, CachedRecord, HotCache};
 use crate::config::MetadataSettings;
+use crate::domain::provider::ProviderStatus;
 use crate::domain::{
-    AlbumPage, Entity, EntityId, EntityKind, Freshness, Mbid, Namespace, Record, SearchPage,
-    SearchQuery,
+    AlbumPage, EntityId, EntityKind, Freshness, Mbid, Namespace, Record, SearchPage, SearchQuery,
 };
-use crate::providers::MetadataProvider;
-use crate::providers::{Priority, ProviderStatus};
+use crate::providers::{CatalogueSource, Priority, ProviderError, ProviderRegistry};
 use crate::store::metadata::{AlbumListWrite, EntityWrite};
 use crate::store::{MetadataRepo, StoredEntity};
 use crate::support::BackgroundTasks;
@@ -37,7 +36,7 @@ pub struct MetadataService {
 
 struct Inner {
     repo: Arc<dyn MetadataRepo>,
-    provider: Arc<dyn MetadataProvider>,
+    providers: ProviderRegistry,
     settings: MetadataSettings,
     clock: Arc<dyn Clock>,
     cache: HotCache,
@@ -58,10 +57,10 @@ enum FetchMode {
 }
 
 impl MetadataService {
-    /// Wires the service to its store, provider, hot cache and clock.
+    /// Wires the service to its store, providers, hot cache and clock.
     pub fn new(
         repo: Arc<dyn MetadataRepo>,
-        provider: Arc<dyn MetadataProvider>,
+        providers: ProviderRegistry,
         cache: HotCache,
         settings: MetadataSettings,
         clock: Arc<dyn Clock>,
@@ -69,7 +68,7 @@ impl MetadataService {
         Self {
             inner: Arc::new(Inner {
                 repo,
-                provider,
+                providers,
                 settings,
                 clock,
                 cache,
@@ -86,6 +85,18 @@ impl MetadataService {
         &self.inner.cache
     }
 
+    /// The catalogue source: every entity's canonical ID and data.
+    fn catalogue(&self) -> &dyn CatalogueSource {
+        self.inner.providers.catalogue()
+    }
+
+    /// Maps a failure of the catalogue source about `what` for a client.
+    fn catalogue_error(&self, what: &str) -> impl FnOnce(ProviderError) -> ServiceError + '_ {
+        let provider = self.catalogue().display_name();
+        let what = what.to_owned();
+        move |err| ServiceError::from_provider(provider, err, &what)
+    }
+
     /// Background refreshes, for shutdown and tests to wait on.
     pub fn background(&self) -> &BackgroundTasks {
         &self.inner.background
@@ -99,10 +110,15 @@ impl MetadataService {
         kind: EntityKind,
         id: &str,
         refresh: bool,
-    ) -> Result<Arc<Record<Entity>>, ServiceError> {
+    ) -> Result<CachedRecord, ServiceError> {
         let id = EntityId::parse(id).map_err(|e| ServiceError::invalid(e.to_string()))?;
         if let (Some(mbid), false) = (id.as_mbid(), refresh) {
-            if let Some(hit) = self.inner.cache.get_entity(kind, mbid).await {
+            if let Some(hit) = self
+                .inner
+                .cache
+                .get_entity(kind, self.catalogue().name(), mbid)
+                .await
+            {
                 if !self.is_stale(kind, hit.freshness.fetched_at) {
                     return Ok(hit);
                 }
@@ -116,9 +132,12 @@ impl MetadataService {
                 if stale {
                     self.spawn_refresh(kind, stored.entity.mbid());
                 }
-                let answer = Arc::new(record(stored, stale));
+                let answer = cached(stored, stale);
                 if !stale {
-                    self.inner.cache.put_entity(kind, answer.clone()).await;
+                    self.inner
+                        .cache
+                        .put_entity(kind, self.catalogue().name(), answer.clone())
+                        .await;
                 }
                 Ok(answer)
             }
@@ -132,10 +151,10 @@ impl MetadataService {
                     .fetch(kind, stored.entity.mbid(), mode, Priority::Interactive)
                     .await
                 {
-                    Ok(fresh) => Ok(Arc::new(record(fresh, false))),
+                    Ok(fresh) => Ok(cached(fresh, false)),
                     Err(err) => {
                         tracing::warn!(%id, error = %err, "refresh failed; answering the stored copy");
-                        Ok(Arc::new(record(stored, true)))
+                        Ok(cached(stored, true))
                     }
                 }
             }
@@ -143,7 +162,7 @@ impl MetadataService {
                 let fetched = self
                     .fetch(kind, mbid, FetchMode::UnlessFresh, Priority::Interactive)
                     .await?;
-                Ok(Arc::new(record(fetched, false)))
+                Ok(cached(fetched, false))
             }
         }
     }
@@ -172,10 +191,10 @@ impl MetadataService {
         if let Some(mbid) = self.inner.repo.resolve(kind, id).await? {
             return Ok(mbid);
         }
-        let provider = &self.inner.provider;
+        let catalogue = self.catalogue();
         let candidates = match namespace {
-            Namespace::Isrc => provider.recordings_by_isrc(id.value()).await,
-            Namespace::Barcode => provider.releases_by_barcode(id.value()).await,
+            Namespace::Isrc => catalogue.recordings_by_isrc(id.value()).await,
+            Namespace::Barcode => catalogue.releases_by_barcode(id.value()).await,
             _ => {
                 return Err(ServiceError::not_found(format!(
                     "no {kind} with ID {id} is known yet; linernotes learns {namespace} IDs from \
@@ -185,10 +204,16 @@ impl MetadataService {
         };
         let what = format!("{kind} {id}");
         candidates
-            .map_err(|e| ServiceError::from_provider(e, &what))?
+            .map_err(self.catalogue_error(&what))?
             .into_iter()
             .next()
-            .ok_or_else(|| ServiceError::not_found(format!("{what} does not exist at MusicBrainz")))
+            .ok_or_else(|| {
+                ServiceError::from_provider(
+                    catalogue.display_name(),
+                    ProviderError::NotFound,
+                    &what,
+                )
+            })
     }
 
     /// Fetches one entity upstream and stores it, sharing the call with concurrent requesters; then
@@ -213,11 +238,11 @@ impl MetadataService {
                     }
                 }
                 let what = format!("{kind} {}", mbid.to_entity_id());
-                let fetched = inner
-                    .provider
+                let catalogue = self.catalogue();
+                let fetched = catalogue
                     .lookup(kind, mbid, priority)
                     .await
-                    .map_err(|e| ServiceError::from_provider(e, &what))?;
+                    .map_err(self.catalogue_error(&what))?;
                 if fetched.entity.kind() != kind {
                     return Err(ServiceError::internal(format!(
                         "provider answered a {} for {what}",
@@ -230,7 +255,7 @@ impl MetadataService {
                     .save(EntityWrite {
                         requested: mbid,
                         entity: &fetched.entity,
-                        provider: inner.provider.name(),
+                        provider: catalogue.name(),
                         request: &fetched.request,
                         payload: &fetched.raw,
                         fetched_at,
@@ -245,13 +270,17 @@ impl MetadataService {
                 let stored = inner.repo.find(kind, canonical).await?.ok_or_else(|| {
                     ServiceError::internal(format!("{what} missing right after it was stored"))
                 })?;
+                let platform = catalogue.name();
                 if canonical != mbid {
-                    inner.cache.invalidate_entity(kind, mbid).await;
+                    inner.cache.invalidate_entity(kind, platform, mbid).await;
                 }
-                inner.cache.invalidate_entity(kind, canonical).await;
                 inner
                     .cache
-                    .put_entity(kind, Arc::new(record(stored.clone(), false)))
+                    .invalidate_entity(kind, platform, canonical)
+                    .await;
+                inner
+                    .cache
+                    .put_entity(kind, platform, cached(stored.clone(), false))
                     .await;
                 Ok(stored)
             })
@@ -353,11 +382,11 @@ impl MetadataService {
                 let mut total = 0;
                 let mut offset = 0;
                 for _ in 0..inner.settings.max_album_pages {
-                    let page = inner
-                        .provider
+                    let page = self
+                        .catalogue()
                         .browse_artist_albums(artist, offset, priority)
                         .await
-                        .map_err(|e| ServiceError::from_provider(e, &what))?;
+                        .map_err(self.catalogue_error(&what))?;
                     total = page.total;
                     let received = page.received;
                     albums.extend(page.albums);
@@ -397,19 +426,19 @@ impl MetadataService {
         offset: Option<u32>,
     ) -> Result<SearchPage, ServiceError> {
         let query = SearchQuery::parse(text, kind, limit, offset).map_err(ServiceError::invalid)?;
-        if let Some(page) = self.inner.cache.get_search(&query).await {
+        let platform = self.catalogue().name();
+        if let Some(page) = self.inner.cache.get_search(&query, platform).await {
             return Ok(SearchPage::clone(&page));
         }
         let what = format!("search for {}s", query.kind);
         let page = self
-            .inner
-            .provider
+            .catalogue()
             .search(&query)
             .await
-            .map_err(|e| ServiceError::from_provider(e, &what))?;
+            .map_err(self.catalogue_error(&what))?;
         self.inner
             .cache
-            .put_search(&query, Arc::new(page.clone()))
+            .put_search(&query, platform, Arc::new(page.clone()))
             .await;
         Ok(page)
     }
@@ -429,7 +458,7 @@ impl MetadataService {
         };
         let (entries, bytes) = self.inner.cache.local_usage();
         self.report_provider_health().await;
-        let mut providers = vec![self.inner.provider.status()];
+        let mut providers = self.inner.providers.statuses();
         for provider in &mut providers {
             // With Redis: the latest success and error any instance saw.
             for reported in self.inner.cache.reported_health(provider.name).await {
@@ -449,11 +478,12 @@ impl MetadataService {
     /// Tells the other instances (through Redis, when configured) what this one has seen of its
     /// providers: their latest success and error. Called by every status request and periodically.
     pub async fn report_provider_health(&self) {
-        let status = self.inner.provider.status();
-        self.inner
-            .cache
-            .report_health(status.name, &self.inner.instance, &status.reported())
-            .await;
+        for status in self.inner.providers.statuses() {
+            self.inner
+                .cache
+                .report_health(status.name, &self.inner.instance, &status.reported())
+                .await;
+        }
     }
 
     /// Whether the database answers (readiness).
@@ -479,12 +509,13 @@ pub struct ServiceStatus {
     pub background_refreshes: usize,
 }
 
-fn record(stored: StoredEntity, stale: bool) -> Record<Entity> {
-    Record::new(
+/// A stored entity as the cache shares it, marked stale or not.
+fn cached(stored: StoredEntity, stale: bool) -> CachedRecord {
+    Arc::new(Cached::new(Record::new(
         stored.entity,
         Freshness {
             fetched_at: stored.fetched_at,
             stale,
         },
-    )
+    )))
 }

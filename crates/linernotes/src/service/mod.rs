@@ -108,27 +108,28 @@ impl ServiceError {
         Self::new(ErrorCode::Internal, "internal error")
     }
 
-    /// Maps a provider failure about `what` (e.g. `artist musicbrainz:…`).
-    pub fn from_provider(err: ProviderError, what: &str) -> Self {
+    /// Maps a failure of `provider` (its name for people, e.g. `MusicBrainz`) about `what` (e.g.
+    /// `artist musicbrainz:…`).
+    pub fn from_provider(provider: &str, err: ProviderError, what: &str) -> Self {
         match err {
             ProviderError::NotFound => {
-                Self::not_found(format!("{what} does not exist at MusicBrainz"))
+                Self::not_found(format!("{what} does not exist at {provider}"))
             }
             ProviderError::Rejected(reason) => {
-                Self::invalid(format!("MusicBrainz rejected the request: {reason}"))
+                Self::invalid(format!("{provider} rejected the request: {reason}"))
             }
             ProviderError::Unavailable(reason) => {
-                tracing::warn!(%what, %reason, "provider unavailable");
+                tracing::warn!(%provider, %what, %reason, "provider unavailable");
                 Self::new(
                     ErrorCode::Unavailable,
-                    format!("MusicBrainz is unavailable ({reason}); {what} cannot be answered now, try again later"),
+                    format!("{provider} is unavailable ({reason}); {what} cannot be answered now, try again later"),
                 )
             }
             ProviderError::Malformed(reason) => {
-                tracing::warn!(%what, %reason, "provider sent a malformed answer");
+                tracing::warn!(%provider, %what, %reason, "provider sent a malformed answer");
                 Self::new(
                     ErrorCode::Unavailable,
-                    format!("MusicBrainz sent an answer for {what} that could not be read; try again later"),
+                    format!("{provider} sent an answer for {what} that could not be read; try again later"),
                 )
             }
         }

@@ -175,7 +175,7 @@ async fn hot_lookups_answer_the_encodings_kept_with_the_cached_record() {
     let cached = app
         .metadata
         .cache()
-        .get_entity(EntityKind::Artist, mbid)
+        .get_entity(EntityKind::Artist, "musicbrainz", mbid)
         .await
         .expect("the artist is in the hot cache");
     let json = cached.encodings.json.get().expect("JSON kept");
@@ -430,7 +430,7 @@ impl Respond for EchoArtist {
 async fn rate_limit_holds_under_concurrency() {
     let app = TestApp::spawn_with(TestOptions {
         configure: Some(Box::new(|s| {
-            s.providers.musicbrainz.requests_per_second = 10.0
+            s.providers.musicbrainz.client.requests_per_second = 10.0
         })),
         ..Default::default()
     })

@@ -20,7 +20,7 @@ fn shared(url: String, namespace: String, rate: f64) -> Configure {
         s.cache.key_namespace = namespace;
         // Generous for a loaded test machine; Redis trouble is simulated by a proxy, not by latency.
         s.cache.redis_timeout_ms = 1000;
-        s.providers.musicbrainz.requests_per_second = rate;
+        s.providers.musicbrainz.client.requests_per_second = rate;
     })
 }
 
@@ -82,7 +82,7 @@ async fn mount_echo(apps: [&TestApp; 2], echo: &EchoArtists) {
 async fn an_unreadable_record_does_not_open_the_breaker() {
     let app = TestApp::spawn_with(TestOptions {
         configure: Some(Box::new(|s| {
-            let mb = &mut s.providers.musicbrainz;
+            let mb = &mut s.providers.musicbrainz.client;
             mb.max_retries = 0;
             mb.breaker_failure_threshold = 2;
         })),
@@ -350,7 +350,7 @@ async fn the_circuit_breaker_opens_fails_fast_and_closes_after_recovery() {
     let app = TestApp::spawn_with(TestOptions {
         manual_clock: true,
         configure: Some(Box::new(|s| {
-            let mb = &mut s.providers.musicbrainz;
+            let mb = &mut s.providers.musicbrainz.client;
             mb.timeout_ms = 200;
             mb.max_retries = 0;
             mb.breaker_failure_threshold = 2;

@@ -1,0 +1,342 @@
+//! Configuration: compiled-in defaults, an optional YAML file, then `LINERNOTES__…` environment variables.
+//!
+//! The defaults are `linernotes.example.yaml` itself, compiled into the binary, so the documented example
+//! and the real defaults cannot drift apart. [`Settings::load`] layers the sources, deserialises them with
+//! unknown keys rejected, and validates every value, reporting each problem with its key.
+//!
+//! One file per section, each with its settings and their checks: [`server`], [`database`], [`cache`],
+//! [`metadata`], [`providers`], [`logging`], [`auth`], [`library`]; [`issues`] collects problems and
+//! holds the shared checks (ranges, URLs); [`redact`] keeps secrets out of what is printed.
+
+pub mod auth;
+pub mod cache;
+pub mod database;
+pub mod issues;
+pub mod library;
+pub mod logging;
+pub mod metadata;
+pub mod providers;
+pub mod redact;
+pub mod server;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub use auth::{Argon2Settings, AuthSettings, ThrottleSettings};
+pub use cache::{CacheSettings, CacheTtlSettings};
+pub use database::{parse_database_url, DatabaseSettings};
+pub use issues::{ConfigIssue, Issues};
+pub use library::LibrarySettings;
+pub use logging::LoggingSettings;
+pub use metadata::{FreshnessSettings, MetadataSettings};
+pub use providers::{
+    ClientSettings, MusicBrainzSettings, ProviderSection, ProvidersSettings, PLACEHOLDER_CONTACT,
+};
+pub use redact::redact_url;
+pub use server::ServerSettings;
+
+/// The documented defaults, compiled in.
+pub const DEFAULTS_YAML: &str = include_str!("../../linernotes.example.yaml");
+
+/// The file looked for in the working directory when no `--config` is given.
+pub const DEFAULT_CONFIG_FILE: &str = "linernotes.yaml";
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Listening addresses and request limits.
+    pub server: ServerSettings,
+    /// PostgreSQL connection and pool.
+    pub database: DatabaseSettings,
+    /// Hot cache tiers.
+    pub cache: CacheSettings,
+    /// Freshness policy of stored metadata.
+    pub metadata: MetadataSettings,
+    /// Upstream providers.
+    pub providers: ProvidersSettings,
+    /// Log level and format.
+    pub logging: LoggingSettings,
+    /// Accounts: tokens, password hashing, login throttling, mail, deletion and retention.
+    pub auth: AuthSettings,
+    /// The user library: de-duplication window and limits.
+    pub library: LibrarySettings,
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A named config file does not exist or cannot be read.
+    #[error("cannot read config file {path}: {reason}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The sources could not be parsed into the settings' shape (wrong type, unknown key, bad YAML).
+    #[error("invalid configuration: {0}")]
+    Parse(String),
+    /// Values parsed but are out of range or inconsistent.
+    #[error("invalid configuration:\n{}", .0.iter().map(|i| format!("  {i}")).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<ConfigIssue>),
+}
+
+impl Settings {
+    /// Loads defaults, then `file` (or `linernotes.yaml` in the working directory when present), then the
+    /// process environment; validates the result.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let env: BTreeMap<String, String> = std::env::vars().collect();
+        Self::load_from(file, &env)
+    }
+
+    /// Like [`Settings::load`] with an explicit environment (tests use this instead of mutating the
+    /// process environment).
+    pub fn load_from(
+        file: Option<&Path>,
+        env: &BTreeMap<String, String>,
+    ) -> Result<Self, ConfigError> {
+        use config::{Config, Environment, File, FileFormat};
+
+        let file = match file {
+            Some(path) => {
+                if !path.is_file() {
+                    return Err(ConfigError::File {
+                        path: path.to_owned(),
+                        reason: "no such file".into(),
+                    });
+                }
+                Some(path.to_owned())
+            }
+            None => Some(PathBuf::from(DEFAULT_CONFIG_FILE)).filter(|p| p.is_file()),
+        };
+        let linernotes_env: config::Map<String, String> = env
+            .iter()
+            .filter(|(k, _)| k.starts_with("LINERNOTES__"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let environment = || {
+            Environment::with_prefix("LINERNOTES")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true)
+                .source(Some(linernotes_env.clone()))
+        };
+        let user_sources = || {
+            let mut builder = Config::builder();
+            if let Some(path) = &file {
+                builder = builder.add_source(File::from(path.as_path()).format(FileFormat::Yaml));
+            }
+            builder.add_source(environment())
+        };
+
+        let user = user_sources()
+            .build()
+            .map_err(|e| ConfigError::Parse(e.to_string()))?;
+        let mut builder = Config::builder()
+            .add_source(File::from_str(DEFAULTS_YAML, FileFormat::Yaml))
+            .add_source(user);
+        let url_set_by_user = user_sources()
+            .build()
+            .ok()
+            .is_some_and(|c| c.get_string("database.url").is_ok());
+        if let (false, Some(url)) = (url_set_by_user, env.get("DATABASE_URL")) {
+            builder = builder
+                .set_override("database.url", url.as_str())
+                .map_err(|e| ConfigError::Parse(e.to_string()))?;
+        }
+        let settings: Settings = builder
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .map_err(|e| ConfigError::Parse(e.to_string()))?;
+        settings.validate().map_err(ConfigError::Invalid)?;
+        Ok(settings)
+    }
+
+    /// Checks every value; returns all problems at once.
+    pub fn validate(&self) -> Result<(), Vec<ConfigIssue>> {
+        let mut issues = Issues::default();
+        issues.section("server", |i| self.server.check(i));
+        issues.section("database", |i| self.database.check(i));
+        issues.section("cache", |i| self.cache.check(i));
+        issues.section("metadata", |i| self.metadata.check(i));
+        self.providers.check(&mut issues);
+        issues.section("logging", |i| self.logging.check(i));
+        issues.section("auth", |i| self.auth.check(i));
+        issues.section("library", |i| self.library.check(i));
+        issues.into_result()
+    }
+
+    /// The effective configuration as YAML, with secrets redacted (for `config check`).
+    pub fn to_redacted_yaml(&self) -> String {
+        redact::to_yaml(&serde_json::to_value(self).unwrap_or_default())
+    }
+
+    /// The database URL with its password replaced, for logs and messages.
+    pub fn redacted_database_url(&self) -> String {
+        self.database.redacted_url()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_load_and_match_the_seed_pool_settings() {
+        let s = Settings::load_from(None, &env(&[])).unwrap();
+        assert_eq!(s.database.max_connections, 10);
+        assert_eq!(s.database.min_connections, 2);
+        assert_eq!(s.database.max_lifetime_secs, 3600);
+        assert_eq!(s.database.idle_timeout_secs, 1800);
+        assert_eq!(s.database.health_check_interval_secs, 60);
+        assert_eq!(s.server.grpc_addr, "127.0.0.1:50051");
+        assert_eq!(s.server.http_addr, "127.0.0.1:8080");
+        assert_eq!(s.providers.musicbrainz.client.requests_per_second, 1.0);
+    }
+
+    #[test]
+    fn environment_overrides_and_database_url_fallback() {
+        let s = Settings::load_from(
+            None,
+            &env(&[
+                ("LINERNOTES__SERVER__HTTP_ADDR", "127.0.0.1:9999"),
+                ("LINERNOTES__DATABASE__MAX_CONNECTIONS", "4"),
+                ("DATABASE_URL", "postgres://u:hunter2@db:5432/x"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.server.http_addr, "127.0.0.1:9999");
+        assert_eq!(s.database.max_connections, 4);
+        assert_eq!(
+            s.database.url.expose_secret(),
+            "postgres://u:hunter2@db:5432/x"
+        );
+        let shown = s.to_redacted_yaml();
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(!format!("{s:?}").contains("hunter2"));
+
+        let s = Settings::load_from(
+            None,
+            &env(&[
+                ("LINERNOTES__DATABASE__URL", "postgres://localhost/a"),
+                ("DATABASE_URL", "postgres://localhost/b"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.database.url.expose_secret(), "postgres://localhost/a");
+    }
+
+    #[test]
+    fn every_invalid_key_is_reported_with_its_reason() {
+        let err = Settings::load_from(
+            None,
+            &env(&[
+                ("LINERNOTES__DATABASE__MIN_CONNECTIONS", "50"),
+                ("LINERNOTES__SERVER__GRPC_ADDR", "nowhere"),
+                ("LINERNOTES__LOGGING__FORMAT", "xml"),
+            ]),
+        )
+        .unwrap_err()
+        .to_string();
+        for key in [
+            "database.min_connections",
+            "server.grpc_addr",
+            "logging.format",
+        ] {
+            assert!(err.contains(key), "{err}");
+        }
+    }
+
+    #[test]
+    fn auth_secrets_are_redacted_and_validated() {
+        let s = Settings::load_from(
+            None,
+            &env(&[
+                (
+                    "LINERNOTES__AUTH__JWT_SECRET",
+                    "0123456789abcdef0123456789abcdef-secret",
+                ),
+                (
+                    "LINERNOTES__AUTH__SMTP_URL",
+                    "smtps://mailer:hunter2@smtp.example.org:465",
+                ),
+            ]),
+        )
+        .unwrap();
+        let shown = s.to_redacted_yaml();
+        for secret in ["-secret", "hunter2"] {
+            assert!(!shown.contains(secret), "{shown}");
+            assert!(!format!("{s:?}").contains(secret));
+        }
+        assert_eq!(s.auth.argon2.memory_kib, 65536);
+        assert_eq!(s.auth.throttle.account_max_failures, 5);
+        assert_eq!(s.auth.deletion_retention_days, 30);
+        let err = Settings::load_from(
+            None,
+            &env(&[
+                ("LINERNOTES__AUTH__JWT_SECRET", "short"),
+                ("LINERNOTES__AUTH__SMTP_URL", "http://x"),
+                ("LINERNOTES__AUTH__ARGON2__PARALLELISM", "0"),
+                ("LINERNOTES__AUTH__ACCESS_TOKEN_TTL_SECS", "1"),
+            ]),
+        )
+        .unwrap_err()
+        .to_string();
+        for key in [
+            "auth.jwt_secret",
+            "auth.smtp_url",
+            "auth.argon2.parallelism",
+            "auth.access_token_ttl_secs",
+        ] {
+            assert!(err.contains(key), "{err}");
+        }
+        assert!(
+            !err.contains("short"),
+            "the rejected secret is not echoed: {err}"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let err = Settings::load_from(None, &env(&[("LINERNOTES__DATABASE__MAX_CONECTIONS", "3")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("max_conections"), "{err}");
+    }
+
+    #[test]
+    fn library_defaults_and_limits_are_validated() {
+        let s = Settings::load_from(None, &env(&[])).unwrap();
+        assert_eq!(s.library.play_dedup_secs, 30);
+        assert_eq!(s.library.max_playlist_items, 10_000);
+        assert_eq!(s.library.max_playlists_per_user, 1_000);
+        assert_eq!(s.library.max_tracks_per_add, 500);
+        assert_eq!(s.library.max_future_play_secs, 300);
+        let err = Settings::load_from(
+            None,
+            &env(&[
+                ("LINERNOTES__LIBRARY__MAX_PLAYLIST_ITEMS", "0"),
+                ("LINERNOTES__LIBRARY__PLAY_DEDUP_SECS", "999999"),
+            ]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("library.max_playlist_items"), "{err}");
+        assert!(err.contains("library.play_dedup_secs"), "{err}");
+        let err = Settings::load_from(None, &env(&[("LINERNOTES__LIBRARY__MAX_ITEMS", "3")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("max_items"), "{err}");
+    }
+}

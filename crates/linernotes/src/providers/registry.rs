@@ -1,0 +1,124 @@
+//! Which providers run: the catalogue source and the enrichers, built once from the configuration
+//! and read by the metadata service.
+
+use std::sync::Arc;
+
+use super::musicbrainz::MusicBrainzClient;
+use super::{CatalogueSource, Enricher};
+use crate::config::ProvidersSettings;
+use crate::domain::provider::ProviderStatus;
+use crate::support::redis::RedisHandle;
+use crate::support::Clock;
+
+/// The providers of one instance. Cheap to clone; clones share the clients.
+#[derive(Clone)]
+pub struct ProviderRegistry {
+    catalogue: Arc<dyn CatalogueSource>,
+    enrichers: Vec<Arc<dyn Enricher>>,
+}
+
+impl std::fmt::Debug for ProviderRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderRegistry")
+            .field("catalogue", &self.catalogue.name())
+            .field(
+                "enrichers",
+                &self.enrichers.iter().map(|e| e.name()).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+impl ProviderRegistry {
+    /// A registry around `catalogue`, with no enrichers yet.
+    pub fn new(catalogue: Arc<dyn CatalogueSource>) -> Self {
+        Self {
+            catalogue,
+            enrichers: Vec::new(),
+        }
+    }
+
+    /// Adds an enricher.
+    pub fn with_enricher(mut self, enricher: Arc<dyn Enricher>) -> Self {
+        self.enrichers.push(enricher);
+        self
+    }
+
+    /// The catalogue source.
+    pub fn catalogue(&self) -> &dyn CatalogueSource {
+        self.catalogue.as_ref()
+    }
+
+    /// The enrichers, in the order they were added.
+    pub fn enrichers(&self) -> &[Arc<dyn Enricher>] {
+        &self.enrichers
+    }
+
+    /// The status of every provider: the catalogue first, then the enrichers.
+    pub fn statuses(&self) -> Vec<ProviderStatus> {
+        std::iter::once(self.catalogue.status())
+            .chain(self.enrichers.iter().map(|e| e.status()))
+            .collect()
+    }
+}
+
+/// Builds the configured providers. With `redis`, every provider's request budget is shared by all
+/// instances.
+pub fn build(
+    settings: &ProvidersSettings,
+    redis: Option<RedisHandle>,
+    clock: Arc<dyn Clock>,
+) -> Result<ProviderRegistry, String> {
+    let musicbrainz = MusicBrainzClient::new(&settings.musicbrainz, redis, clock)?;
+    Ok(ProviderRegistry::new(Arc::new(musicbrainz)))
+}
+
+#[cfg(test)]
+mod tests {
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::config::Settings;
+    use crate::domain::{Entity, EntityKind};
+    use crate::providers::{Enrichment, Priority, ProviderError};
+    use crate::support::SystemClock;
+
+    struct Covers;
+
+    #[async_trait]
+    impl Enricher for Covers {
+        fn name(&self) -> &'static str {
+            "covers"
+        }
+        fn enriches(&self, kind: EntityKind) -> bool {
+            kind == EntityKind::Release
+        }
+        async fn enrich(&self, _: &Entity, _: Priority) -> Result<Enrichment, ProviderError> {
+            Err(ProviderError::NotFound)
+        }
+        fn status(&self) -> ProviderStatus {
+            ProviderStatus {
+                name: "covers",
+                state: "ok",
+                last_success: None,
+                last_error_at: None,
+                last_error: None,
+                requests_per_second: 1.0,
+                queued_requests: 0,
+                shared_budget: false,
+            }
+        }
+    }
+
+    #[test]
+    fn statuses_list_the_catalogue_then_every_enricher() {
+        let settings = Settings::load_from(None, &Default::default()).unwrap();
+        let registry = build(&settings.providers, None, Arc::new(SystemClock))
+            .unwrap()
+            .with_enricher(Arc::new(Covers));
+        let names: Vec<_> = registry.statuses().iter().map(|s| s.name).collect();
+        assert_eq!(names, ["musicbrainz", "covers"]);
+        assert_eq!(registry.catalogue().display_name(), "MusicBrainz");
+        assert!(registry.enrichers()[0].enriches(EntityKind::Release));
+    }
+}
