@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 
 use crate::cache::HotCache;
 use crate::config::Settings;
-use crate::service::MetadataService;
+use crate::service::{MetadataService, Services};
 use crate::store::{self, PgMetadataRepo};
 use crate::support::metrics::MetricsExporter;
 use crate::support::redis::RedisHandle;
@@ -179,22 +179,20 @@ impl Application {
             MetricsExporter::install()
                 .on_scrape(Arc::new(move || store::record_pool_gauges(&pool, max)))
         };
+        let services = Services {
+            metadata: self.metadata.clone(),
+            accounts: self.accounts.clone(),
+            library: self.library.clone(),
+        };
         let grpc = tokio::spawn(crate::grpc::serve(
             self.grpc_listener,
-            self.metadata.clone(),
-            self.accounts.clone(),
-            self.library.clone(),
+            services.clone(),
             health.clone(),
             health_service,
             stopped(),
         ));
         let router = crate::http::router(
-            crate::http::AppState {
-                metadata: self.metadata.clone(),
-                metrics: metrics.clone(),
-                accounts: self.accounts.clone(),
-                library: self.library.clone(),
-            },
+            crate::http::AppState::new(services, metrics.clone()),
             self.settings.server.max_body_bytes,
         );
         let invalidations = self.metadata.cache().spawn_invalidation_listener();
@@ -219,20 +217,7 @@ impl Application {
 
         shutdown.await;
         tracing::info!("shutting down: draining in-flight requests");
-        health
-            .set_service_status("", tonic_health::ServingStatus::NotServing)
-            .await;
-        health
-            .set_service_status(
-                crate::grpc::METADATA_SERVICE_NAME,
-                tonic_health::ServingStatus::NotServing,
-            )
-            .await;
-        for name in crate::grpc::ACCOUNT_SERVICE_NAMES {
-            health
-                .set_service_status(name, tonic_health::ServingStatus::NotServing)
-                .await;
-        }
+        crate::grpc::set_health(&health, tonic_health::ServingStatus::NotServing).await;
         let _ = stop_tx.send(true);
         watchdog.abort();
         if let Some(listener) = &invalidations {

@@ -14,7 +14,7 @@ use tonic::codegen::{http, Body, BoxFuture, Context, Poll, Service, StdError};
 use tonic::server::{Grpc, NamedService, UnaryService};
 use tonic::{Request, Response, Status};
 
-use super::{observed, pb, METADATA_SERVICE_NAME};
+use super::{observed, pb};
 use crate::domain::{
     format_timestamp, Album, AlbumPage, Alias, Artist, CreditedArtist, Entity, EntityId,
     EntityKind, Freshness, Label, LifeSpan, Mbid, Record, Release, SearchPage, TagCount, Track,
@@ -154,7 +154,8 @@ impl MetadataServer {
 }
 
 impl NamedService for MetadataServer {
-    const NAME: &'static str = METADATA_SERVICE_NAME;
+    const NAME: &'static str =
+        <pb::metadata_service_server::MetadataServiceServer<MetadataAdapter> as NamedService>::NAME;
 }
 
 impl<B> Service<http::Request<B>> for MetadataServer

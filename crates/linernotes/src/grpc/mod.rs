@@ -25,20 +25,26 @@ use tokio::net::TcpListener;
 use tonic::transport::server::TcpIncoming;
 use tonic_health::server::HealthReporter;
 
-use crate::service::{AccountService, ErrorCode, LibraryService, MetadataService, ServiceError};
+use crate::service::{ErrorCode, ServiceError, Services};
 
 pub use linernotes_proto::pb;
 
-/// The fully qualified name health checks use for the metadata service.
-pub const METADATA_SERVICE_NAME: &str = "linernotes.v1.MetadataService";
-
-/// The fully qualified names of the account and library services (issues 3 and 4), for health checks.
-pub const ACCOUNT_SERVICE_NAMES: [&str; 4] = [
-    "linernotes.v1.AuthService",
-    "linernotes.v1.AccountService",
-    "linernotes.v1.AdminService",
-    "linernotes.v1.LibraryService",
+/// The fully qualified names of the services answered here, as health checks and reflection name them.
+pub const SERVICE_NAMES: [&str; 5] = [
+    <metadata::MetadataServer as tonic::server::NamedService>::NAME,
+    <pb::auth_service_server::AuthServiceServer<accounts::AccountsAdapter> as tonic::server::NamedService>::NAME,
+    <pb::account_service_server::AccountServiceServer<accounts::AccountsAdapter> as tonic::server::NamedService>::NAME,
+    <pb::admin_service_server::AdminServiceServer<admin::AdminAdapter> as tonic::server::NamedService>::NAME,
+    <pb::library_service_server::LibraryServiceServer<library::LibraryAdapter> as tonic::server::NamedService>::NAME,
 ];
+
+/// Sets every service's health (and the server's, the empty name) to `status`.
+pub async fn set_health(health: &HealthReporter, status: tonic_health::ServingStatus) {
+    health.set_service_status("", status).await;
+    for name in SERVICE_NAMES {
+        health.set_service_status(name, status).await;
+    }
+}
 
 impl From<ErrorCode> for tonic::Code {
     fn from(code: ErrorCode) -> Self {
@@ -104,11 +110,10 @@ fn code_name(code: tonic::Code) -> &'static str {
 }
 
 /// Serves the gRPC API on `listener` until `shutdown` completes, then lets in-flight calls finish.
+/// Health turns SERVING for every service here; the caller turns it NOT_SERVING at shutdown.
 pub async fn serve(
     listener: TcpListener,
-    metadata: MetadataService,
-    accounts: AccountService,
-    library: LibraryService,
+    services: Services,
     health: HealthReporter,
     health_service: tonic_health::pb::health_server::HealthServer<
         impl tonic_health::pb::health_server::Health,
@@ -128,24 +133,13 @@ pub async fn serve(
         .build_v1alpha()
         .map_err(|e| tracing::error!(error = %e, "reflection v1alpha unavailable"))
         .ok();
-    health.set_serving::<pb::metadata_service_server::MetadataServiceServer<metadata::MetadataAdapter>>().await;
-    // accounts (issue 3)
-    health
-        .set_serving::<pb::auth_service_server::AuthServiceServer<accounts::AccountsAdapter>>()
-        .await;
-    health
-        .set_serving::<pb::account_service_server::AccountServiceServer<accounts::AccountsAdapter>>(
-        )
-        .await;
-    health
-        .set_serving::<pb::admin_service_server::AdminServiceServer<admin::AdminAdapter>>()
-        .await;
-    health
-        .set_serving::<pb::library_service_server::LibraryServiceServer<library::LibraryAdapter>>()
-        .await;
-    health
-        .set_service_status("", tonic_health::ServingStatus::Serving)
-        .await;
+    set_health(&health, tonic_health::ServingStatus::Serving).await;
+    let Services {
+        metadata,
+        accounts,
+        library,
+    } = services;
+    let accounts_adapter = accounts::AccountsAdapter::new(accounts.clone());
     tonic::transport::Server::builder()
         .add_service(health_service)
         .add_optional_service(reflection_v1)
@@ -154,19 +148,17 @@ pub async fn serve(
             metadata::MetadataAdapter::new(metadata.clone())
                 .with_search_history(library.clone(), accounts.clone()),
         ))
-        // accounts (issue 3)
         .add_service(pb::auth_service_server::AuthServiceServer::new(
-            accounts::AccountsAdapter::new(accounts.clone()),
+            accounts_adapter.clone(),
         ))
         .add_service(pb::account_service_server::AccountServiceServer::new(
-            accounts::AccountsAdapter::new(accounts.clone()),
+            accounts_adapter.clone(),
         ))
-        // library (issue 4)
         .add_service(pb::library_service_server::LibraryServiceServer::new(
-            library::LibraryAdapter::new(library, accounts.clone()),
+            library::LibraryAdapter::new(library, accounts),
         ))
         .add_service(pb::admin_service_server::AdminServiceServer::new(
-            admin::AdminAdapter::new(metadata, accounts::AccountsAdapter::new(accounts)),
+            admin::AdminAdapter::new(metadata, accounts_adapter),
         ))
         .serve_with_incoming_shutdown(
             // Server::tcp_nodelay does not apply to an incoming stream we build ourselves. Without

@@ -22,19 +22,30 @@ use axum::{Json, Router};
 use serde_json::json;
 use tokio::net::TcpListener;
 
-use crate::service::{AccountService, ErrorCode, LibraryService, MetadataService, ServiceError};
+use crate::service::{ErrorCode, ServiceError, Services};
+use crate::support::metrics::MetricsExporter;
 
-/// What every handler can reach.
+/// What every handler can reach: the services (through `Deref`, as `state.metadata`) and the
+/// metrics exposition.
 #[derive(Clone)]
 pub struct AppState {
-    /// The metadata service.
-    pub metadata: MetadataService,
-    /// The metrics exposition.
-    pub metrics: crate::support::metrics::MetricsExporter,
-    /// The accounts service (issue 3).
-    pub accounts: AccountService,
-    /// The library service (issue 4).
-    pub library: LibraryService,
+    services: Services,
+    metrics: MetricsExporter,
+}
+
+impl AppState {
+    /// The state of a router serving `services`.
+    pub fn new(services: Services, metrics: MetricsExporter) -> Self {
+        Self { services, metrics }
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.services
+    }
 }
 
 impl From<ErrorCode> for StatusCode {

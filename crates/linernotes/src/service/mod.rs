@@ -1,7 +1,8 @@
 //! Service layer: policy. Which tier answers, when to refresh, what errors mean to a client.
 //!
 //! Layout:
-//! - this file: [`ErrorCode`] and [`ServiceError`], the one error shape every transport maps;
+//! - this file: [`ErrorCode`] and [`ServiceError`], the one error shape every transport maps, and
+//!   [`Services`], the bundle both transports serve;
 //! - [`metadata`]: [`MetadataService`], the database-first read path;
 //! - [`accounts`]: [`AccountService`]: registration, login, sessions, roles, audit, deletion (issue 3),
 //!   with [`passwords`] (Argon2id, legacy bcrypt), [`tokens`] (JWT access tokens, opaque refresh and
@@ -20,6 +21,17 @@ pub use library::LibraryService;
 pub use metadata::MetadataService;
 
 use crate::providers::ProviderError;
+
+/// Every service of one instance, as both transports receive them. Cheap to clone.
+#[derive(Clone)]
+pub struct Services {
+    /// Metadata: lookups, album lists, search, status.
+    pub metadata: MetadataService,
+    /// Accounts: registration, login, sessions, administration.
+    pub accounts: AccountService,
+    /// The users' libraries.
+    pub library: LibraryService,
+}
 use crate::store::StoreError;
 
 /// What kind of failure a client sees. Each transport maps it once (gRPC code, HTTP status).

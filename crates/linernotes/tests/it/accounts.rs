@@ -2199,7 +2199,7 @@ async fn account_services_are_in_health_and_reflection() {
     let app = TestApp::spawn().await;
     let channel = app.channel().await;
     let mut health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
-    for service in linernotes::grpc::ACCOUNT_SERVICE_NAMES {
+    for service in linernotes::grpc::SERVICE_NAMES {
         let status = health
             .check(tonic_health::pb::HealthCheckRequest {
                 service: service.into(),
@@ -2237,7 +2237,7 @@ async fn account_services_are_in_health_and_reflection() {
         panic!("unexpected reflection answer");
     };
     let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
-    for service in linernotes::grpc::ACCOUNT_SERVICE_NAMES {
+    for service in linernotes::grpc::SERVICE_NAMES {
         assert!(names.contains(&service.to_owned()), "{service}: {names:?}");
     }
 }
