@@ -6,16 +6,23 @@
 //! values become `None`. A top-level entity needs a valid `id` and a name or title, or the body is
 //! rejected; a nested element lacking what it needs (a credit without a valid artist MBID, a
 //! nameless alias, a search hit without an ID) is skipped instead.
+//!
+//! This file holds the entry points (lookup, search, browse, ISRC, error bodies), their envelopes and
+//! the small conversions everything uses; `parts` holds what entities share (common keys, tags, URL
+//! relations, aliases, credits), `entities` the core entities themselves.
 
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::Value;
 
+mod entities;
+mod parts;
+
 use crate::domain::{
-    Album, Alias, Artist, CreditedArtist, Entity, EntityId, EntityKind, Label, LifeSpan, Mbid,
-    Medium, Namespace, Release, ReleaseLabel, ReleaseTrack, SearchHit, SearchPage, TagCount, Track,
-    UrlRelation,
+    Album, CreditedArtist, Entity, EntityId, EntityKind, Mbid, Namespace, SearchHit, SearchPage,
 };
+use entities::*;
+use parts::*;
 
 /// Error for a body that is not valid WS/2 JSON of the expected shape.
 #[derive(Debug, thiserror::Error)]
@@ -97,33 +104,35 @@ pub fn parse_error_message(body: &[u8]) -> Option<String> {
         .and_then(|e| text(e.error))
 }
 
-// --- helpers ---------------------------------------------------------------------------------
-
 /// Deserializes `body`, naming `what` was expected when it does not fit.
-fn decode<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T, ParseError> {
+pub(super) fn decode<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T, ParseError> {
     serde_json::from_slice(body)
         .map_err(|e| ParseError(format!("expected WS/2 JSON of a MusicBrainz {what}: {e}")))
 }
 
 /// The error for an envelope without its result list.
-fn missing_list(what: &str, key: &str) -> ParseError {
+pub(super) fn missing_list(what: &str, key: &str) -> ParseError {
     ParseError(format!(
         "expected a MusicBrainz {what} with a \"{key}\" array"
     ))
 }
 
 /// A non-blank string, or `None` for `null`, `""`, whitespace only or a missing key.
-fn text(value: impl Into<Option<String>>) -> Option<String> {
+pub(super) fn text(value: impl Into<Option<String>>) -> Option<String> {
     value.into().filter(|s| !s.trim().is_empty())
 }
 
 /// A valid MBID, or `None`.
-fn mbid(value: Option<String>) -> Option<Mbid> {
+pub(super) fn mbid(value: Option<String>) -> Option<Mbid> {
     value.and_then(|v| Mbid::parse(&v).ok())
 }
 
 /// A required non-blank string of a top-level `entity`.
-fn required(value: Option<String>, entity: &str, key: &str) -> Result<String, ParseError> {
+pub(super) fn required(
+    value: Option<String>,
+    entity: &str,
+    key: &str,
+) -> Result<String, ParseError> {
     text(value).ok_or_else(|| {
         ParseError(format!(
             "expected a MusicBrainz {entity} with a non-empty \"{key}\""
@@ -132,12 +141,15 @@ fn required(value: Option<String>, entity: &str, key: &str) -> Result<String, Pa
 }
 
 /// Converts each element of an optional list, leaving out the ones that convert to `None`.
-fn convert_all<T, U>(raw: Option<Vec<T>>, convert: impl FnMut(T) -> Option<U>) -> Vec<U> {
+pub(super) fn convert_all<T, U>(
+    raw: Option<Vec<T>>,
+    convert: impl FnMut(T) -> Option<U>,
+) -> Vec<U> {
     raw.into_iter().flatten().filter_map(convert).collect()
 }
 
 /// The canonical ID followed by the valid `namespace` IDs among `values`.
-fn external_ids<'a>(
+pub(super) fn external_ids<'a>(
     id: Mbid,
     namespace: Namespace,
     values: impl IntoIterator<Item = &'a str>,
@@ -152,22 +164,22 @@ fn external_ids<'a>(
 }
 
 /// A credit's display string, or `None` when no element of it survived conversion.
-fn credit_name(credit: &[CreditedArtist]) -> Option<String> {
+pub(super) fn credit_name(credit: &[CreditedArtist]) -> Option<String> {
     (!credit.is_empty()).then(|| CreditedArtist::display_name(credit))
 }
 
 /// A 1-based position from a 0-based list index, for elements that carry none.
-fn position_from_index(index: usize) -> i32 {
+pub(super) fn position_from_index(index: usize) -> i32 {
     i32::try_from(index.saturating_add(1)).unwrap_or(i32::MAX)
 }
 
 /// A list length as the envelope's count type.
-fn len_i64<T>(list: &[T]) -> i64 {
+pub(super) fn len_i64<T>(list: &[T]) -> i64 {
     i64::try_from(list.len()).unwrap_or(i64::MAX)
 }
 
 /// A search score: an integer, or a string such as `"100"` in old output; clamped to 0–100.
-fn score(value: Option<&Value>) -> i32 {
+pub(super) fn score(value: Option<&Value>) -> i32 {
     let score = match value {
         Some(Value::Number(n)) => n.as_f64(),
         Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
@@ -176,8 +188,6 @@ fn score(value: Option<&Value>) -> i32 {
     // `as` saturates (NaN → 0); the clamp keeps the value in the documented range.
     score.map_or(0, |s| s.round().clamp(0.0, 100.0) as i32)
 }
-
-// --- envelopes -------------------------------------------------------------------------------
 
 /// `{"error": "...", "help": "..."}`.
 #[derive(Deserialize)]
@@ -241,467 +251,10 @@ struct RawIsrcLookup {
     recordings: Option<Vec<RawRef>>,
 }
 
-// --- shared parts ----------------------------------------------------------------------------
-
-/// Keys every core entity may carry.
-#[derive(Default, Deserialize)]
-#[serde(default)]
-struct RawCommon {
-    id: Option<String>,
-    disambiguation: Option<String>,
-    genres: Option<Vec<RawTag>>,
-    tags: Option<Vec<RawTag>>,
-    relations: Option<Vec<RawRelation>>,
-}
-
-/// [`RawCommon`] converted.
-struct Common {
-    id: Mbid,
-    disambiguation: Option<String>,
-    genres: Vec<TagCount>,
-    tags: Vec<TagCount>,
-    urls: Vec<UrlRelation>,
-}
-
-impl RawCommon {
-    /// Converts the shared keys of a top-level `entity`, which must have a valid `id`.
-    fn convert(self, entity: &str) -> Result<Common, ParseError> {
-        let id = match self.id {
-            None => {
-                return Err(ParseError(format!(
-                    "expected a MusicBrainz {entity} with an \"id\""
-                )))
-            }
-            Some(id) => Mbid::parse(&id).map_err(|e| {
-                ParseError(format!(
-                    "expected a MusicBrainz {entity} with a valid \"id\": {e}"
-                ))
-            })?,
-        };
-        Ok(Common {
-            id,
-            disambiguation: text(self.disambiguation),
-            genres: convert_all(self.genres, RawTag::convert),
-            tags: convert_all(self.tags, RawTag::convert),
-            urls: convert_all(self.relations, RawRelation::convert),
-        })
-    }
-}
-
-/// A nested reference: an area, a credited artist, a label, a release group, a recording.
-#[derive(Default, Deserialize)]
-#[serde(default)]
-struct RawRef {
-    id: Option<String>,
-    name: Option<String>,
-}
-
-/// `{"name", "count"}` of a genre or tag.
-#[derive(Default, Deserialize)]
-#[serde(default)]
-struct RawTag {
-    name: Option<String>,
-    count: Option<i32>,
-}
-
-impl RawTag {
-    fn convert(self) -> Option<TagCount> {
-        Some(TagCount {
-            name: text(self.name)?,
-            count: self.count.unwrap_or(0),
-        })
-    }
-}
-
-/// A relation; only those to a URL are kept.
-#[derive(Default, Deserialize)]
-#[serde(default, rename_all = "kebab-case")]
-struct RawRelation {
-    target_type: Option<String>,
-    #[serde(rename = "type")]
-    relation_type: Option<String>,
-    url: Option<RawUrl>,
-}
-
-/// The `url` target of a relation.
-#[derive(Default, Deserialize)]
-#[serde(default)]
-struct RawUrl {
-    resource: Option<String>,
-}
-
-impl RawRelation {
-    fn convert(self) -> Option<UrlRelation> {
-        if self.target_type.as_deref() != Some("url") {
-            return None;
-        }
-        Some(UrlRelation {
-            relation_type: text(self.relation_type)?,
-            url: text(self.url?.resource)?,
-        })
-    }
-}
-
-/// `{"begin", "end", "ended"}`; `ended` is `null` in search results.
-#[derive(Default, Deserialize)]
-#[serde(default)]
-struct RawLifeSpan {
-    begin: Option<String>,
-    end: Option<String>,
-    ended: Option<bool>,
-}
-
-impl RawLifeSpan {
-    fn convert(self) -> LifeSpan {
-        LifeSpan {
-            begin: text(self.begin),
-            end: text(self.end),
-            ended: self.ended,
-        }
-    }
-}
-
-/// An alias of an artist or label.
-#[derive(Default, Deserialize)]
-#[serde(default, rename_all = "kebab-case")]
-struct RawAlias {
-    name: Option<String>,
-    sort_name: Option<String>,
-    locale: Option<String>,
-    primary: Option<bool>,
-    #[serde(rename = "type")]
-    alias_type: Option<String>,
-}
-
-impl RawAlias {
-    fn convert(self) -> Option<Alias> {
-        Some(Alias {
-            name: text(self.name)?,
-            sort_name: text(self.sort_name),
-            locale: text(self.locale),
-            primary: self.primary,
-            alias_type: text(self.alias_type),
-        })
-    }
-}
-
-/// One element of an `artist-credit` array.
-#[derive(Default, Deserialize)]
-#[serde(default)]
-struct RawCredit {
-    name: Option<String>,
-    joinphrase: Option<String>,
-    artist: Option<RawRef>,
-}
-
-impl RawCredit {
-    fn convert(self) -> Option<CreditedArtist> {
-        let artist = self.artist?;
-        Some(CreditedArtist {
-            artist_id: mbid(artist.id)?,
-            name: text(self.name).or_else(|| text(artist.name))?,
-            join_phrase: self.joinphrase.unwrap_or_default(),
-        })
-    }
-}
-
-/// An `artist-credit` array converted; elements without a valid artist MBID are left out.
-fn credits(raw: Option<Vec<RawCredit>>) -> Vec<CreditedArtist> {
-    convert_all(raw, RawCredit::convert)
-}
-
-// --- entities --------------------------------------------------------------------------------
-
-/// A MusicBrainz artist.
-#[derive(Default, Deserialize)]
-#[serde(default, rename_all = "kebab-case")]
-struct RawArtist {
-    #[serde(flatten)]
-    common: RawCommon,
-    name: Option<String>,
-    sort_name: Option<String>,
-    #[serde(rename = "type")]
-    artist_type: Option<String>,
-    gender: Option<String>,
-    country: Option<String>,
-    area: Option<RawRef>,
-    life_span: Option<RawLifeSpan>,
-    aliases: Option<Vec<RawAlias>>,
-}
-
-impl RawArtist {
-    fn convert(self) -> Result<Artist, ParseError> {
-        let common = self.common.convert("artist")?;
-        Ok(Artist {
-            id: common.id,
-            external_ids: vec![common.id.to_entity_id()],
-            name: required(self.name, "artist", "name")?,
-            sort_name: text(self.sort_name),
-            artist_type: text(self.artist_type),
-            gender: text(self.gender),
-            country: text(self.country),
-            life_span: self.life_span.unwrap_or_default().convert(),
-            area: self.area.and_then(|a| text(a.name)),
-            disambiguation: common.disambiguation,
-            aliases: convert_all(self.aliases, RawAlias::convert),
-            genres: common.genres,
-            tags: common.tags,
-            urls: common.urls,
-        })
-    }
-}
-
-/// A MusicBrainz release group.
-#[derive(Default, Deserialize)]
-#[serde(default, rename_all = "kebab-case")]
-struct RawReleaseGroup {
-    #[serde(flatten)]
-    common: RawCommon,
-    title: Option<String>,
-    primary_type: Option<String>,
-    secondary_types: Option<Vec<String>>,
-    first_release_date: Option<String>,
-    artist_credit: Option<Vec<RawCredit>>,
-}
-
-impl RawReleaseGroup {
-    fn convert(self) -> Result<Album, ParseError> {
-        let common = self.common.convert("release-group")?;
-        let artist_credit = credits(self.artist_credit);
-        Ok(Album {
-            id: common.id,
-            external_ids: vec![common.id.to_entity_id()],
-            title: required(self.title, "release-group", "title")?,
-            primary_type: text(self.primary_type),
-            secondary_types: convert_all(self.secondary_types, text),
-            first_release_date: text(self.first_release_date),
-            artist_credit_name: CreditedArtist::display_name(&artist_credit),
-            artist_credit,
-            disambiguation: common.disambiguation,
-            genres: common.genres,
-            tags: common.tags,
-            urls: common.urls,
-        })
-    }
-}
-
-/// A MusicBrainz release.
-#[derive(Default, Deserialize)]
-#[serde(default, rename_all = "kebab-case")]
-struct RawRelease {
-    #[serde(flatten)]
-    common: RawCommon,
-    title: Option<String>,
-    status: Option<String>,
-    date: Option<String>,
-    country: Option<String>,
-    barcode: Option<String>,
-    packaging: Option<String>,
-    release_group: Option<RawRef>,
-    artist_credit: Option<Vec<RawCredit>>,
-    label_info: Option<Vec<RawLabelInfo>>,
-    media: Option<Vec<RawMedium>>,
-}
-
-impl RawRelease {
-    fn convert(self) -> Result<Release, ParseError> {
-        let common = self.common.convert("release")?;
-        let title = required(self.title, "release", "title")?;
-        let barcode = text(self.barcode);
-        let artist_credit = credits(self.artist_credit);
-        let artist_credit_name = CreditedArtist::display_name(&artist_credit);
-        let media = self
-            .media
-            .into_iter()
-            .flatten()
-            .enumerate()
-            .map(|(index, medium)| medium.convert(index, &artist_credit_name))
-            .collect();
-        Ok(Release {
-            id: common.id,
-            external_ids: external_ids(common.id, Namespace::Barcode, barcode.as_deref()),
-            title,
-            status: text(self.status),
-            date: text(self.date),
-            country: text(self.country),
-            barcode,
-            packaging: text(self.packaging),
-            album_id: self.release_group.and_then(|g| mbid(g.id)),
-            artist_credit,
-            artist_credit_name,
-            labels: convert_all(self.label_info, RawLabelInfo::convert),
-            media,
-            disambiguation: common.disambiguation,
-            genres: common.genres,
-            tags: common.tags,
-            urls: common.urls,
-        })
-    }
-}
-
-/// One element of a release's `label-info`.
-#[derive(Default, Deserialize)]
-#[serde(default, rename_all = "kebab-case")]
-struct RawLabelInfo {
-    catalog_number: Option<String>,
-    label: Option<RawRef>,
-}
-
-impl RawLabelInfo {
-    /// `None` when the element names neither a label nor a catalogue number.
-    fn convert(self) -> Option<ReleaseLabel> {
-        let label = self.label.unwrap_or_default();
-        let release_label = ReleaseLabel {
-            label_id: mbid(label.id),
-            name: text(label.name),
-            catalog_number: text(self.catalog_number),
-        };
-        (release_label.label_id.is_some()
-            || release_label.name.is_some()
-            || release_label.catalog_number.is_some())
-        .then_some(release_label)
-    }
-}
-
-/// A medium of a release. Only `tracks` is read: the pregap (hidden track) and data tracks MusicBrainz
-/// lists apart stay apart, so `tracks` means the same here as there.
-#[derive(Default, Deserialize)]
-#[serde(default, rename_all = "kebab-case")]
-struct RawMedium {
-    position: Option<i32>,
-    format: Option<String>,
-    title: Option<String>,
-    tracks: Option<Vec<RawTrack>>,
-}
-
-impl RawMedium {
-    fn convert(self, index: usize, release_credit: &str) -> Medium {
-        let tracks = self
-            .tracks
-            .into_iter()
-            .flatten()
-            .enumerate()
-            .filter_map(|(index, track)| track.convert(index, release_credit))
-            .collect();
-        Medium {
-            position: self.position.unwrap_or_else(|| position_from_index(index)),
-            format: text(self.format),
-            title: text(self.title),
-            tracks,
-        }
-    }
-}
-
-/// A track of a medium.
-#[derive(Default, Deserialize)]
-#[serde(default, rename_all = "kebab-case")]
-struct RawTrack {
-    position: Option<i32>,
-    number: Option<String>,
-    title: Option<String>,
-    length: Option<i64>,
-    artist_credit: Option<Vec<RawCredit>>,
-    recording: Option<RawRecording>,
-}
-
-impl RawTrack {
-    /// The credit falls back to the recording's, then to `release_credit`; title and length fall
-    /// back to the recording's. `None` when the track has no title at all.
-    fn convert(self, index: usize, release_credit: &str) -> Option<ReleaseTrack> {
-        let recording = self.recording.unwrap_or_default();
-        let artist_credit_name = credit_name(&credits(self.artist_credit))
-            .or_else(|| credit_name(&credits(recording.artist_credit)))
-            .unwrap_or_else(|| release_credit.to_owned());
-        Some(ReleaseTrack {
-            position: self.position.unwrap_or_else(|| position_from_index(index)),
-            number: text(self.number),
-            title: text(self.title).or_else(|| text(recording.title))?,
-            length_ms: self.length.or(recording.length),
-            track_id: mbid(recording.common.id),
-            artist_credit_name,
-        })
-    }
-}
-
-/// A MusicBrainz recording (also the `recording` of a release track).
-#[derive(Default, Deserialize)]
-#[serde(default, rename_all = "kebab-case")]
-struct RawRecording {
-    #[serde(flatten)]
-    common: RawCommon,
-    title: Option<String>,
-    length: Option<i64>,
-    isrcs: Option<Vec<String>>,
-    first_release_date: Option<String>,
-    artist_credit: Option<Vec<RawCredit>>,
-}
-
-impl RawRecording {
-    fn convert(self) -> Result<Track, ParseError> {
-        let common = self.common.convert("recording")?;
-        let isrcs = convert_all(self.isrcs, text);
-        let artist_credit = credits(self.artist_credit);
-        Ok(Track {
-            id: common.id,
-            external_ids: external_ids(
-                common.id,
-                Namespace::Isrc,
-                isrcs.iter().map(String::as_str),
-            ),
-            title: required(self.title, "recording", "title")?,
-            length_ms: self.length,
-            isrcs,
-            artist_credit_name: CreditedArtist::display_name(&artist_credit),
-            artist_credit,
-            first_release_date: text(self.first_release_date),
-            disambiguation: common.disambiguation,
-            genres: common.genres,
-            tags: common.tags,
-            urls: common.urls,
-        })
-    }
-}
-
-/// A MusicBrainz label.
-#[derive(Default, Deserialize)]
-#[serde(default, rename_all = "kebab-case")]
-struct RawLabel {
-    #[serde(flatten)]
-    common: RawCommon,
-    name: Option<String>,
-    sort_name: Option<String>,
-    #[serde(rename = "type")]
-    label_type: Option<String>,
-    country: Option<String>,
-    label_code: Option<i32>,
-    life_span: Option<RawLifeSpan>,
-    aliases: Option<Vec<RawAlias>>,
-}
-
-impl RawLabel {
-    fn convert(self) -> Result<Label, ParseError> {
-        let common = self.common.convert("label")?;
-        Ok(Label {
-            id: common.id,
-            external_ids: vec![common.id.to_entity_id()],
-            name: required(self.name, "label", "name")?,
-            sort_name: text(self.sort_name),
-            label_type: text(self.label_type),
-            country: text(self.country),
-            label_code: self.label_code,
-            life_span: self.life_span.unwrap_or_default().convert(),
-            disambiguation: common.disambiguation,
-            aliases: convert_all(self.aliases, RawAlias::convert),
-            genres: common.genres,
-            tags: common.tags,
-            urls: common.urls,
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{TagCount, UrlRelation};
 
     const ARTIST_ID: &str = "5b11f4ce-a62d-471e-81fc-a69a8278c7da";
     const OTHER_ID: &str = "05cbaf37-6dc2-4f71-a0ce-d633447d90c3";
