@@ -114,6 +114,21 @@ pub struct Playlist {
     pub total: i64,
 }
 
+impl PlaylistSummary {
+    /// The playlist with `items` (a page of them or all); `total` stays the playlist's size.
+    pub fn with_items(self, items: Vec<PlaylistItem>) -> Playlist {
+        Playlist {
+            id: self.id,
+            name: self.name,
+            description: self.description,
+            public: self.public,
+            owner_id: self.owner_id,
+            items,
+            total: self.total,
+        }
+    }
+}
+
 /// A page of the caller's playlists.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PlaylistPage {
@@ -276,8 +291,9 @@ impl Serialize for Period {
     }
 }
 
-/// Where the user is listening: the same state on every device, versioned.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// Where the user is listening: the same state on every device, versioned. The default is the state
+/// before the first update: no track, version 0.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct PlaybackState {
     /// The current track (`None` before anything was played).
     pub track: Option<TrackSummary>,

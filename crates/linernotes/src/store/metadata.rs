@@ -681,50 +681,14 @@ async fn record_redirect(
         .bind(new.as_uuid())
         .execute(&mut **tx)
         .await?;
-    // library (issue 4)
-    move_library_data(tx, old, new).await?;
+    // The user library follows the merge in this same transaction.
+    super::library::follow_merge(tx, old, new).await?;
     sqlx::query("DELETE FROM entity WHERE mbid = $1")
         .bind(old.as_uuid())
         .execute(&mut **tx)
         .await?;
     Ok(())
 }
-
-// --- library (issue 4) ---
-/// Moves the user library from a merged MBID to the surviving one, inside the transaction that records
-/// the redirect: favourites (one per user and entity, the earlier date kept), playlist items (same
-/// positions; a playlist that held both IDs lists the track twice, as its owner placed it twice), plays,
-/// per-track play counts (summed) and playback states.
-async fn move_library_data(
-    tx: &mut Transaction<'_, Postgres>,
-    old: Mbid,
-    new: Mbid,
-) -> Result<(), StoreError> {
-    let statements = [
-        "INSERT INTO favorite (user_id, entity_mbid, kind, created_at) \
-         SELECT user_id, $2, kind, created_at FROM favorite WHERE entity_mbid = $1 \
-         ON CONFLICT (user_id, entity_mbid) DO UPDATE \
-         SET created_at = LEAST(favorite.created_at, EXCLUDED.created_at)",
-        "DELETE FROM favorite WHERE entity_mbid = $1",
-        "UPDATE playlist_item SET track_mbid = $2 WHERE track_mbid = $1",
-        "UPDATE play SET track_mbid = $2 WHERE track_mbid = $1",
-        "INSERT INTO play_count (user_id, track_mbid, plays, last_played_at) \
-         SELECT user_id, $2, plays, last_played_at FROM play_count WHERE track_mbid = $1 \
-         ON CONFLICT (user_id, track_mbid) DO UPDATE SET plays = play_count.plays + EXCLUDED.plays, \
-         last_played_at = GREATEST(play_count.last_played_at, EXCLUDED.last_played_at)",
-        "DELETE FROM play_count WHERE track_mbid = $1",
-        "UPDATE playback_state SET track_mbid = $2 WHERE track_mbid = $1",
-    ];
-    for sql in statements {
-        sqlx::query(sql)
-            .bind(old.as_uuid())
-            .bind(new.as_uuid())
-            .execute(&mut **tx)
-            .await?;
-    }
-    Ok(())
-}
-// --- end library ---
 
 async fn write_raw_payload(
     tx: &mut Transaction<'_, Postgres>,
