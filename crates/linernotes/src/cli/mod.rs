@@ -1,0 +1,103 @@
+//! The command line: one file per command. `main.rs` parses it and calls [`main`].
+//!
+//! - [`serve`]: migrates the database and serves both APIs until a shutdown signal;
+//! - [`migrate`]: migrations up, down and their status;
+//! - [`users`]: bootstrap an admin, import users of an older deployment;
+//! - `config check`: the effective configuration, secrets redacted (answered here, before anything
+//!   connects).
+//!
+//! A command loads the configuration, calls the library and maps failures to an exit code: 2 for
+//! configuration and start-up failures, 1 otherwise.
+
+pub mod migrate;
+pub mod serve;
+pub mod users;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::Settings;
+
+/// linernotes: a self-hostable music metadata aggregator.
+#[derive(Parser)]
+#[command(name = "linernotes", version, about)]
+pub struct Cli {
+    /// YAML configuration file (default: linernotes.yaml in the working directory, when present).
+    #[arg(long, global = true, env = "LINERNOTES_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Migrates the database and serves the gRPC and HTTP APIs until Ctrl-C or SIGTERM.
+    Serve,
+    /// Database migrations.
+    Migrate {
+        #[command(subcommand)]
+        action: migrate::MigrateAction,
+    },
+    /// Configuration.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+    /// Accounts: bootstrap an admin, import users of an older deployment.
+    Users {
+        #[command(subcommand)]
+        action: users::UsersAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigAction {
+    /// Prints the effective configuration (secrets redacted), or every invalid key with its reason.
+    Check,
+}
+
+/// Exit code for configuration and start-up failures (bad config, unreachable database).
+const EXIT_STARTUP: u8 = 2;
+
+/// Runs the parsed command line to its end.
+pub fn main(cli: Cli) -> ExitCode {
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("linernotes: {err}");
+            return ExitCode::from(EXIT_STARTUP);
+        }
+    };
+    if let Command::Config {
+        action: ConfigAction::Check,
+    } = cli.command
+    {
+        print!("{}", settings.to_redacted_yaml());
+        return ExitCode::SUCCESS;
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("linernotes: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    crate::app::init_logging(&settings);
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve => serve::run(settings).await,
+            Command::Migrate { action } => migrate::run(action, settings).await,
+            Command::Users { action } => users::run(action, settings).await,
+            Command::Config { .. } => Ok(()),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("linernotes: {message}");
+            ExitCode::from(EXIT_STARTUP)
+        }
+    }
+}
