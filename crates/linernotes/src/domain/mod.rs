@@ -7,9 +7,9 @@
 //! - [`id`]: namespaced entity identifiers (`musicbrainz:<mbid>`, `isrc:…`, …), parsed at the boundary.
 //! - [`entity`]: artists, albums, releases, tracks and labels, and their parts.
 //! - [`search`]: search hits and pages.
-//! - [`account`]: e-mail addresses, passwords, roles and profile fields of accounts; audit actions;
-//!   login-throttle arithmetic.
-//! - [`library`]: favourites, playlists, plays, top lists, playback state, search history (issue 4).
+//! - [`account`]: fields of accounts that parse (e-mail addresses, passwords, roles, profile fields);
+//!   users, sessions, audit entries and outbox mail; login-throttle arithmetic.
+//! - [`library`]: favourites, playlists, plays, top lists, playback state, search history.
 
 pub mod account;
 pub mod entity;

@@ -22,14 +22,12 @@ use super::tokens::{hash_token, new_opaque_token, AccessTokens};
 use super::{ErrorCode, ServiceError};
 use crate::config::AuthSettings;
 use crate::domain::account::{
-    parse_language, parse_region, AuditAction, AvatarUrl, Bio, DisplayName, Email, Password,
-    RequestContext, Role, ThrottlePolicy, ThrottleState,
+    parse_language, parse_region, AccountSettings, AuditAction, AuditEntry, AuditFilter, AvatarUrl,
+    Bio, DisplayName, Email, LegacyUser, NewAuditEntry, NewUser, Password, Preferences,
+    ProfileChange, RefreshOutcome, RequestContext, Role, Session, ThrottlePolicy, ThrottleState,
+    TokenPurpose, User, VerifiedPassword,
 };
-use crate::store::accounts::{
-    read_legacy_users_from, AccountRepo, AccountSettings, AccountStoreError, AuditEntry,
-    AuditFilter, LegacyUser, NewAuditEntry, NewUser, Preferences, ProfileChange, RefreshOutcome,
-    Session, TokenPurpose, User, VerifiedPassword,
-};
+use crate::store::accounts::{read_legacy_users_from, AccountRepo, AccountStoreError};
 use crate::support::BackgroundTasks;
 use crate::support::Clock;
 
@@ -1616,7 +1614,12 @@ impl AccountService {
         // ended sessions are kept (visible in the export) for the deletion retention period.
         let throttle_cutoff =
             now - secs(settings.throttle.window_secs) - secs(settings.throttle.max_lockout_secs);
-        report.pruned = self.inner.repo.prune(now, throttle_cutoff, cutoff).await?;
+        report.pruned = self.inner.repo.prune_throttle(now, throttle_cutoff).await?
+            + self
+                .inner
+                .repo
+                .prune_sessions_and_tokens(now, cutoff)
+                .await?;
         if report.purged > 0 || report.deleted_inactive > 0 {
             tracing::info!(
                 purged = report.purged,
