@@ -19,7 +19,7 @@ use crate::support::metrics::MetricsExporter;
 use crate::support::redis::RedisHandle;
 use crate::support::{Clock, SystemClock};
 // accounts (issue 3)
-use crate::service::mailer::{Mailer, OutboxMailer, SmtpMailer};
+use crate::service::accounts::mailer::{Mailer, OutboxMailer, SmtpMailer};
 use crate::service::AccountService;
 use crate::store::PgAccountRepo;
 // library (issue 4)
