@@ -19,6 +19,8 @@ const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 100;
 
 impl AccountService {
+    /// `PERMISSION_DENIED` unless the caller holds the admin role (read from the database on every
+    /// request, so a demotion takes effect at once).
     fn require_admin(&self, principal: &Principal) -> Result<(), ServiceError> {
         if principal.role == Role::Admin {
             Ok(())

@@ -168,6 +168,7 @@ impl AccountService {
         self.inner.clock.now()
     }
 
+    /// The account with this ID, deleted or not; `NOT_FOUND` when there is none.
     async fn user(&self, id: Uuid) -> Result<User, ServiceError> {
         self.inner
             .repo
@@ -176,6 +177,7 @@ impl AccountService {
             .ok_or_else(|| ServiceError::not_found("no such account"))
     }
 
+    /// How many audit entries to read: the default when none is asked for, refused outside the bounds.
     fn audit_limit(limit: Option<u32>) -> Result<i64, ServiceError> {
         match limit.unwrap_or(DEFAULT_AUDIT_LIMIT) {
             n @ 1..=MAX_AUDIT_LIMIT => Ok(i64::from(n)),

@@ -13,6 +13,8 @@ use crate::domain::account::{
 use crate::service::ServiceError;
 
 impl AccountService {
+    /// Mails a new account's address a single-use token that verifies it (valid for
+    /// `auth.verify_email_ttl_secs`).
     pub(super) async fn send_verification(
         &self,
         user_id: Uuid,
