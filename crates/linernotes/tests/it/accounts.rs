@@ -4,90 +4,16 @@
 //! audit log, password reset and bad input.
 
 use std::collections::BTreeSet;
-use std::io::Write;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use chrono::Duration;
 use linernotes::grpc::pb;
-use linernotes::grpc::pb::account_service_client::AccountServiceClient;
-use linernotes::grpc::pb::admin_service_client::AdminServiceClient;
-use linernotes::grpc::pb::auth_service_client::AuthServiceClient;
 use reqwest::Method;
 use serde_json::{json, Value};
 use sqlx::PgPool;
-use tonic::transport::Channel;
-use tonic::{Code, Request};
+use tonic::Code;
 
 use crate::helpers::*;
-
-const PASSWORD: &str = "correct horse battery staple";
-
-/// Starts an app with a manual clock.
-async fn spawn_with_clock() -> TestApp {
-    TestApp::spawn_with(TestOptions {
-        manual_clock: true,
-        ..TestOptions::default()
-    })
-    .await
-}
-
-/// Registers over HTTP; returns the user ID.
-async fn register(app: &TestApp, email: &str) -> String {
-    let (status, body) = app
-        .post(
-            "/v1/auth/register",
-            &json!({"email": email, "password": PASSWORD, "display_name": "Ada"}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    body["user_id"].as_str().expect("user_id").to_owned()
-}
-
-/// Logs in over HTTP; returns (access, refresh).
-async fn login(app: &TestApp, email: &str, password: &str) -> (String, String) {
-    let (status, body) = app
-        .post(
-            "/v1/auth/login",
-            &json!({"email": email, "password": password}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["token_type"], "Bearer");
-    assert_eq!(body["expires_in"], 900);
-    (
-        body["access_token"].as_str().expect("access").to_owned(),
-        body["refresh_token"].as_str().expect("refresh").to_owned(),
-    )
-}
-
-/// The token in the newest outbox mail to `email` with `subject`.
-async fn mailed_token(pool: &PgPool, email: &str, subject: &str) -> String {
-    let body: String = sqlx::query_scalar(
-        "SELECT body FROM mail_outbox WHERE recipient = $1 AND subject = $2 ORDER BY id DESC LIMIT 1",
-    )
-    .bind(email)
-    .bind(subject)
-    .fetch_one(pool)
-    .await
-    .expect("a mail was queued");
-    body.lines()
-        .find_map(|l| l.strip_prefix("token: "))
-        .expect("the mail carries a token")
-        .to_owned()
-}
-
-/// Asserts an HTTP error answer's status and code.
-fn assert_error(what: &str, (status, body): &(u16, Value), want_status: u16, want_code: &str) {
-    assert_eq!(*status, want_status, "{what}: {body}");
-    assert_eq!(body["error"]["code"], want_code, "{what}: {body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty()),
-        "{what}: {body}"
-    );
-}
 
 /// The actions of the audit entries whose subject is `user_id`, oldest first.
 async fn audit_actions(pool: &PgPool, user_id: &str) -> Vec<String> {
@@ -96,94 +22,6 @@ async fn audit_actions(pool: &PgPool, user_id: &str) -> Vec<String> {
         .fetch_all(pool)
         .await
         .expect("audit log")
-}
-
-async fn auth_client(app: &TestApp) -> AuthServiceClient<Channel> {
-    AuthServiceClient::new(app.channel().await)
-}
-
-async fn account_client(app: &TestApp) -> AccountServiceClient<Channel> {
-    AccountServiceClient::new(app.channel().await)
-}
-
-async fn admin_client(app: &TestApp) -> AdminServiceClient<Channel> {
-    AdminServiceClient::new(app.channel().await)
-}
-
-/// A gRPC request carrying a bearer token.
-fn bearer<T>(message: T, token: &str) -> Request<T> {
-    let mut request = Request::new(message);
-    request.metadata_mut().insert(
-        "authorization",
-        format!("Bearer {token}").parse().expect("ascii token"),
-    );
-    request
-}
-
-/// Creates an admin through the CLI and logs in; returns (user ID, access token).
-async fn bootstrap_admin(app: &TestApp, email: &str) -> (String, String) {
-    let target = CliTarget {
-        database: app.database.clone(),
-    };
-    let owned_email = email.to_owned();
-    let (ok, stdout, stderr) = tokio::task::spawn_blocking(move || {
-        target.run(
-            &["users", "create-admin", "--email", &owned_email],
-            &format!("{PASSWORD}\n"),
-        )
-    })
-    .await
-    .expect("cli");
-    assert!(ok, "create-admin failed: {stdout} {stderr}");
-    assert!(stdout.contains("created admin"), "{stdout}");
-    let pool = app.pool().await;
-    let id: uuid::Uuid =
-        sqlx::query_scalar("SELECT id FROM users WHERE email = $1 AND role = 'admin'")
-            .bind(email)
-            .fetch_one(&pool)
-            .await
-            .expect("the admin exists");
-    let (access, _) = login(app, email, PASSWORD).await;
-    (id.to_string(), access)
-}
-
-/// Runs the `linernotes` binary against a test app's database (movable to a blocking thread).
-struct CliTarget {
-    database: Arc<TestDatabase>,
-}
-
-impl CliTarget {
-    /// Runs with `args`, feeding `stdin`; returns (success, stdout, stderr).
-    fn run(&self, args: &[&str], stdin: &str) -> (bool, String, String) {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_linernotes"));
-        command.args(args).current_dir(std::env::temp_dir());
-        for (key, _) in std::env::vars() {
-            if key.starts_with("LINERNOTES") || key == "DATABASE_URL" || key == "RUST_LOG" {
-                command.env_remove(key);
-            }
-        }
-        command
-            .env("LINERNOTES__DATABASE__URL", self.database.url())
-            .env("LINERNOTES__AUTH__ARGON2__MEMORY_KIB", "64")
-            .env("LINERNOTES__AUTH__ARGON2__ITERATIONS", "1")
-            .env("LINERNOTES__LOGGING__LEVEL", "warn")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = command.spawn().expect("run the linernotes binary");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(stdin.as_bytes())
-            .expect("write stdin");
-        let out = child.wait_with_output().expect("binary output");
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
 }
 
 // ----------------------------------------------------------------------------------------------------
@@ -429,7 +267,7 @@ async fn session_lifecycle_over_grpc() {
 /// Access tokens expire after 15 minutes of the service clock; the refresh token still works.
 #[tokio::test]
 async fn access_tokens_expire_and_refresh_renews_them() {
-    let app = spawn_with_clock().await;
+    let app = TestApp::spawn_with_clock().await;
     let clock = app.clock.clone().expect("manual clock");
     register(&app, "ada@example.org").await;
     let (access, refresh) = login(&app, "ada@example.org", PASSWORD).await;
@@ -527,7 +365,7 @@ async fn sessions_are_listed_and_revoked() {
 /// after 15 minutes of the clock; the next lockout lasts twice as long.
 #[tokio::test]
 async fn lockout_and_its_expiry_over_http() {
-    let app = spawn_with_clock().await;
+    let app = TestApp::spawn_with_clock().await;
     let clock = app.clock.clone().expect("manual clock");
     let email = "ada@example.org";
     register(&app, email).await;
@@ -589,7 +427,7 @@ async fn lockout_and_its_expiry_over_http() {
 /// The same lockout over gRPC: RESOURCE_EXHAUSTED with retry-after metadata.
 #[tokio::test]
 async fn lockout_over_grpc_carries_retry_after_metadata() {
-    let app = spawn_with_clock().await;
+    let app = TestApp::spawn_with_clock().await;
     let clock = app.clock.clone().expect("manual clock");
     register(&app, "ada@example.org").await;
     let mut auth = auth_client(&app).await;
@@ -1012,7 +850,7 @@ async fn password_change_checks_the_current_password_and_ends_other_sessions() {
 /// Password reset: a mailed single-use token that expires; confirming revokes every session.
 #[tokio::test]
 async fn password_reset_with_a_mailed_token_revokes_every_session() {
-    let app = spawn_with_clock().await;
+    let app = TestApp::spawn_with_clock().await;
     let clock = app.clock.clone().expect("manual clock");
     let pool = app.pool().await;
     let id = register(&app, "ada@example.org").await;
@@ -1388,7 +1226,7 @@ async fn create_admin_refuses_bad_input() {
 /// its data only after the retention period of the clock.
 #[tokio::test]
 async fn deletion_then_purge_after_the_retention_period() {
-    let app = spawn_with_clock().await;
+    let app = TestApp::spawn_with_clock().await;
     let clock = app.clock.clone().expect("manual clock");
     let pool = app.pool().await;
     let id = register(&app, "ada@example.org").await;
@@ -1947,7 +1785,7 @@ async fn mail_goes_by_smtp_when_configured_and_to_the_outbox_when_it_fails() {
 /// and user agent for requests that came over HTTP.
 #[tokio::test]
 async fn every_audit_action_is_written() {
-    let app = spawn_with_clock().await;
+    let app = TestApp::spawn_with_clock().await;
     let clock = app.clock.clone().expect("manual clock");
     let pool = app.pool().await;
     let (_, admin) = bootstrap_admin(&app, "root@example.org").await; // admin_created
@@ -2111,7 +1949,7 @@ async fn every_audit_action_is_written() {
 /// longer ago than the retention period, so attackers spraying addresses cannot grow tables for ever.
 #[tokio::test]
 async fn the_purge_job_prunes_expired_counters_tokens_and_sessions() {
-    let app = spawn_with_clock().await;
+    let app = TestApp::spawn_with_clock().await;
     let clock = app.clock.clone().expect("manual clock");
     let pool = app.pool().await;
     register(&app, "ada@example.org").await;
@@ -2160,7 +1998,7 @@ async fn the_purge_job_prunes_expired_counters_tokens_and_sessions() {
 /// flood a mailbox; the answer stays 202 throughout.
 #[tokio::test]
 async fn password_reset_mails_are_limited_per_address() {
-    let app = spawn_with_clock().await;
+    let app = TestApp::spawn_with_clock().await;
     let pool = app.pool().await;
     register(&app, "ada@example.org").await;
     for _ in 0..8 {
@@ -2251,7 +2089,7 @@ async fn account_services_are_in_health_and_reflection() {
 /// password while the lock lasts.
 #[tokio::test]
 async fn parallel_wrong_logins_cannot_outrun_the_lockout() {
-    let app = spawn_with_clock().await;
+    let app = TestApp::spawn_with_clock().await;
     let email = "ada@example.org";
     register(&app, email).await;
     let wrong = json!({"email": email, "password": "wrong password"});
@@ -2277,7 +2115,7 @@ async fn parallel_wrong_logins_cannot_outrun_the_lockout() {
 /// wrong password is 403 / PERMISSION_DENIED (not 401, which means a dead token), over HTTP and gRPC.
 #[tokio::test]
 async fn reauthentication_is_throttled_audited_and_not_unauthenticated() {
-    let app = spawn_with_clock().await;
+    let app = TestApp::spawn_with_clock().await;
     let id = register(&app, "ada@example.org").await;
     let (access, _) = login(&app, "ada@example.org", PASSWORD).await;
     let mut account = account_client(&app).await;
@@ -2600,20 +2438,6 @@ async fn two_concurrent_refreshes_of_one_token_revoke_the_session() {
     assert_eq!(revoked, 1);
 }
 
-/// The admin holding `admin` disables the account `user`, then enables it again.
-async fn disable_then_enable(app: &TestApp, admin: &str, user: &str) {
-    for disabled in [true, false] {
-        let (status, body) = app
-            .patch_auth(
-                &format!("/v1/admin/users/{user}"),
-                admin,
-                &json!({"disabled": disabled}),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-    }
-}
-
 /// A user's own audit view and export leave out the address and user agent of entries someone else
 /// caused (here an admin disabling and enabling the account); their own entries keep them.
 #[tokio::test]
@@ -2660,7 +2484,7 @@ async fn own_audit_hides_admins_address_and_user_agent() {
 /// log cannot be truncated, not even inside a purge-mode transaction.
 #[tokio::test]
 async fn purge_keeps_admin_actions_and_the_audit_log_cannot_be_truncated() {
-    let app = spawn_with_clock().await;
+    let app = TestApp::spawn_with_clock().await;
     let (admin_id, admin) = bootstrap_admin(&app, "root@example.org").await;
     let ada = register(&app, "ada@example.org").await;
     disable_then_enable(&app, &admin, &ada).await;

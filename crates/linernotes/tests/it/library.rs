@@ -1,4 +1,4 @@
-//! The user library end to end (issue 4), through HTTP and gRPC, against the real PostgreSQL and a mock
+//! The user library end to end, through HTTP and gRPC, against the real PostgreSQL and a mock
 //! MusicBrainz: favourites, playlists (dense positions under concurrent edits, limits, privacy), plays
 //! with de-duplication (manual clock), history, play counts and top lists, playback state with versions,
 //! search history, privacy settings, MBID merges, export and purge, and access by a second user on
@@ -12,14 +12,12 @@ use linernotes::grpc::pb::library_service_client::LibraryServiceClient;
 use reqwest::Method;
 use serde_json::{json, Value};
 use tonic::transport::Channel;
-use tonic::{Code, Request};
+use tonic::Code;
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::Mock;
 
 use crate::bodies::{self, ARTIST, GUEST, TRACK, TRACK_2};
 use crate::helpers::*;
-
-const PASSWORD: &str = "correct horse battery staple";
 
 fn mb(id: &str) -> String {
     format!("musicbrainz:{id}")
@@ -53,26 +51,6 @@ async fn mount_catalogue(app: &TestApp) {
         .await;
 }
 
-/// Registers and logs in; returns (user ID, access token).
-async fn user(app: &TestApp, email: &str) -> (String, String) {
-    let (status, body) = app
-        .post(
-            "/v1/auth/register",
-            &json!({"email": email, "password": PASSWORD, "display_name": "Listener"}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    let id = body["user_id"].as_str().expect("user_id").to_owned();
-    let (status, body) = app
-        .post(
-            "/v1/auth/login",
-            &json!({"email": email, "password": PASSWORD}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    (id, body["access_token"].as_str().expect("token").to_owned())
-}
-
 async fn spawn() -> TestApp {
     let app = TestApp::spawn().await;
     mount_catalogue(&app).await;
@@ -80,38 +58,9 @@ async fn spawn() -> TestApp {
 }
 
 async fn spawn_with_clock() -> TestApp {
-    let app = TestApp::spawn_with(TestOptions {
-        manual_clock: true,
-        ..TestOptions::default()
-    })
-    .await;
+    let app = TestApp::spawn_with_clock().await;
     mount_catalogue(&app).await;
     app
-}
-
-async fn put_auth(app: &TestApp, path: &str, token: &str, body: Option<&Value>) -> (u16, Value) {
-    let (status, _, body) = app.send(Method::PUT, path, body, Some(token)).await;
-    (status, body)
-}
-
-fn assert_error(what: &str, (status, body): &(u16, Value), expected: u16, code: &str) {
-    assert_eq!(*status, expected, "{what}: {body}");
-    assert_eq!(body["error"]["code"], code, "{what}: {body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty()),
-        "{what}: {body}"
-    );
-}
-
-fn bearer<T>(message: T, token: &str) -> Request<T> {
-    let mut request = Request::new(message);
-    request.metadata_mut().insert(
-        "authorization",
-        format!("Bearer {token}").parse().expect("ascii token"),
-    );
-    request
 }
 
 async fn library_client(app: &TestApp) -> LibraryServiceClient<Channel> {
@@ -183,32 +132,31 @@ async fn favourites_are_idempotent_paged_filtered_and_private() {
     let (_, bob) = user(&app, "bob@example.org").await;
 
     for _ in 0..2 {
-        let (status, body) = put_auth(
-            &app,
-            &format!("/v1/me/favorites/{}?type=track", mb(TRACK)),
-            &ada,
-            None,
-        )
-        .await;
+        let (status, body) = app
+            .put_auth(
+                &format!("/v1/me/favorites/{}?type=track", mb(TRACK)),
+                &ada,
+                None,
+            )
+            .await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["id"], mb(TRACK));
         assert_eq!(body["type"], "track");
         assert_eq!(body["name"], "First");
     }
     // An upper-case MBID is the same entity; an ISRC implies a track and resolves to its MBID.
-    let (status, _) = put_auth(
-        &app,
-        &format!(
-            "/v1/me/favorites/musicbrainz:{}?type=artist",
-            ARTIST.to_uppercase()
-        ),
-        &ada,
-        None,
-    )
-    .await;
+    let (status, _) = app
+        .put_auth(
+            &format!(
+                "/v1/me/favorites/musicbrainz:{}?type=artist",
+                ARTIST.to_uppercase()
+            ),
+            &ada,
+            None,
+        )
+        .await;
     assert_eq!(status, 200);
-    put_auth(
-        &app,
+    app.put_auth(
         &format!("/v1/me/favorites/{}?type=track", mb(TRACK_2)),
         &ada,
         None,
@@ -293,7 +241,7 @@ async fn favourites_are_idempotent_paged_filtered_and_private() {
             "NOT_FOUND",
         ),
     ] {
-        assert_error(what, &put_auth(&app, path, &ada, None).await, status, code);
+        assert_error(what, &app.put_auth(path, &ada, None).await, status, code);
     }
     let (status, _, _) = app
         .send(
@@ -1111,49 +1059,41 @@ async fn playback_state_is_versioned_per_user() {
     assert_eq!(empty["track"], Value::Null);
 
     let state = |version: i64, device: &str, position: i64| json!({"track_id": mb(TRACK), "position_ms": position, "device": device, "version": version});
-    let (status, first) = put_auth(
-        &app,
-        "/v1/me/playback",
-        &ada,
-        Some(&state(0, "phone", 1000)),
-    )
-    .await;
+    let (status, first) = app
+        .put_auth("/v1/me/playback", &ada, Some(&state(0, "phone", 1000)))
+        .await;
     assert_eq!(status, 200, "{first}");
     assert_eq!(first["version"], 1);
     assert_eq!(first["track"]["id"], mb(TRACK));
     // The laptop read version 1 and continues.
     let (_, read) = app.get_auth("/v1/me/playback", &ada).await;
     assert_eq!(read["device"], "phone");
-    let (status, second) = put_auth(
-        &app,
-        "/v1/me/playback",
-        &ada,
-        Some(&state(1, "laptop", 5000)),
-    )
-    .await;
+    let (status, second) = app
+        .put_auth("/v1/me/playback", &ada, Some(&state(1, "laptop", 5000)))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(second["version"], 2);
     // The phone still holds version 1: stale.
-    let (status, conflict) = put_auth(
-        &app,
-        "/v1/me/playback",
-        &ada,
-        Some(&state(1, "phone", 2000)),
-    )
-    .await;
+    let (status, conflict) = app
+        .put_auth("/v1/me/playback", &ada, Some(&state(1, "phone", 2000)))
+        .await;
     assert_eq!(status, 409, "{conflict}");
     assert_eq!(conflict["error"]["code"], "ABORTED");
     assert_eq!(conflict["current"]["version"], 2);
     assert_eq!(conflict["current"]["device"], "laptop");
     assert_eq!(conflict["current"]["position_ms"], 5000);
     // A second "first" write is stale too.
-    let (status, _) = put_auth(&app, "/v1/me/playback", &ada, Some(&state(0, "tv", 0))).await;
+    let (status, _) = app
+        .put_auth("/v1/me/playback", &ada, Some(&state(0, "tv", 0)))
+        .await;
     assert_eq!(status, 409);
 
     // Bob has his own state and cannot touch Ada's.
     let (_, bobs) = app.get_auth("/v1/me/playback", &bob).await;
     assert_eq!(bobs["version"], 0);
-    let (status, _) = put_auth(&app, "/v1/me/playback", &bob, Some(&state(2, "bob", 0))).await;
+    let (status, _) = app
+        .put_auth("/v1/me/playback", &bob, Some(&state(2, "bob", 0)))
+        .await;
     assert_eq!(status, 409, "version 2 is Ada's, not Bob's");
     let (_, read) = app.get_auth("/v1/me/playback", &ada).await;
     assert_eq!(read["version"], 2);
@@ -1171,7 +1111,7 @@ async fn playback_state_is_versioned_per_user() {
     ] {
         assert_error(
             what,
-            &put_auth(&app, "/v1/me/playback", &ada, Some(&body)).await,
+            &app.put_auth("/v1/me/playback", &ada, Some(&body)).await,
             400,
             "INVALID_ARGUMENT",
         );
@@ -1321,13 +1261,13 @@ async fn merged_mbids_carry_library_data_without_duplicates() {
     let new = track_id(501);
     // Ada has the old and the new ID as favourites, plays of both, and the old one in a playlist.
     for id in [&old, &new] {
-        let (status, _) = put_auth(
-            &app,
-            &format!("/v1/me/favorites/{}?type=track", mb(id)),
-            &ada,
-            None,
-        )
-        .await;
+        let (status, _) = app
+            .put_auth(
+                &format!("/v1/me/favorites/{}?type=track", mb(id)),
+                &ada,
+                None,
+            )
+            .await;
         assert_eq!(status, 200);
         let (_, body) = app
             .post_auth("/v1/me/plays", &ada, &json!({"track_id": mb(id)}))
@@ -1336,8 +1276,7 @@ async fn merged_mbids_carry_library_data_without_duplicates() {
     }
     let list = playlist(&app, &ada, "Merged", false).await;
     add(&app, &ada, &list, &[old.clone(), track_id(1)], None).await;
-    put_auth(
-        &app,
+    app.put_auth(
         "/v1/me/playback",
         &ada,
         Some(&json!({"track_id": mb(&old), "position_ms": 1, "device": "phone", "version": 0})),
@@ -1397,8 +1336,7 @@ async fn export_includes_the_library_and_purge_removes_it() {
     let (ada_id, ada) = user(&app, "ada@example.org").await;
     let (_, bob) = user(&app, "bob@example.org").await;
     for token in [&ada, &bob] {
-        put_auth(
-            &app,
+        app.put_auth(
             &format!("/v1/me/favorites/{}?type=track", mb(TRACK)),
             token,
             None,
@@ -1413,8 +1351,7 @@ async fn export_includes_the_library_and_purge_removes_it() {
         let list = playlist(&app, token, "Mine", true).await;
         add(&app, token, &list, &[track_id(1)], None).await;
         app.get_auth("/v1/search?q=ada&type=artist", token).await;
-        put_auth(
-            &app,
+        app.put_auth(
             "/v1/me/playback",
             token,
             Some(
