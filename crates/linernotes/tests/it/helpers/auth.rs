@@ -113,6 +113,15 @@ pub async fn mailed_token(pool: &PgPool, email: &str, subject: &str) -> String {
         .to_owned()
 }
 
+/// The actions of the audit entries whose subject is `user_id`, oldest first.
+pub async fn audit_actions(pool: &PgPool, user_id: &str) -> Vec<String> {
+    sqlx::query_scalar("SELECT action FROM audit_log WHERE subject_id = $1::uuid ORDER BY id")
+        .bind(user_id)
+        .fetch_all(pool)
+        .await
+        .expect("audit log")
+}
+
 /// A gRPC request carrying a bearer token.
 pub fn bearer<T>(message: T, token: &str) -> Request<T> {
     let mut request = Request::new(message);
