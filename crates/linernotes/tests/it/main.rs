@@ -7,6 +7,8 @@
 //! - [`loadgen`]: the load generator against a running app (counts and status codes);
 //! - [`metadata`]: the read path through both transports, upstream politeness, bad input;
 //! - [`operations`]: migrations, the command line, restarts, database outages;
+//! - [`resilience`]: several instances behind one Redis and database, Redis and provider trouble, the
+//!   circuit breaker, status and metrics;
 //! - [`accounts`]: accounts, sessions, throttling, roles, audit, deletion, export, import;
 //! - [`library`]: favourites, playlists, plays, history, playback, search history.
 
