@@ -30,6 +30,30 @@ fn presented_refresh_token(raw: &str) -> Result<&str, ServiceError> {
 }
 
 impl AccountService {
+    /// Appends a `login_failed` entry with its reason; `actor` is none for an attempt nobody has been
+    /// identified for.
+    async fn login_failed(
+        &self,
+        actor: Option<Uuid>,
+        subject: Option<Uuid>,
+        reason: &str,
+        context: &RequestContext,
+        now: DateTime<Utc>,
+    ) -> Result<(), ServiceError> {
+        self.inner
+            .repo
+            .audit(audit(
+                AuditAction::LoginFailed,
+                actor,
+                subject,
+                context,
+                json!({ "reason": reason }),
+                now,
+            ))
+            .await?;
+        Ok(())
+    }
+
     /// Checks a password for an e-mail address, with throttling per address and per client IP, and opens
     /// a session. Unknown address and wrong password answer alike; a bcrypt or outdated Argon2 hash is
     /// re-hashed on success.
@@ -56,15 +80,8 @@ impl AccountService {
         {
             Ok(reservations) => reservations,
             Err(locked_for) => {
-                repo.audit(audit(
-                    AuditAction::LoginFailed,
-                    None,
-                    subject,
-                    context,
-                    json!({"reason": "locked"}),
-                    now,
-                ))
-                .await?;
+                self.login_failed(None, subject, "locked", context, now)
+                    .await?;
                 return Err(locked(locked_for));
             }
         };
@@ -76,29 +93,15 @@ impl AccountService {
             .await?;
         let Some(user) = user.filter(|_| verification.matches) else {
             // The reservation stays: it was this failure.
-            repo.audit(audit(
-                AuditAction::LoginFailed,
-                None,
-                subject,
-                context,
-                json!({"reason": "invalid_credentials"}),
-                now,
-            ))
-            .await?;
+            self.login_failed(None, subject, "invalid_credentials", context, now)
+                .await?;
             return Err(unauthenticated(BAD_CREDENTIALS));
         };
 
         if user.disabled_at.is_some() {
             self.release_attempt(&reservations, now).await?;
-            repo.audit(audit(
-                AuditAction::LoginFailed,
-                Some(user.id),
-                Some(user.id),
-                context,
-                json!({"reason": "disabled"}),
-                now,
-            ))
-            .await?;
+            self.login_failed(Some(user.id), Some(user.id), "disabled", context, now)
+                .await?;
             return Err(ServiceError::new(
                 ErrorCode::PermissionDenied,
                 "this account is disabled; contact an administrator",
@@ -127,14 +130,13 @@ impl AccountService {
             )
             .await?
         else {
-            repo.audit(audit(
-                AuditAction::LoginFailed,
+            self.login_failed(
                 Some(user.id),
                 Some(user.id),
+                "password_changed",
                 context,
-                json!({"reason": "password_changed"}),
                 now,
-            ))
+            )
             .await?;
             return Err(unauthenticated(BAD_CREDENTIALS));
         };
@@ -305,16 +307,7 @@ impl AccountService {
         let reservations = match self.reserve_attempt(&normalized, context, now).await? {
             Ok(reservations) => reservations,
             Err(locked_for) => {
-                self.inner
-                    .repo
-                    .audit(audit(
-                        AuditAction::LoginFailed,
-                        Some(user.id),
-                        Some(user.id),
-                        context,
-                        json!({"reason": "reauth_locked"}),
-                        now,
-                    ))
+                self.login_failed(Some(user.id), Some(user.id), "reauth_locked", context, now)
                     .await?;
                 return Err(locked(locked_for));
             }
@@ -328,16 +321,7 @@ impl AccountService {
             self.succeeded_attempt(&reservations, now).await?;
             Ok(())
         } else {
-            self.inner
-                .repo
-                .audit(audit(
-                    AuditAction::LoginFailed,
-                    Some(user.id),
-                    Some(user.id),
-                    context,
-                    json!({"reason": "reauth"}),
-                    now,
-                ))
+            self.login_failed(Some(user.id), Some(user.id), "reauth", context, now)
                 .await?;
             Err(ServiceError::new(
                 ErrorCode::PermissionDenied,
