@@ -7,9 +7,7 @@ use uuid::Uuid;
 use super::mailer::OutgoingMail;
 use super::tokens::{hash_token, new_opaque_token};
 use super::{audit, invalid, secs, AccountService};
-use crate::domain::account::{
-    AuditAction, Email, Password, RequestContext, ThrottleState, TokenPurpose,
-};
+use crate::domain::account::{AuditAction, Email, Password, RequestContext, TokenPurpose};
 use crate::service::ServiceError;
 
 impl AccountService {
@@ -97,9 +95,7 @@ impl AccountService {
         // growing lockout), so the endpoint cannot flood someone's mailbox. Unknown addresses count the
         // same way, and the answer never changes.
         let key = format!("reset:{}", email.normalized());
-        let policy = self.account_policy();
-        let reserve = move |s: ThrottleState| s.reserved(&policy, now);
-        let (before, _) = self.inner.repo.throttle_update(&key, now, &reserve).await?;
+        let (before, _) = self.count_attempt(&key, self.account_policy(), now).await?;
         let throttled = before.locked_for(now).is_some();
         self.inner
             .repo

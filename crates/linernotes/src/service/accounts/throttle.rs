@@ -46,6 +46,18 @@ impl AccountService {
         }
     }
 
+    /// Counts one attempt on a throttle key at `now`, atomically (see [`ThrottleState::reserved`]);
+    /// answers the counters before and after.
+    pub(super) async fn count_attempt(
+        &self,
+        key: &str,
+        policy: ThrottlePolicy,
+        now: DateTime<Utc>,
+    ) -> Result<(ThrottleState, ThrottleState), ServiceError> {
+        let reserve = move |s: ThrottleState| s.reserved(&policy, now);
+        Ok(self.inner.repo.throttle_update(key, now, &reserve).await?)
+    }
+
     /// Counts one request to register, verify an address or confirm a reset (each hashes a password or
     /// sends mail) against the client IP (`auth.throttle.ip_max_account_requests` per window, then the
     /// growing lockout); 429 while the IP is locked for them. Requests without a known IP are not limited.
@@ -61,11 +73,8 @@ impl AccountService {
             max_failures: self.inner.settings.throttle.ip_max_account_requests,
             ..self.account_policy()
         };
-        let reserve = move |s: ThrottleState| s.reserved(&policy, now);
         let (before, _) = self
-            .inner
-            .repo
-            .throttle_update(&format!("ip-requests:{ip}"), now, &reserve)
+            .count_attempt(&format!("ip-requests:{ip}"), policy, now)
             .await?;
         match before.locked_for(now) {
             Some(left) => Err(locked(left)),
@@ -98,8 +107,7 @@ impl AccountService {
     ) -> Result<Result<Vec<Reservation>, Duration>, ServiceError> {
         let mut reservations = Vec::new();
         for (key, policy) in self.throttle_keys(normalized_email, context) {
-            let reserve = move |s: ThrottleState| s.reserved(&policy, now);
-            let (before, reserved) = self.inner.repo.throttle_update(&key, now, &reserve).await?;
+            let (before, reserved) = self.count_attempt(&key, policy, now).await?;
             if let Some(left) = before.locked_for(now) {
                 self.release_attempt(&reservations, now).await?;
                 return Ok(Err(left));
