@@ -11,13 +11,13 @@
 //!
 //! Layout: each file holds its own `impl AccountService`.
 //! - this file: [`AccountService`], its construction and the helpers every part shares;
-//! - [`types`]: what the service answers and takes ([`Principal`], [`TokenPair`], [`Profile`], …);
-//! - [`lifecycle`]: registration, export (with [`ExportSection`]s of other services), deletion, purge;
-//! - [`login`]: login, refresh, logout, bearer-token checks, re-authentication, sessions;
-//! - [`recovery`]: e-mail verification and password reset by mailed token;
-//! - [`profile`]: the caller's profile, password, own audit log and privacy settings;
-//! - [`admin`]: admin listings and changes, the audit log, `users create-admin` and `users import`;
-//! - [`throttle`]: reserving password checks and limiting account requests per client IP;
+//! - `types`: what the service answers and takes ([`Principal`], [`TokenPair`], [`Profile`], …);
+//! - `lifecycle`: registration, export (with [`ExportSection`]s of other services), deletion, purge;
+//! - `login`: login, refresh, logout, bearer-token checks, re-authentication, sessions;
+//! - `recovery`: e-mail verification and password reset by mailed token;
+//! - `profile`: the caller's profile, password, own audit log and privacy settings;
+//! - `admin`: admin listings and changes, the audit log, `users create-admin` and `users import`;
+//! - `throttle`: reserving password checks and limiting account requests per client IP;
 //! - [`passwords`] (Argon2id, legacy bcrypt), [`tokens`] (JWT access tokens, opaque refresh and mailed
 //!   tokens) and [`mailer`] (the outbox and its background delivery).
 
