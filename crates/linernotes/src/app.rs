@@ -12,18 +12,12 @@ use tokio::net::TcpListener;
 
 use crate::cache::HotCache;
 use crate::config::Settings;
-use crate::service::{MetadataService, Services};
-use crate::store::{self, PgMetadataRepo};
+use crate::service::accounts::mailer::{Mailer, OutboxMailer, SmtpMailer};
+use crate::service::{AccountService, LibraryService, MetadataService, Services};
+use crate::store::{self, PgAccountRepo, PgLibraryRepo, PgMetadataRepo};
 use crate::support::metrics::MetricsExporter;
 use crate::support::redis::RedisHandle;
 use crate::support::{Clock, SystemClock};
-// accounts (issue 3)
-use crate::service::mailer::{Mailer, OutboxMailer, SmtpMailer};
-use crate::service::AccountService;
-use crate::store::PgAccountRepo;
-// library (issue 4)
-use crate::service::LibraryService;
-use crate::store::PgLibraryRepo;
 
 /// Why the application could not start. Each variant is one line for the operator.
 #[derive(Debug, thiserror::Error)]

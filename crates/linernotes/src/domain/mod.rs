@@ -9,9 +9,9 @@
 //! - [`search`]: search hits and pages.
 //! - [`links`]: other services' IDs read from URL relations.
 //! - [`provider`]: how upstream providers are doing, as status reports show it.
-//! - [`account`]: e-mail addresses, passwords, roles and profile fields of accounts; audit actions;
-//!   login-throttle arithmetic.
-//! - [`library`]: favourites, playlists, plays, top lists, playback state, search history (issue 4).
+//! - [`account`]: fields of accounts that parse (e-mail addresses, passwords, roles, profile fields);
+//!   users, sessions, audit entries and outbox mail; login-throttle arithmetic.
+//! - [`library`]: favourites, playlists, plays, top lists, playback state, search history.
 
 pub mod account;
 pub mod entity;

@@ -5,11 +5,10 @@
 use tonic::{Request, Response, Status};
 
 use super::pb;
-use crate::domain::account::RequestContext;
+use crate::domain::account::{AuditEntry, RequestContext};
 use crate::service::accounts::{
     AccountService, Principal, Profile, ProfileUpdate, TokenPair, UserSummary,
 };
-use crate::store::accounts::AuditEntry;
 
 /// Serves `AuthService` and `AccountService` from the service layer.
 #[derive(Clone)]

@@ -4,17 +4,14 @@
 //! - this file: [`ErrorCode`] and [`ServiceError`], the one error shape every transport maps, and
 //!   [`Services`], the bundle both transports serve;
 //! - [`metadata`]: [`MetadataService`], the database-first read path;
-//! - [`accounts`]: [`AccountService`]: registration, login, sessions, roles, audit, deletion (issue 3),
-//!   with [`passwords`] (Argon2id, legacy bcrypt), [`tokens`] (JWT access tokens, opaque refresh and
-//!   mailed tokens) and [`mailer`] (the outbox);
-//! - [`library`]: [`LibraryService`]: favourites, playlists, history, playback, search history (issue 4).
+//! - [`accounts`]: [`AccountService`]: registration, login, sessions, roles, audit, deletion, with
+//!   passwords (Argon2id, legacy bcrypt), tokens (JWT access tokens, opaque refresh and mailed tokens)
+//!   and mail (the outbox) beside it;
+//! - [`library`]: [`LibraryService`]: favourites, playlists, history, playback, search history.
 
 pub mod accounts;
 pub mod library;
-pub mod mailer;
 pub mod metadata;
-pub mod passwords;
-pub mod tokens;
 
 pub use accounts::AccountService;
 pub use library::LibraryService;

@@ -3,8 +3,8 @@
 //! Layout:
 //! - this file: [`StoreError`], connecting (with database creation) and the embedded [`MIGRATOR`];
 //! - [`metadata`]: [`MetadataRepo`], the repository of provider metadata, and its PostgreSQL implementation;
-//! - [`accounts`]: [`AccountRepo`], users, sessions, tokens, throttling, outbox and audit log (issue 3);
-//! - [`library`]: [`LibraryRepo`], favourites, playlists, plays, playback state, search history (issue 4).
+//! - [`accounts`]: [`AccountRepo`], users, sessions, tokens, throttling, outbox and audit log;
+//! - [`library`]: [`LibraryRepo`], favourites, playlists, plays, playback state, search history.
 
 pub mod accounts;
 pub mod library;

@@ -1,14 +1,16 @@
 //! The one integration-test binary: linernotes end to end against the real PostgreSQL on the machine
 //! and a mock MusicBrainz.
 //!
-//! - [`helpers`]: fresh database per test, mock provider, app on port 0;
+//! - [`helpers`]: fresh database per test, mock provider, app on port 0, the binary, users and admins;
 //! - [`bodies`]: WS/2 bodies written for the tests;
 //! - [`conformance`]: the MusicBrainz model against real recorded bodies in `../shared/fixtures`;
 //! - [`loadgen`]: the load generator against a running app (counts and status codes);
 //! - [`metadata`]: the read path through both transports, upstream politeness, bad input;
 //! - [`operations`]: migrations, the command line, restarts, database outages;
-//! - [`accounts`]: accounts, sessions, throttling, roles, audit, deletion, export, import (issue 3);
-//! - [`library`]: favourites, playlists, plays, history, playback, search history (issue 4).
+//! - [`resilience`]: several instances behind one Redis and database, Redis and provider trouble, the
+//!   circuit breaker, status and metrics;
+//! - [`accounts`]: accounts, sessions, throttling, roles, audit, deletion, export, import;
+//! - [`library`]: favourites, playlists, plays, history, playback, search history.
 
 mod accounts;
 mod bodies;

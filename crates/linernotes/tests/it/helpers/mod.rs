@@ -1,11 +1,20 @@
-//! Test harness: a fresh database per test, a mock MusicBrainz, and a running linernotes on port 0.
+//! Test harness: a fresh database per test, a mock MusicBrainz, a running linernotes on port 0, and
+//! the `linernotes` binary run against a test's database.
 //!
 //! Tests talk to the real PostgreSQL on the machine (`LINERNOTES_TEST_DATABASE_URL`, default
 //! `postgres://postgres@127.0.0.1:5432/postgres`, the maintenance database used to create and drop the
 //! per-test databases). MusicBrainz is a wiremock server; the real client code runs unchanged.
+//!
+//! [`auth`] (re-exported here) registers users, logs them in and creates admins.
+
+mod auth;
+
+pub use auth::*;
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::net::SocketAddr;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use linernotes::grpc::pb::metadata_service_client::MetadataServiceClient;
@@ -168,6 +177,15 @@ impl TestApp {
         Self::spawn_with(TestOptions::default()).await
     }
 
+    /// Starts with a new database, a new mock and a manual clock starting now.
+    pub async fn spawn_with_clock() -> Self {
+        Self::spawn_with(TestOptions {
+            manual_clock: true,
+            ..TestOptions::default()
+        })
+        .await
+    }
+
     /// Starts with options.
     pub async fn spawn_with(options: TestOptions) -> Self {
         let database = match options.database {
@@ -289,6 +307,14 @@ impl TestApp {
         (status, body)
     }
 
+    /// PUTs (with an optional JSON body) with a bearer token.
+    pub async fn put_auth(&self, path: &str, token: &str, body: Option<&Value>) -> (u16, Value) {
+        let (status, _, body) = self
+            .send(reqwest::Method::PUT, path, body, Some(token))
+            .await;
+        (status, body)
+    }
+
     /// DELETEs (with an optional JSON body) with a bearer token.
     pub async fn delete_auth(&self, path: &str, token: &str, body: Option<&Value>) -> (u16, Value) {
         let (status, _, body) = self
@@ -350,6 +376,58 @@ impl Drop for TestApp {
         if let Some(server) = self.server.take() {
             server.abort();
         }
+    }
+}
+
+/// Asserts an HTTP error answer's status and code.
+pub fn assert_error(what: &str, (status, body): &(u16, Value), want_status: u16, want_code: &str) {
+    assert_eq!(*status, want_status, "{what}: {body}");
+    assert_eq!(body["error"]["code"], want_code, "{what}: {body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{what}: {body}"
+    );
+}
+
+/// Runs the `linernotes` binary against a test app's database (movable to a blocking thread).
+pub struct CliTarget {
+    /// The database the binary is pointed at.
+    pub database: Arc<TestDatabase>,
+}
+
+impl CliTarget {
+    /// Runs with `args`, feeding `stdin`; returns (success, stdout, stderr).
+    pub fn run(&self, args: &[&str], stdin: &str) -> (bool, String, String) {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_linernotes"));
+        command.args(args).current_dir(std::env::temp_dir());
+        for (key, _) in std::env::vars() {
+            if key.starts_with("LINERNOTES") || key == "DATABASE_URL" || key == "RUST_LOG" {
+                command.env_remove(key);
+            }
+        }
+        command
+            .env("LINERNOTES__DATABASE__URL", self.database.url())
+            .env("LINERNOTES__AUTH__ARGON2__MEMORY_KIB", "64")
+            .env("LINERNOTES__AUTH__ARGON2__ITERATIONS", "1")
+            .env("LINERNOTES__LOGGING__LEVEL", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("run the linernotes binary");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin.as_bytes())
+            .expect("write stdin");
+        let out = child.wait_with_output().expect("binary output");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     }
 }
 

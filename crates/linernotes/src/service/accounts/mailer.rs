@@ -1,7 +1,7 @@
 //! Mail delivery for verification and reset tokens.
 //!
-//! Every mail is first written to the `mail_outbox` table while the request runs (see
-//! [`crate::service::AccountService`]), and delivered afterwards by a background task, so a request
+//! Every mail is first written to the `mail_outbox` table while the request runs (the service's
+//! `queue_mail`, at the end of this file), and delivered afterwards by a background task, so a request
 //! never waits on a mail server (nor takes longer for an address that gets a mail than for one that does
 //! not). Delivery is [`SmtpMailer`] when `auth.smtp_url` is set — a mail it sent is removed from the
 //! outbox — otherwise [`OutboxMailer`], which leaves the mail in the outbox and announces it with a log
@@ -11,7 +11,12 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
+
+use super::AccountService;
+use crate::service::ServiceError;
+use crate::support::BackgroundTasks;
 
 /// One mail to send.
 #[derive(Clone, PartialEq, Eq)]
@@ -124,6 +129,44 @@ impl Mailer for SmtpMailer {
                 Delivery::KeptInOutbox
             }
         }
+    }
+}
+
+impl AccountService {
+    /// Writes a mail to the outbox now and delivers it from a background task, so the request does not
+    /// wait on a mail server: an address that gets a mail is answered after the same work (two inserts
+    /// more than an unknown one, no network) as one that does not. Each finished delivery bumps
+    /// [`AccountService::mail_deliveries`].
+    pub(super) async fn queue_mail(
+        &self,
+        mail: OutgoingMail,
+        now: DateTime<Utc>,
+    ) -> Result<(), ServiceError> {
+        let id = self
+            .inner
+            .repo
+            .enqueue_mail(mail.user_id, &mail.to, &mail.subject, &mail.body, now)
+            .await?;
+        let inner = self.inner.clone();
+        self.inner.background.spawn(async move {
+            if inner.mailer.deliver(&mail).await == Delivery::Sent {
+                if let Err(err) = inner.repo.remove_from_outbox(id).await {
+                    tracing::warn!(error = %err, "a sent mail could not be removed from the outbox");
+                }
+            }
+            inner.deliveries.send_modify(|n| *n += 1);
+        });
+        Ok(())
+    }
+
+    /// Mail deliveries under way (shutdown waits for them).
+    pub fn background(&self) -> &BackgroundTasks {
+        &self.inner.background
+    }
+
+    /// Counts finished mail deliveries (sent or left in the outbox), to wait on background delivery.
+    pub fn mail_deliveries(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.deliveries.subscribe()
     }
 }
 

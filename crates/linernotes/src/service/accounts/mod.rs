@@ -1,0 +1,189 @@
+//! Accounts: registration, login with throttling, rotating sessions, e-mail verification and password
+//! reset, profiles, roles and admin actions, the audit log, export, deletion and purge.
+//!
+//! Authorisation lives here: every method that acts for someone takes the [`Principal`] that
+//! [`AccountService::authenticate`] returned for their bearer token, and admin methods check its role.
+//! Transports only pass the raw `Authorization` value along.
+//!
+//! Enumeration: an unknown e-mail and a wrong password get the same error, the same audit shape and the
+//! same cost (a dummy Argon2id verification), and the per-account throttle is keyed by the address, so
+//! unknown addresses lock exactly like known ones.
+//!
+//! Layout: each file holds its own `impl AccountService`.
+//! - this file: [`AccountService`], its construction and the helpers every part shares;
+//! - `types`: what the service answers and takes ([`Principal`], [`TokenPair`], [`Profile`], …);
+//! - `lifecycle`: registration, export (with [`ExportSection`]s of other services), deletion, purge;
+//! - `login`: login, refresh, logout, bearer-token checks, re-authentication, sessions;
+//! - `recovery`: e-mail verification and password reset by mailed token;
+//! - `profile`: the caller's profile, password, own audit log and privacy settings;
+//! - `admin`: admin listings and changes, the audit log, `users create-admin` and `users import`;
+//! - `throttle`: reserving password checks and limiting account requests per client IP;
+//! - [`passwords`] (Argon2id, legacy bcrypt), [`tokens`] (JWT access tokens, opaque refresh and mailed
+//!   tokens) and [`mailer`] (the outbox and its background delivery).
+
+mod admin;
+mod lifecycle;
+mod login;
+pub mod mailer;
+pub mod passwords;
+mod profile;
+mod recovery;
+mod throttle;
+pub mod tokens;
+mod types;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use uuid::Uuid;
+
+use self::mailer::Mailer;
+use self::passwords::PasswordHasher;
+use self::tokens::AccessTokens;
+use super::{ErrorCode, ServiceError};
+use crate::config::AuthSettings;
+use crate::domain::account::{AuditAction, NewAuditEntry, RequestContext, User};
+use crate::store::accounts::{AccountRepo, AccountStoreError};
+use crate::support::{BackgroundTasks, Clock};
+
+pub use self::lifecycle::ExportSection;
+pub use self::types::{
+    ImportReport, Principal, Profile, ProfileUpdate, PurgeReport, SessionView, TokenPair, UserPage,
+    UserSummary,
+};
+
+/// Default and largest number of audit entries read at once.
+const DEFAULT_AUDIT_LIMIT: u32 = 100;
+const MAX_AUDIT_LIMIT: u32 = 1000;
+
+/// The accounts service. Cheap to clone.
+#[derive(Clone)]
+pub struct AccountService {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    repo: Arc<dyn AccountRepo>,
+    mailer: Arc<dyn Mailer>,
+    hasher: PasswordHasher,
+    access: AccessTokens,
+    settings: AuthSettings,
+    clock: Arc<dyn Clock>,
+    /// Further parts of the export (the library), registered after construction.
+    export_sections: std::sync::RwLock<Vec<Arc<dyn ExportSection>>>,
+    /// Finished mail deliveries.
+    deliveries: tokio::sync::watch::Sender<u64>,
+    /// Mail deliveries under way, for shutdown to wait on.
+    background: BackgroundTasks,
+}
+
+fn invalid(message: String) -> ServiceError {
+    ServiceError::invalid(message)
+}
+
+fn unauthenticated(message: &str) -> ServiceError {
+    ServiceError::new(ErrorCode::Unauthenticated, message)
+}
+
+fn audit<'a>(
+    action: AuditAction,
+    actor: Option<Uuid>,
+    subject: Option<Uuid>,
+    context: &'a RequestContext,
+    details: serde_json::Value,
+    at: DateTime<Utc>,
+) -> NewAuditEntry<'a> {
+    NewAuditEntry {
+        action,
+        actor_id: actor,
+        subject_id: subject,
+        context,
+        details,
+        at,
+    }
+}
+
+/// A taken address is the one store failure a client is told about; anything else is internal.
+impl From<AccountStoreError> for ServiceError {
+    fn from(err: AccountStoreError) -> Self {
+        match err {
+            AccountStoreError::AlreadyExists => ServiceError::new(
+                ErrorCode::AlreadyExists,
+                "an account with this email address already exists",
+            ),
+            AccountStoreError::Store(e) => e.into(),
+        }
+    }
+}
+
+fn secs(n: u64) -> Duration {
+    Duration::seconds(i64::try_from(n).unwrap_or(i64::MAX / 1000))
+}
+
+impl AccountService {
+    /// Wires the service. Warns when no signing key is configured (a random one is used) and when the
+    /// Argon2id cost is below OWASP's minimum.
+    pub fn new(
+        repo: Arc<dyn AccountRepo>,
+        mailer: Arc<dyn Mailer>,
+        settings: AuthSettings,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, ServiceError> {
+        use secrecy::ExposeSecret;
+        let hasher = PasswordHasher::new(&settings.argon2)?;
+        let (access, generated) = AccessTokens::new(
+            settings.jwt_secret.expose_secret().as_bytes(),
+            &settings.jwt_issuer,
+            secs(settings.access_token_ttl_secs),
+        );
+        if generated {
+            tracing::warn!(
+                "auth.jwt_secret is not set: a random signing key was generated; access tokens will not \
+                 survive a restart and instances will not accept each other's (set LINERNOTES__AUTH__JWT_SECRET)"
+            );
+        }
+        if settings.argon2_below_owasp() {
+            tracing::warn!(
+                memory_kib = settings.argon2.memory_kib,
+                iterations = settings.argon2.iterations,
+                "auth.argon2 cost is below OWASP's minimum (19456 KiB × 2 passes)"
+            );
+        }
+        Ok(Self {
+            inner: Arc::new(Inner {
+                repo,
+                mailer,
+                hasher,
+                access,
+                settings,
+                clock,
+                export_sections: std::sync::RwLock::default(),
+                deliveries: tokio::sync::watch::Sender::new(0),
+                background: BackgroundTasks::new("linernotes_background_mail_deliveries"),
+            }),
+        })
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.inner.clock.now()
+    }
+
+    /// The account with this ID, deleted or not; `NOT_FOUND` when there is none.
+    async fn user(&self, id: Uuid) -> Result<User, ServiceError> {
+        self.inner
+            .repo
+            .find_by_id(id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("no such account"))
+    }
+
+    /// How many audit entries to read: the default when none is asked for, refused outside the bounds.
+    fn audit_limit(limit: Option<u32>) -> Result<i64, ServiceError> {
+        match limit.unwrap_or(DEFAULT_AUDIT_LIMIT) {
+            n @ 1..=MAX_AUDIT_LIMIT => Ok(i64::from(n)),
+            n => Err(invalid(format!(
+                "limit must be between 1 and {MAX_AUDIT_LIMIT}, got {n}"
+            ))),
+        }
+    }
+}
