@@ -1,18 +1,15 @@
 //! Metadata routes: `/v1/{artists,albums,releases,tracks,labels}/{id}`, `/v1/artists/{id}/albums` and
 //! `/v1/search`.
 
-use std::collections::HashMap;
-
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 
-use super::accounts::Authorization;
-use super::{ApiError, AppState, Params};
 use crate::domain::EntityKind;
+use crate::http::extract::{Authorization, Params, Segments};
+use crate::http::{ApiError, AppState};
 use crate::service::ServiceError;
 
 /// The metadata routes.
@@ -42,17 +39,12 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/search", get(search))
 }
 
-type QueryMap = Result<Query<HashMap<String, String>>, QueryRejection>;
-type IdPath = Result<Path<String>, PathRejection>;
-
 async fn get_entity(
     kind: EntityKind,
     State(state): State<AppState>,
-    id: IdPath,
-    query: QueryMap,
+    Segments(id): Segments<String>,
+    params: Params,
 ) -> Result<Response, ApiError> {
-    let Path(id) = id?;
-    let params = Params::from_query(query)?;
     let refresh = params.flag("refresh")?;
     let record = state.metadata.get(kind, &id, refresh).await?;
     let json = record
@@ -63,11 +55,9 @@ async fn get_entity(
 
 async fn list_artist_albums(
     State(state): State<AppState>,
-    id: IdPath,
-    query: QueryMap,
+    Segments(id): Segments<String>,
+    params: Params,
 ) -> Result<Response, ApiError> {
-    let Path(id) = id?;
-    let params = Params::from_query(query)?;
     let page = state
         .metadata
         .list_artist_albums(
@@ -85,13 +75,9 @@ async fn list_artist_albums(
 async fn search(
     State(state): State<AppState>,
     auth: Authorization,
-    query: QueryMap,
+    params: Params,
 ) -> Result<Response, ApiError> {
-    let params = Params::from_query(query)?;
-    let viewer = match auth.0 {
-        Some(_) => Some(auth.principal(&state).await?),
-        None => None,
-    };
+    let viewer = auth.optional_principal(&state).await?;
     let page = state
         .library
         .search(

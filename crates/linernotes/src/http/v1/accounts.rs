@@ -5,24 +5,17 @@
 //! client address comes from the socket peer, the user agent from its header; both go into sessions and
 //! audit entries.
 
-use std::collections::HashMap;
-use std::net::SocketAddr;
-
-use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Request, State};
-use axum::http::request::Parts;
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{ApiError, AppState, Params};
-use crate::domain::account::RequestContext;
-use crate::service::accounts::{Principal, ProfileUpdate};
-use crate::service::ServiceError;
+use crate::http::extract::{Authorization, Client, JsonBody, Params, Segments};
+use crate::http::{ApiError, AppState};
+use crate::service::accounts::ProfileUpdate;
 
 /// The account routes.
 pub fn routes() -> Router<AppState> {
@@ -47,77 +40,6 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/admin/users/{id}", patch(admin_update_user))
         .route("/v1/admin/audit", get(admin_audit))
 }
-
-/// A JSON body whose rejections are answered in the API's error shape (400 `INVALID_ARGUMENT`).
-pub struct JsonBody<T>(pub T);
-
-impl<S, T> FromRequest<S> for JsonBody<T>
-where
-    S: Send + Sync,
-    T: DeserializeOwned,
-{
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(value)) => Ok(JsonBody(value)),
-            Err(rejection) => Err(ApiError(ServiceError::invalid(json_problem(&rejection)))),
-        }
-    }
-}
-
-fn json_problem(rejection: &JsonRejection) -> String {
-    match rejection {
-        JsonRejection::MissingJsonContentType(_) => {
-            "the body must be JSON (Content-Type: application/json)".into()
-        }
-        JsonRejection::BytesRejection(_) => {
-            "the body could not be read (it may be larger than the server accepts)".into()
-        }
-        other => format!("the JSON body is invalid: {}", other.body_text()),
-    }
-}
-
-/// The client's address and user agent.
-pub struct Client(pub RequestContext);
-
-impl<S: Send + Sync> FromRequestParts<S> for Client {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip());
-        let user_agent = parts
-            .headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok());
-        Ok(Client(RequestContext::new(ip, user_agent)))
-    }
-}
-
-/// The raw `Authorization` header (checked by the service).
-pub struct Authorization(pub Option<String>);
-
-impl<S: Send + Sync> FromRequestParts<S> for Authorization {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Authorization(parts.headers.get(header::AUTHORIZATION).map(
-            |v| v.to_str().map(str::to_owned).unwrap_or_default(),
-        )))
-    }
-}
-
-impl Authorization {
-    /// The authenticated caller (401 without a valid token).
-    pub async fn principal(&self, state: &AppState) -> Result<Principal, ApiError> {
-        Ok(state.accounts.authenticate(self.0.as_deref()).await?)
-    }
-}
-
-type QueryMap = Result<Query<HashMap<String, String>>, QueryRejection>;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -327,7 +249,7 @@ async fn revoke_session(
     State(state): State<AppState>,
     auth: Authorization,
     Client(ctx): Client,
-    Path(id): Path<String>,
+    Segments(id): Segments<String>,
 ) -> Result<StatusCode, ApiError> {
     let principal = auth.principal(&state).await?;
     state.accounts.revoke_session(&principal, &id, &ctx).await?;
@@ -337,10 +259,9 @@ async fn revoke_session(
 async fn my_audit(
     State(state): State<AppState>,
     auth: Authorization,
-    query: QueryMap,
+    params: Params,
 ) -> Result<Response, ApiError> {
     let principal = auth.principal(&state).await?;
-    let params = Params::from_query(query)?;
     let entries = state
         .accounts
         .my_audit(&principal, params.number("limit")?)
@@ -389,10 +310,9 @@ async fn admin_list_users(
     State(state): State<AppState>,
     auth: Authorization,
     Client(ctx): Client,
-    query: QueryMap,
+    params: Params,
 ) -> Result<Response, ApiError> {
     let principal = auth.principal(&state).await?;
-    let params = Params::from_query(query)?;
     let page = state
         .accounts
         .admin_list_users(
@@ -417,7 +337,7 @@ async fn admin_update_user(
     State(state): State<AppState>,
     auth: Authorization,
     Client(ctx): Client,
-    Path(id): Path<String>,
+    Segments(id): Segments<String>,
     JsonBody(body): JsonBody<AdminPatchBody>,
 ) -> Result<Response, ApiError> {
     let principal = auth.principal(&state).await?;
@@ -432,10 +352,9 @@ async fn admin_audit(
     State(state): State<AppState>,
     auth: Authorization,
     Client(ctx): Client,
-    query: QueryMap,
+    params: Params,
 ) -> Result<Response, ApiError> {
     let principal = auth.principal(&state).await?;
-    let params = Params::from_query(query)?;
     let entries = state
         .accounts
         .admin_audit(

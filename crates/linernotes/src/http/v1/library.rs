@@ -6,10 +6,7 @@
 //! routes). A stale playback update is a 409 `ABORTED` whose body carries the current state under
 //! `current` beside the usual `error`.
 
-use std::collections::HashMap;
-
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -17,9 +14,9 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::accounts::{Authorization, JsonBody};
-use super::{ApiError, AppState, Params};
 use crate::domain::library::PlaybackUpdate;
+use crate::http::extract::{Authorization, JsonBody, Params, Segments};
+use crate::http::{ApiError, AppState};
 use crate::service::library::{PlayReport, PlaybackReport, PlaylistEdit};
 use crate::service::LibraryService;
 
@@ -62,18 +59,6 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-type QueryMap = Result<Query<HashMap<String, String>>, QueryRejection>;
-type OnePath = Result<Path<String>, PathRejection>;
-type TwoPaths = Result<Path<(String, String)>, PathRejection>;
-
-fn one(path: OnePath) -> Result<String, ApiError> {
-    Ok(path?.0)
-}
-
-fn two(path: TwoPaths) -> Result<(String, String), ApiError> {
-    Ok(path?.0)
-}
-
 fn no_content() -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
@@ -85,12 +70,10 @@ fn library(state: &AppState) -> &LibraryService {
 async fn add_favorite(
     State(state): State<AppState>,
     auth: Authorization,
-    id: OnePath,
-    query: QueryMap,
+    Segments(id): Segments<String>,
+    params: Params,
 ) -> Result<Response, ApiError> {
     let principal = auth.principal(&state).await?;
-    let id = one(id)?;
-    let params = Params::from_query(query)?;
     let favorite = library(&state)
         .add_favorite(&principal, &id, params.text("type"))
         .await?;
@@ -100,12 +83,10 @@ async fn add_favorite(
 async fn remove_favorite(
     State(state): State<AppState>,
     auth: Authorization,
-    id: OnePath,
-    query: QueryMap,
+    Segments(id): Segments<String>,
+    params: Params,
 ) -> Result<Response, ApiError> {
     let principal = auth.principal(&state).await?;
-    let id = one(id)?;
-    let params = Params::from_query(query)?;
     library(&state)
         .remove_favorite(&principal, &id, params.text("type"))
         .await?;
@@ -115,10 +96,9 @@ async fn remove_favorite(
 async fn list_favorites(
     State(state): State<AppState>,
     auth: Authorization,
-    query: QueryMap,
+    params: Params,
 ) -> Result<Response, ApiError> {
     let principal = auth.principal(&state).await?;
-    let params = Params::from_query(query)?;
     let page = library(&state)
         .list_favorites(
             &principal,
@@ -160,10 +140,9 @@ async fn create_playlist(
 async fn list_playlists(
     State(state): State<AppState>,
     auth: Authorization,
-    query: QueryMap,
+    params: Params,
 ) -> Result<Response, ApiError> {
     let principal = auth.principal(&state).await?;
-    let params = Params::from_query(query)?;
     let page = library(&state)
         .list_playlists(
             &principal,
@@ -177,16 +156,11 @@ async fn list_playlists(
 async fn get_playlist(
     State(state): State<AppState>,
     auth: Authorization,
-    id: OnePath,
-    query: QueryMap,
+    Segments(id): Segments<String>,
+    params: Params,
 ) -> Result<Response, ApiError> {
     // Public playlists need no token; a token that is sent must be valid.
-    let viewer = match auth.0 {
-        Some(_) => Some(auth.principal(&state).await?),
-        None => None,
-    };
-    let id = one(id)?;
-    let params = Params::from_query(query)?;
+    let viewer = auth.optional_principal(&state).await?;
     let playlist = library(&state)
         .get_playlist(
             viewer.as_ref(),
@@ -212,11 +186,10 @@ struct UpdatePlaylistBody {
 async fn update_playlist(
     State(state): State<AppState>,
     auth: Authorization,
-    id: OnePath,
+    Segments(id): Segments<String>,
     JsonBody(body): JsonBody<UpdatePlaylistBody>,
 ) -> Result<Response, ApiError> {
     let principal = auth.principal(&state).await?;
-    let id = one(id)?;
     let summary = library(&state)
         .update_playlist(
             &principal,
@@ -234,10 +207,9 @@ async fn update_playlist(
 async fn delete_playlist(
     State(state): State<AppState>,
     auth: Authorization,
-    id: OnePath,
+    Segments(id): Segments<String>,
 ) -> Result<Response, ApiError> {
     let principal = auth.principal(&state).await?;
-    let id = one(id)?;
     library(&state).delete_playlist(&principal, &id).await?;
     Ok(no_content())
 }
@@ -253,11 +225,10 @@ struct AddItemsBody {
 async fn add_items(
     State(state): State<AppState>,
     auth: Authorization,
-    id: OnePath,
+    Segments(id): Segments<String>,
     JsonBody(body): JsonBody<AddItemsBody>,
 ) -> Result<Response, ApiError> {
     let principal = auth.principal(&state).await?;
-    let id = one(id)?;
     let added = library(&state)
         .add_items(&principal, &id, &body.track_ids, body.position)
         .await?;
@@ -267,10 +238,9 @@ async fn add_items(
 async fn remove_item(
     State(state): State<AppState>,
     auth: Authorization,
-    ids: TwoPaths,
+    Segments((id, item)): Segments<(String, String)>,
 ) -> Result<Response, ApiError> {
     let principal = auth.principal(&state).await?;
-    let (id, item) = two(ids)?;
     library(&state).remove_item(&principal, &id, &item).await?;
     Ok(no_content())
 }
@@ -284,11 +254,10 @@ struct MoveBody {
 async fn move_item(
     State(state): State<AppState>,
     auth: Authorization,
-    ids: TwoPaths,
+    Segments((id, item)): Segments<(String, String)>,
     JsonBody(body): JsonBody<MoveBody>,
 ) -> Result<Response, ApiError> {
     let principal = auth.principal(&state).await?;
-    let (id, item) = two(ids)?;
     let moved = library(&state)
         .move_item(&principal, &id, &item, body.position)
         .await?;
@@ -330,10 +299,9 @@ async fn record_play(
 async fn history(
     State(state): State<AppState>,
     auth: Authorization,
-    query: QueryMap,
+    params: Params,
 ) -> Result<Response, ApiError> {
     let principal = auth.principal(&state).await?;
-    let params = Params::from_query(query)?;
     let page = library(&state)
         .history(&principal, params.text("before"), params.number("limit")?)
         .await?;
@@ -343,10 +311,9 @@ async fn history(
 async fn play_counts(
     State(state): State<AppState>,
     auth: Authorization,
-    query: QueryMap,
+    params: Params,
 ) -> Result<Response, ApiError> {
     let principal = auth.principal(&state).await?;
-    let params = Params::from_query(query)?;
     let counts = library(&state)
         .play_counts(
             &principal,
@@ -360,10 +327,9 @@ async fn play_counts(
 async fn top_tracks(
     State(state): State<AppState>,
     auth: Authorization,
-    query: QueryMap,
+    params: Params,
 ) -> Result<Response, ApiError> {
     let principal = auth.principal(&state).await?;
-    let params = Params::from_query(query)?;
     let top = library(&state)
         .top_tracks(&principal, params.text("period"), params.number("limit")?)
         .await?;
@@ -373,10 +339,9 @@ async fn top_tracks(
 async fn top_artists(
     State(state): State<AppState>,
     auth: Authorization,
-    query: QueryMap,
+    params: Params,
 ) -> Result<Response, ApiError> {
     let principal = auth.principal(&state).await?;
-    let params = Params::from_query(query)?;
     let top = library(&state)
         .top_artists(&principal, params.text("period"), params.number("limit")?)
         .await?;
@@ -435,10 +400,9 @@ async fn update_playback(
 async fn search_history(
     State(state): State<AppState>,
     auth: Authorization,
-    query: QueryMap,
+    params: Params,
 ) -> Result<Response, ApiError> {
     let principal = auth.principal(&state).await?;
-    let params = Params::from_query(query)?;
     let entries = library(&state)
         .search_history(&principal, params.number("limit")?)
         .await?;

@@ -1,0 +1,48 @@
+//! The one error body of the HTTP API: `{"error": {"code": "…", "message": "…"}}` with the status
+//! that matches the service's [`ErrorCode`], and `Retry-After` when the service gives one.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use crate::service::{ErrorCode, ServiceError};
+
+impl From<ErrorCode> for StatusCode {
+    fn from(code: ErrorCode) -> Self {
+        match code {
+            ErrorCode::InvalidArgument => StatusCode::BAD_REQUEST,
+            ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ErrorCode::PermissionDenied => StatusCode::FORBIDDEN,
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::AlreadyExists | ErrorCode::Aborted => StatusCode::CONFLICT,
+            ErrorCode::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// An error answered as `{"error": {"code": "…", "message": "…"}}` with the matching status.
+#[derive(Debug)]
+pub struct ApiError(pub ServiceError);
+
+impl From<ServiceError> for ApiError {
+    fn from(err: ServiceError) -> Self {
+        ApiError(err)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from(self.0.code);
+        let body = json!({"error": {"code": self.0.code.as_str(), "message": self.0.message}});
+        let mut response = (status, Json(body)).into_response();
+        if let Some(secs) = self.0.retry_after_secs {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
+    }
+}
