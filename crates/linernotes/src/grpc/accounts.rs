@@ -4,8 +4,9 @@
 
 use tonic::{Request, Response, Status};
 
+use super::auth::context;
 use super::pb;
-use crate::domain::account::{AuditEntry, RequestContext};
+use crate::domain::account::AuditEntry;
 use crate::service::accounts::{
     AccountService, Principal, Profile, ProfileUpdate, TokenPair, UserSummary,
 };
@@ -28,22 +29,8 @@ impl AccountsAdapter {
     }
 
     pub(super) async fn principal<T>(&self, request: &Request<T>) -> Result<Principal, Status> {
-        let header = request
-            .metadata()
-            .get("authorization")
-            .map(|v| v.to_str().unwrap_or(""));
-        Ok(self.service.authenticate(header).await?)
+        super::auth::principal(&self.service, request).await
     }
-}
-
-pub(super) fn context<T>(request: &Request<T>) -> RequestContext {
-    RequestContext::new(
-        request.remote_addr().map(|a| a.ip()),
-        request
-            .metadata()
-            .get("user-agent")
-            .and_then(|v| v.to_str().ok()),
-    )
 }
 
 fn time(t: chrono::DateTime<chrono::Utc>) -> String {

@@ -4,7 +4,8 @@
 
 use tonic::{Request, Response, Status};
 
-use super::accounts::{audit_entries, context, user_summary, AccountsAdapter};
+use super::accounts::{audit_entries, user_summary, AccountsAdapter};
+use super::auth::context;
 use super::{observed, pb};
 use crate::service::MetadataService;
 

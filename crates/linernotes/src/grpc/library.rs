@@ -26,16 +26,8 @@ impl LibraryAdapter {
         Self { library, accounts }
     }
 
-    fn header<T>(request: &Request<T>) -> Option<String> {
-        request
-            .metadata()
-            .get("authorization")
-            .map(|v| v.to_str().unwrap_or("").to_owned())
-    }
-
     async fn principal<T>(&self, request: &Request<T>) -> Result<Principal, Status> {
-        let header = Self::header(request);
-        Ok(self.accounts.authenticate(header.as_deref()).await?)
+        super::auth::principal(&self.accounts, request).await
     }
 }
 
@@ -200,10 +192,7 @@ impl pb::library_service_server::LibraryService for LibraryAdapter {
     ) -> Result<Response<pb::Playlist>, Status> {
         observed("GetPlaylist", async {
             // Public playlists need no token; a token that is sent must be valid.
-            let viewer = match Self::header(&request) {
-                Some(_) => Some(self.principal(&request).await?),
-                None => None,
-            };
+            let viewer = super::auth::optional_principal(&self.accounts, &request).await?;
             let r = request.into_inner();
             let found = self
                 .library

@@ -282,20 +282,13 @@ impl pb::metadata_service_server::MetadataService for MetadataAdapter {
         request: Request<pb::SearchRequest>,
     ) -> Result<Response<pb::SearchResponse>, Status> {
         observed("Search", async {
-            let authorization = request
-                .metadata()
-                .get("authorization")
-                .map(|v| v.to_str().unwrap_or("").to_owned());
+            let viewer = match &self.history {
+                Some((_, accounts)) => super::auth::optional_principal(accounts, &request).await?,
+                None => None,
+            };
             let r = request.into_inner();
-            let page = match (&self.history, authorization) {
-                // Without a token, or without a library: plain search.
-                (None, _) | (_, None) => {
-                    self.service
-                        .search(&r.query, Some(&r.r#type), r.limit, Some(r.offset))
-                        .await?
-                }
-                (Some((library, accounts)), Some(header)) => {
-                    let viewer = accounts.authenticate(Some(&header)).await?;
+            let page = match (&self.history, viewer) {
+                (Some((library, _)), Some(viewer)) => {
                     library
                         .search(
                             Some(&viewer),
@@ -304,6 +297,12 @@ impl pb::metadata_service_server::MetadataService for MetadataAdapter {
                             r.limit,
                             Some(r.offset),
                         )
+                        .await?
+                }
+                // Without a token, or without a library: plain search.
+                _ => {
+                    self.service
+                        .search(&r.query, Some(&r.r#type), r.limit, Some(r.offset))
                         .await?
                 }
             };

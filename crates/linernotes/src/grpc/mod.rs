@@ -13,6 +13,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod auth;
 pub mod library;
 pub mod metadata;
 pub mod socket;
