@@ -39,7 +39,7 @@ pub enum StartError {
     /// A provider client could not be built.
     #[error("{0}")]
     Provider(String),
-    /// The accounts service could not be built (accounts, issue 3).
+    /// The accounts service could not be built.
     #[error("accounts: {0}")]
     Accounts(String),
 }
@@ -93,7 +93,6 @@ impl Application {
             clock.clone(),
         );
         let accounts = build_accounts(&settings, &pool, clock.clone())?;
-        // library (issue 4)
         let library = LibraryService::new(
             Arc::new(PgLibraryRepo::new(
                 pool.clone(),
@@ -142,7 +141,7 @@ impl Application {
         &self.accounts
     }
 
-    /// The library service (issue 4).
+    /// The library service.
     pub fn library(&self) -> &LibraryService {
         &self.library
     }
@@ -278,7 +277,7 @@ async fn watch_database(metadata: MetadataService, interval: Duration) {
     }
 }
 
-/// Builds the accounts service on the pool (accounts, issue 3).
+/// Builds the accounts service on the pool.
 pub fn build_accounts(
     settings: &Settings,
     pool: &PgPool,

@@ -1,4 +1,4 @@
-//! The `linernotes.v1.LibraryService` adapter (issue 4): read the bearer token from the call, call one
+//! The `linernotes.v1.LibraryService` adapter: read the bearer token from the call, call one
 //! library method, convert the answer. A stale playback version is `ABORTED` with the current state in
 //! the message.
 

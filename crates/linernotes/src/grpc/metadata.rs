@@ -27,7 +27,7 @@ use linernotes_proto::codec::PreEncodedCodec;
 #[derive(Clone)]
 pub struct MetadataAdapter {
     service: MetadataService,
-    /// Search history (issue 4): searches with a bearer token go through the library.
+    /// Search history: searches with a bearer token go through the library.
     history: Option<(LibraryService, AccountService)>,
 }
 
@@ -40,7 +40,7 @@ impl MetadataAdapter {
         }
     }
 
-    /// Remembers searches made with a bearer token in the user's search history (issue 4).
+    /// Remembers searches made with a bearer token in the user's search history.
     pub fn with_search_history(
         mut self,
         library: LibraryService,

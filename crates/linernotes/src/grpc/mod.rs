@@ -1,12 +1,13 @@
 //! gRPC transport: the generated `linernotes.v1` code, the error mapping, and the server.
 //!
 //! Layout:
-//! - [`pb`]: code generated from `proto/` and the encoded descriptor set served by reflection;
-//! - [`metadata`]: the `MetadataService` adapter and its domain → protobuf conversions;
-//! - [`codec`]: codecs for bodies that are already encoded (pre-encoded lookups, the load generator);
-//! - [`accounts`]: the `AuthService` and `AccountService` adapters (issue 3);
-//! - [`admin`]: the `AdminService` adapter: account administration and status (issues 3 and 5);
-//! - [`library`]: the `LibraryService` adapter (issue 4);
+//! - [`pb`]: the generated code and descriptor set, from the `linernotes-proto` crate;
+//! - [`metadata`]: the `MetadataService` adapter and its domain → protobuf conversions; its lookups
+//!   answer pre-encoded bytes through `linernotes_proto::codec`;
+//! - [`accounts`]: the `AuthService` and `AccountService` adapters;
+//! - [`admin`]: the `AdminService` adapter: account administration and the instance's status;
+//! - [`library`]: the `LibraryService` adapter;
+//! - [`auth`]: the bearer token and the client's address, read from a call in one place;
 //! - [`socket`]: accepted connections, tuned so that small answers leave together;
 //! - this file: [`ServiceError`] → [`tonic::Status`], and [`serve`], which also serves reflection
 //!   (v1 and v1alpha) and `grpc.health.v1`.

@@ -1,4 +1,4 @@
-//! Library routes (issue 4): `/v1/me/favorites*`, `/v1/me/playlists`, `/v1/playlists/*`,
+//! Library routes: `/v1/me/favorites*`, `/v1/me/playlists`, `/v1/playlists/*`,
 //! `/v1/me/plays`, `/v1/me/history`, `/v1/me/top/*`, `/v1/me/play-counts`, `/v1/me/playback` and
 //! `/v1/me/search-history`. Every route needs a bearer token except reading a public playlist.
 //!

@@ -71,7 +71,7 @@ async fn list_artist_albums(
 }
 
 /// Works without a token; with one (it must be valid), the search is remembered in the user's search
-/// history when their settings allow it (issue 4).
+/// history when their settings allow it.
 async fn search(
     State(state): State<AppState>,
     auth: Authorization,
