@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -175,13 +175,8 @@ impl Drop for WorkDir {
 /// inherited `LINERNOTES…`, `DATABASE_URL` and `RUST_LOG` variable removed), in an empty directory.
 fn linernotes(args: &[&str], env: &[(&str, &str)]) -> Output {
     let dir = WorkDir::new();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_linernotes"));
+    let mut command = crate::helpers::binary();
     command.args(args).current_dir(&dir.0);
-    for (key, _) in std::env::vars() {
-        if key.starts_with("LINERNOTES") || key == "DATABASE_URL" || key == "RUST_LOG" {
-            command.env_remove(key);
-        }
-    }
     command.envs(env.iter().copied());
     command.output().expect("run the linernotes binary")
 }

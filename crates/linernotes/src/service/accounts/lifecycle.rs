@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::passwords::is_bcrypt;
 use super::profile::own_view;
 use super::types::{Principal, PurgeReport};
-use super::{audit, invalid, secs, AccountService};
+use super::{audit, invalid, own_audit, secs, AccountService};
 use crate::domain::account::{
     AuditAction, AuditFilter, DisplayName, Email, NewUser, Password, RequestContext, Role, Session,
 };
@@ -59,14 +59,7 @@ impl AccountService {
                     is_verified: false,
                     created_at: now,
                 },
-                audit(
-                    AuditAction::Register,
-                    Some(id),
-                    Some(id),
-                    context,
-                    json!({}),
-                    now,
-                ),
+                own_audit(AuditAction::Register, id, context, now),
             )
             .await?;
         self.send_verification(id, email.as_str()).await?;
@@ -85,14 +78,7 @@ impl AccountService {
         let id = principal.user_id;
         self.inner
             .repo
-            .audit(audit(
-                AuditAction::DataExported,
-                Some(id),
-                Some(id),
-                context,
-                json!({}),
-                now,
-            ))
+            .audit(own_audit(AuditAction::DataExported, id, context, now))
             .await?;
         let profile = self.me(principal).await?;
         let user = self.user(id).await?;

@@ -103,6 +103,23 @@ fn audit<'a>(
     }
 }
 
+/// An entry for a user acting on their own account, with no details.
+fn own_audit(
+    action: AuditAction,
+    user: Uuid,
+    context: &RequestContext,
+    at: DateTime<Utc>,
+) -> NewAuditEntry<'_> {
+    audit(
+        action,
+        Some(user),
+        Some(user),
+        context,
+        serde_json::json!({}),
+        at,
+    )
+}
+
 /// A taken address is the one store failure a client is told about; anything else is internal.
 impl From<AccountStoreError> for ServiceError {
     fn from(err: AccountStoreError) -> Self {

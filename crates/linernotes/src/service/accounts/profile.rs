@@ -5,7 +5,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::types::{Principal, Profile, ProfileUpdate};
-use super::{audit, invalid, AccountService};
+use super::{audit, invalid, own_audit, AccountService};
 use crate::domain::account::{
     parse_language, parse_region, AccountSettings, AuditAction, AuditEntry, AuditFilter, AvatarUrl,
     Bio, DisplayName, Password, ProfileChange, RequestContext,
@@ -155,14 +155,7 @@ impl AccountService {
                 &hash,
                 Some(principal.session_id),
                 "password_changed",
-                audit(
-                    AuditAction::PasswordChanged,
-                    Some(id),
-                    Some(id),
-                    context,
-                    json!({}),
-                    now,
-                ),
+                own_audit(AuditAction::PasswordChanged, id, context, now),
             )
             .await?;
         Ok(())

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::mailer::OutgoingMail;
 use super::tokens::{hash_token, new_opaque_token};
-use super::{audit, invalid, secs, AccountService};
+use super::{audit, invalid, own_audit, secs, AccountService};
 use crate::domain::account::{AuditAction, Email, Password, RequestContext, TokenPurpose};
 use crate::service::ServiceError;
 
@@ -62,14 +62,7 @@ impl AccountService {
             .repo
             .mark_verified(
                 user,
-                audit(
-                    AuditAction::EmailVerified,
-                    Some(user),
-                    Some(user),
-                    context,
-                    json!({}),
-                    now,
-                ),
+                own_audit(AuditAction::EmailVerified, user, context, now),
             )
             .await?;
         Ok(())
@@ -162,14 +155,7 @@ impl AccountService {
                 &hash,
                 None,
                 "password_reset",
-                audit(
-                    AuditAction::PasswordReset,
-                    Some(user_id),
-                    Some(user_id),
-                    context,
-                    json!({}),
-                    now,
-                ),
+                own_audit(AuditAction::PasswordReset, user_id, context, now),
             )
             .await?;
         if let Some(user) = self.inner.repo.find_by_id(user_id).await? {

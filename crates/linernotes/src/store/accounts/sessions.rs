@@ -198,14 +198,7 @@ impl SessionRepo for PgAccountRepo {
         .bind(context.ip.map(|ip| ip.to_string()))
         .fetch_one(&mut *tx)
         .await?;
-        sqlx::query(
-            "INSERT INTO refresh_tokens (token_hash, session_id, issued_at) VALUES ($1, $2, $3)",
-        )
-        .bind(token_hash)
-        .bind(session.id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        insert_refresh_token(&mut tx, token_hash, session.id, now).await?;
         sqlx::query("UPDATE users SET last_active_at = $2 WHERE id = $1")
             .bind(user_id)
             .bind(now)
@@ -273,14 +266,7 @@ impl SessionRepo for PgAccountRepo {
             .bind(now)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
-            "INSERT INTO refresh_tokens (token_hash, session_id, issued_at) VALUES ($1, $2, $3)",
-        )
-        .bind(new_hash)
-        .bind(session.id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        insert_refresh_token(&mut tx, new_hash, session.id, now).await?;
         let session: SessionRow = sqlx::query_as(&format!(
             "UPDATE sessions SET last_used_at = $2, user_agent = coalesce($3, user_agent),
                     ip = coalesce($4, ip)
@@ -433,4 +419,22 @@ impl SessionRepo for PgAccountRepo {
         .await?;
         Ok(tokens.rows_affected() + sessions.rows_affected())
     }
+}
+
+/// Issues a refresh token (by its hash) for a session.
+async fn insert_refresh_token(
+    tx: &mut sqlx::PgConnection,
+    token_hash: &[u8],
+    session_id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO refresh_tokens (token_hash, session_id, issued_at) VALUES ($1, $2, $3)",
+    )
+    .bind(token_hash)
+    .bind(session_id)
+    .bind(at)
+    .execute(tx)
+    .await?;
+    Ok(())
 }

@@ -391,6 +391,18 @@ pub fn assert_error(what: &str, (status, body): &(u16, Value), want_status: u16,
     );
 }
 
+/// The `linernotes` binary, with every inherited `LINERNOTES…`, `DATABASE_URL` and `RUST_LOG` variable
+/// removed, so a test gives it exactly the configuration it means to.
+pub fn binary() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_linernotes"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("LINERNOTES") || key == "DATABASE_URL" || key == "RUST_LOG" {
+            command.env_remove(key);
+        }
+    }
+    command
+}
+
 /// Runs the `linernotes` binary against a test app's database (movable to a blocking thread).
 pub struct CliTarget {
     /// The database the binary is pointed at.
@@ -400,13 +412,8 @@ pub struct CliTarget {
 impl CliTarget {
     /// Runs with `args`, feeding `stdin`; returns (success, stdout, stderr).
     pub fn run(&self, args: &[&str], stdin: &str) -> (bool, String, String) {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_linernotes"));
+        let mut command = binary();
         command.args(args).current_dir(std::env::temp_dir());
-        for (key, _) in std::env::vars() {
-            if key.starts_with("LINERNOTES") || key == "DATABASE_URL" || key == "RUST_LOG" {
-                command.env_remove(key);
-            }
-        }
         command
             .env("LINERNOTES__DATABASE__URL", self.database.url())
             .env("LINERNOTES__AUTH__ARGON2__MEMORY_KIB", "64")
