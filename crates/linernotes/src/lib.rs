@@ -5,13 +5,18 @@
 //! one request per second, a proper User-Agent) when data is missing or stale.
 //!
 //! # Layout
-//! Three layers, one direction: transport → service → store / providers.
-//! - [`grpc`], [`http`]: thin transport adapters; they parse, call one service method, and map back.
-//! - [`service`]: policy (database first, refresh, single flight) and the one error enum.
+//! Dependencies run one way: transport → service → store / providers / cache → domain, with config and
+//! support beneath them all (see ARCHITECTURE.md at the repository root).
+//! - [`cli`], [`grpc`], [`http`]: the command line and the thin transport adapters; they parse, call
+//!   one service method, and map back.
+//! - [`service`]: policy (database first, refresh, single flight, who may see what) and the one error
+//!   shape every transport maps.
 //! - [`store`]: PostgreSQL, migrations and repositories; all SQL lives there.
-//! - [`providers`]: upstream clients behind a trait (MusicBrainz WS/2).
-//! - [`domain`]: the types every layer shares (IDs, entities).
-//! - [`config`]: layered, validated configuration; [`app`]: wiring, serving and shutdown.
+//! - [`providers`]: the polite HTTP client, the catalogue source (MusicBrainz WS/2) and enrichers.
+//! - [`cache`]: the hot cache, in-process then Redis.
+//! - [`domain`]: the types every layer shares (IDs, entities, accounts, the library).
+//! - [`config`]: layered, validated configuration; [`support`]: clock, single flight, background tasks,
+//!   Redis, metrics; [`app`]: wiring, serving and shutdown.
 
 pub mod app;
 pub mod cache;

@@ -10,7 +10,7 @@
 //!
 //! No per-method code is needed: the request is given as JSON, encoded into protobuf with
 //! `prost-reflect` from the descriptor sets compiled into linernotes, and sent with a pass-through
-//! [`BytesCodec`](linernotes_proto::codec::BytesCodec) (the answer stays undecoded bytes).
+//! [`BytesCodec`] (the answer stays undecoded bytes).
 //!
 //! # Layout
 //! - [`Config`] and its validation, [`parse_duration`] for `10s`-style durations;
