@@ -16,6 +16,12 @@ impl Serialize for Mbid {
     }
 }
 
+/// Text that may be empty as a value: `None` when empty, so unknown values are `null` on the API,
+/// never `""`.
+pub fn known(text: String) -> Option<String> {
+    (!text.is_empty()).then_some(text)
+}
+
 /// The one timestamp format of the API: RFC 3339, milliseconds, `Z`.
 pub fn format_timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
@@ -168,8 +174,8 @@ pub struct Album {
     pub first_release_date: Option<String>,
     /// Artist credit.
     pub artist_credit: Vec<CreditedArtist>,
-    /// The credited display string.
-    pub artist_credit_name: String,
+    /// The credited display string; `None` without a credit.
+    pub artist_credit_name: Option<String>,
     /// Disambiguation comment.
     pub disambiguation: Option<String>,
     /// Genres with vote counts.
@@ -204,8 +210,8 @@ pub struct ReleaseTrack {
     pub length_ms: Option<i64>,
     /// The recording this track plays.
     pub track_id: Option<Mbid>,
-    /// The track's credited artist string.
-    pub artist_credit_name: String,
+    /// The track's credited artist string; `None` without a credit.
+    pub artist_credit_name: Option<String>,
 }
 
 /// A disc, side or file set of a release.
@@ -244,8 +250,8 @@ pub struct Release {
     pub album_id: Option<Mbid>,
     /// Artist credit.
     pub artist_credit: Vec<CreditedArtist>,
-    /// The credited display string.
-    pub artist_credit_name: String,
+    /// The credited display string; `None` without a credit.
+    pub artist_credit_name: Option<String>,
     /// Labels and catalogue numbers.
     pub labels: Vec<ReleaseLabel>,
     /// Media with their tracks.
@@ -275,8 +281,8 @@ pub struct Track {
     pub isrcs: Vec<String>,
     /// Artist credit.
     pub artist_credit: Vec<CreditedArtist>,
-    /// The credited display string.
-    pub artist_credit_name: String,
+    /// The credited display string; `None` without a credit.
+    pub artist_credit_name: Option<String>,
     /// Date of the earliest release, possibly partial.
     pub first_release_date: Option<String>,
     /// Disambiguation comment.

@@ -55,8 +55,8 @@ pub struct TrackSummary {
     pub id: Mbid,
     /// Title.
     pub title: String,
-    /// Credited artists as one string.
-    pub artist_credit_name: String,
+    /// Credited artists as one string; `None` when not known.
+    pub artist_credit_name: Option<String>,
     /// Length in milliseconds, when known.
     pub length_ms: Option<i64>,
 }
@@ -79,8 +79,8 @@ pub struct PlaylistSummary {
     pub id: Uuid,
     /// Name.
     pub name: String,
-    /// Description (may be empty).
-    pub description: String,
+    /// Description; `None` when there is none.
+    pub description: Option<String>,
     /// Readable by anyone, without logging in.
     pub public: bool,
     /// The owning user.
@@ -102,8 +102,8 @@ pub struct Playlist {
     pub id: Uuid,
     /// Name.
     pub name: String,
-    /// Description (may be empty).
-    pub description: String,
+    /// Description; `None` when there is none.
+    pub description: Option<String>,
     /// Readable by anyone.
     pub public: bool,
     /// The owning user.

@@ -40,7 +40,7 @@ fn track(t: TrackSummary) -> pb::TrackSummary {
     pb::TrackSummary {
         id: t.id.to_entity_id().to_string(),
         title: t.title,
-        artist_credit_name: t.artist_credit_name,
+        artist_credit_name: t.artist_credit_name.unwrap_or_default(),
         length_ms: t.length_ms,
     }
 }
@@ -66,7 +66,7 @@ fn playlist(p: Playlist) -> pb::Playlist {
     pb::Playlist {
         id: p.id.to_string(),
         name: p.name,
-        description: p.description,
+        description: p.description.unwrap_or_default(),
         public: p.public,
         owner_id: p.owner_id.to_string(),
         items: p.items.into_iter().map(item).collect(),
@@ -78,7 +78,7 @@ fn summary(p: PlaylistSummary) -> pb::PlaylistSummary {
     pb::PlaylistSummary {
         id: p.id.to_string(),
         name: p.name,
-        description: p.description,
+        description: p.description.unwrap_or_default(),
         public: p.public,
         owner_id: p.owner_id.to_string(),
         total: p.total,

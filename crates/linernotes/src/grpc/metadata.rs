@@ -407,7 +407,7 @@ fn album(a: &Album, fresh: Option<Freshness>) -> pb::Album {
         secondary_types: a.secondary_types.clone(),
         first_release_date: a.first_release_date.clone(),
         artist_credit: credits(&a.artist_credit),
-        artist_credit_name: a.artist_credit_name.clone(),
+        artist_credit_name: a.artist_credit_name.clone().unwrap_or_default(),
         genres: tags(&a.genres),
         tags: tags(&a.tags),
         urls: urls(&a.urls),
@@ -428,7 +428,7 @@ fn release(r: &Release, fresh: Freshness) -> pb::Release {
         packaging: r.packaging.clone(),
         album_id: r.album_id.map(id),
         artist_credit: credits(&r.artist_credit),
-        artist_credit_name: r.artist_credit_name.clone(),
+        artist_credit_name: r.artist_credit_name.clone().unwrap_or_default(),
         labels: r
             .labels
             .iter()
@@ -454,7 +454,7 @@ fn release(r: &Release, fresh: Freshness) -> pb::Release {
                         title: t.title.clone(),
                         length_ms: t.length_ms,
                         track_id: t.track_id.map(id),
-                        artist_credit_name: t.artist_credit_name.clone(),
+                        artist_credit_name: t.artist_credit_name.clone().unwrap_or_default(),
                     })
                     .collect(),
             })
@@ -475,7 +475,7 @@ fn track(t: &Track, fresh: Freshness) -> pb::Track {
         length_ms: t.length_ms,
         isrcs: t.isrcs.clone(),
         artist_credit: credits(&t.artist_credit),
-        artist_credit_name: t.artist_credit_name.clone(),
+        artist_credit_name: t.artist_credit_name.clone().unwrap_or_default(),
         first_release_date: t.first_release_date.clone(),
         genres: tags(&t.genres),
         tags: tags(&t.tags),

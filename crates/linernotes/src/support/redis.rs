@@ -47,8 +47,6 @@ struct Inner {
     started: Instant,
     /// Milliseconds since `started` before which Redis is skipped (0: not backing off).
     skip_until_ms: AtomicU64,
-    /// Milliseconds since `started` of the last successful operation (0: none yet).
-    last_ok_ms: AtomicU64,
 }
 
 impl std::fmt::Debug for RedisHandle {
@@ -78,7 +76,6 @@ impl RedisHandle {
                 prefix: format!("{namespace}:v{SCHEMA_VERSION}:"),
                 started: Instant::now(),
                 skip_until_ms: AtomicU64::new(0),
-                last_ok_ms: AtomicU64::new(0),
             }),
         })
     }
@@ -111,12 +108,7 @@ impl RedisHandle {
         let outcome =
             tokio::time::timeout(self.inner.timeout, op(self.inner.connection.clone())).await;
         let result = match outcome {
-            Ok(Ok(value)) => {
-                self.inner
-                    .last_ok_ms
-                    .store(self.now_ms().max(1), Ordering::Relaxed);
-                Ok(value)
-            }
+            Ok(Ok(value)) => Ok(value),
             Ok(Err(e)) => Err(RedisTrouble::Failed(e.to_string())),
             Err(_) => Err(RedisTrouble::Timeout),
         };
@@ -136,10 +128,9 @@ impl RedisHandle {
         result
     }
 
-    /// Whether Redis answered recently and is not in back-off.
-    pub fn healthy(&self) -> bool {
+    /// Whether Redis is in use now: not in the back-off that follows a failed operation.
+    pub fn reachable(&self) -> bool {
         self.now_ms() >= self.inner.skip_until_ms.load(Ordering::Relaxed)
-            && self.inner.last_ok_ms.load(Ordering::Relaxed) > 0
     }
 
     /// Pings Redis (for status and readiness reports).

@@ -679,6 +679,37 @@ async fn http_redirects_of_merged_mbids_are_followed_and_recorded() {
     assert_eq!(app.upstream_calls().await, 2);
 }
 
+/// Unknown values are `null`, never `""`: an album browsed without an artist credit lists
+/// `artist_credit_name: null` on both reads of the list (the first synchronises, the second reads the
+/// database).
+#[tokio::test]
+async fn an_album_without_a_credit_lists_a_null_credit_name() {
+    let app = TestApp::spawn().await;
+    let mut uncredited =
+        album_summary("7b000000-0000-4000-8000-000000000001", "Uncredited", "2001");
+    uncredited
+        .as_object_mut()
+        .expect("an object")
+        .remove("artist-credit");
+    Mock::given(method("GET"))
+        .and(path("/ws/2/release-group"))
+        .and(query_param("artist", ARTIST))
+        .respond_with(json_response(&album_browse(vec![uncredited], 1, 0)))
+        .expect(1)
+        .mount(&app.mock)
+        .await;
+    for _ in 0..2 {
+        let (status, page) = app.get(&format!("/v1/artists/{}/albums", mb(ARTIST))).await;
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(page["albums"][0]["title"], "Uncredited");
+        assert_eq!(
+            page["albums"][0]["artist_credit_name"],
+            Value::Null,
+            "{page}"
+        );
+    }
+}
+
 /// An artist's albums are listed earliest first, paged from the database after one synchronisation
 /// that browses every upstream page (100 a page).
 #[tokio::test]

@@ -315,6 +315,10 @@ async fn redis_trouble_never_fails_a_request() {
     }
     let status = app.get("/v1/status").await.1;
     assert_eq!(status["redis"], "unreachable", "{status}");
+    assert_eq!(
+        status["providers"][0]["shared_budget"], false,
+        "no budget is shared while Redis is unreachable: {status}"
+    );
     let metrics = app
         .client
         .get(format!("{}/metrics", app.http))

@@ -112,9 +112,10 @@ impl RateLimiter {
         self.queued.load(Ordering::SeqCst)
     }
 
-    /// Whether the budget is shared through Redis.
+    /// Whether the budget is shared through Redis now (configured, and Redis not failing: while it
+    /// fails, each instance keeps its own schedule).
     pub fn is_shared(&self) -> bool {
-        self.redis.is_some()
+        self.redis.as_ref().is_some_and(RedisHandle::reachable)
     }
 
     /// The configured rate.

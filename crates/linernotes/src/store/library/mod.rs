@@ -39,7 +39,7 @@ use uuid::Uuid;
 
 use super::StoreError;
 use crate::domain::library::TrackSummary;
-use crate::domain::{EntityKind, Mbid};
+use crate::domain::{known, EntityKind, Mbid};
 
 pub use export::ExportRepo;
 pub use favorites::FavoriteRepo;
@@ -133,7 +133,7 @@ fn track_summary(row: &PgRow, mbid_column: &str) -> Result<TrackSummary, sqlx::E
     Ok(TrackSummary {
         id: Mbid::from(row.try_get::<Uuid, _>(mbid_column)?),
         title: row.try_get("title")?,
-        artist_credit_name: row.try_get("artist_credit_name")?,
+        artist_credit_name: known(row.try_get("artist_credit_name")?),
         length_ms: row.try_get("length_ms")?,
     })
 }

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::{track_summary, LibraryStoreError, PgLibraryRepo, TRACK_COLUMNS};
 use crate::domain::library::{AddedItems, Playlist, PlaylistItem, PlaylistPage, PlaylistSummary};
-use crate::domain::Mbid;
+use crate::domain::{known, Mbid};
 use crate::store::{timed_query, StoreError};
 
 /// Changes to a playlist's own fields; `None` leaves a field as it is.
@@ -100,7 +100,7 @@ fn playlist_summary(row: &PgRow) -> Result<PlaylistSummary, sqlx::Error> {
     Ok(PlaylistSummary {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
-        description: row.try_get("description")?,
+        description: known(row.try_get("description")?),
         public: row.try_get("public")?,
         owner_id: row.try_get("owner_id")?,
         total: i64::from(row.try_get::<i32, _>("item_count")?),

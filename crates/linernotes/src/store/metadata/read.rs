@@ -11,8 +11,8 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use crate::domain::{
-    Album, Alias, Artist, CreditedArtist, Entity, EntityId, EntityKind, Label, LifeSpan, Mbid,
-    Medium, Namespace, Release, ReleaseLabel, ReleaseTrack, TagCount, Track, UrlRelation,
+    known, Album, Alias, Artist, CreditedArtist, Entity, EntityId, EntityKind, Label, LifeSpan,
+    Mbid, Medium, Namespace, Release, ReleaseLabel, ReleaseTrack, TagCount, Track, UrlRelation,
 };
 
 use super::*;
@@ -295,7 +295,7 @@ pub(super) fn decode_entity(kind: EntityKind, row: &PgRow) -> Result<StoredEntit
             secondary_types: row.try_get("secondary_types")?,
             first_release_date: row.try_get("first_release_date")?,
             artist_credit: c.credits,
-            artist_credit_name: row.try_get("artist_credit_name")?,
+            artist_credit_name: known(row.try_get("artist_credit_name")?),
             disambiguation: c.disambiguation,
             genres: c.genres,
             tags: c.tags,
@@ -314,7 +314,7 @@ pub(super) fn decode_entity(kind: EntityKind, row: &PgRow) -> Result<StoredEntit
                 .try_get::<Option<Uuid>, _>("album_mbid")?
                 .map(Mbid::from),
             artist_credit: c.credits,
-            artist_credit_name: row.try_get("artist_credit_name")?,
+            artist_credit_name: known(row.try_get("artist_credit_name")?),
             labels: json_column::<Vec<LabelRow>>(row, "labels")?
                 .into_iter()
                 .map(|l| ReleaseLabel {
@@ -338,7 +338,7 @@ pub(super) fn decode_entity(kind: EntityKind, row: &PgRow) -> Result<StoredEntit
                             title: t.title,
                             length_ms: t.length_ms,
                             track_id: t.recording_mbid.map(Mbid::from),
-                            artist_credit_name: t.artist_credit_name,
+                            artist_credit_name: known(t.artist_credit_name),
                         })
                         .collect(),
                 })
@@ -355,7 +355,7 @@ pub(super) fn decode_entity(kind: EntityKind, row: &PgRow) -> Result<StoredEntit
             title: row.try_get("title")?,
             length_ms: row.try_get("length_ms")?,
             artist_credit: c.credits,
-            artist_credit_name: row.try_get("artist_credit_name")?,
+            artist_credit_name: known(row.try_get("artist_credit_name")?),
             first_release_date: row.try_get("first_release_date")?,
             disambiguation: c.disambiguation,
             genres: c.genres,

@@ -342,7 +342,7 @@ pub(super) async fn write_album_row(
     .bind(&a.primary_type)
     .bind(&a.secondary_types)
     .bind(&a.first_release_date)
-    .bind(&a.artist_credit_name)
+    .bind(a.artist_credit_name.as_deref().unwrap_or_default())
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -363,7 +363,7 @@ pub(super) async fn write_track_row(
     .bind(&t.title)
     .bind(t.length_ms)
     .bind(&t.first_release_date)
-    .bind(&t.artist_credit_name)
+    .bind(t.artist_credit_name.as_deref().unwrap_or_default())
     .bind(&t.isrcs)
     .execute(&mut **tx)
     .await?;
@@ -417,7 +417,7 @@ pub(super) async fn write_release_rows(
     .bind(&r.barcode)
     .bind(&r.packaging)
     .bind(r.album_id.map(|m| m.as_uuid()))
-    .bind(&r.artist_credit_name)
+    .bind(r.artist_credit_name.as_deref().unwrap_or_default())
     .execute(&mut **tx)
     .await?;
     for table in ["medium", "release_label"] {
@@ -483,7 +483,12 @@ pub(super) async fn write_release_rows(
     .bind(tracks.iter().map(|(_, t)| t.title.clone()).collect::<Vec<_>>())
     .bind(tracks.iter().map(|(_, t)| t.length_ms).collect::<Vec<_>>())
     .bind(tracks.iter().map(|(_, t)| t.track_id.map(|m| m.as_uuid())).collect::<Vec<_>>())
-    .bind(tracks.iter().map(|(_, t)| t.artist_credit_name.clone()).collect::<Vec<_>>())
+    .bind(
+        tracks
+            .iter()
+            .map(|(_, t)| t.artist_credit_name.clone().unwrap_or_default())
+            .collect::<Vec<_>>(),
+    )
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -135,7 +135,11 @@ async fn playlists_keep_dense_positions_and_their_read_shape() {
         .await;
     assert_eq!(status, 200, "{patched}");
     assert_eq!(patched["name"], "Long road trip");
-    assert_eq!(patched["description"], "");
+    assert_eq!(
+        patched["description"],
+        serde_json::Value::Null,
+        "an empty description is none"
+    );
     assert_eq!(patched["total"], 6);
     let (_, mine) = app.get_auth("/v1/me/playlists", &ada).await;
     assert_eq!(mine["total"], 1);

@@ -4,8 +4,8 @@
 use serde::Deserialize;
 
 use crate::domain::{
-    Album, Artist, CreditedArtist, Label, Medium, Namespace, Release, ReleaseLabel, ReleaseTrack,
-    Track,
+    known, Album, Artist, CreditedArtist, Label, Medium, Namespace, Release, ReleaseLabel,
+    ReleaseTrack, Track,
 };
 
 use super::parts::*;
@@ -74,7 +74,7 @@ impl RawReleaseGroup {
             primary_type: text(self.primary_type),
             secondary_types: convert_all(self.secondary_types, text),
             first_release_date: text(self.first_release_date),
-            artist_credit_name: CreditedArtist::display_name(&artist_credit),
+            artist_credit_name: known(CreditedArtist::display_name(&artist_credit)),
             artist_credit,
             disambiguation: common.disambiguation,
             genres: common.genres,
@@ -108,13 +108,13 @@ impl RawRelease {
         let title = required(self.title, "release", "title")?;
         let barcode = text(self.barcode);
         let artist_credit = credits(self.artist_credit);
-        let artist_credit_name = CreditedArtist::display_name(&artist_credit);
+        let artist_credit_name = known(CreditedArtist::display_name(&artist_credit));
         let media = self
             .media
             .into_iter()
             .flatten()
             .enumerate()
-            .map(|(index, medium)| medium.convert(index, &artist_credit_name))
+            .map(|(index, medium)| medium.convert(index, artist_credit_name.as_deref()))
             .collect();
         Ok(Release {
             id: common.id,
@@ -174,7 +174,7 @@ pub(super) struct RawMedium {
 }
 
 impl RawMedium {
-    pub(super) fn convert(self, index: usize, release_credit: &str) -> Medium {
+    pub(super) fn convert(self, index: usize, release_credit: Option<&str>) -> Medium {
         let tracks = self
             .tracks
             .into_iter()
@@ -206,11 +206,15 @@ pub(super) struct RawTrack {
 impl RawTrack {
     /// The credit falls back to the recording's, then to `release_credit`; title and length fall
     /// back to the recording's. `None` when the track has no title at all.
-    pub(super) fn convert(self, index: usize, release_credit: &str) -> Option<ReleaseTrack> {
+    pub(super) fn convert(
+        self,
+        index: usize,
+        release_credit: Option<&str>,
+    ) -> Option<ReleaseTrack> {
         let recording = self.recording.unwrap_or_default();
         let artist_credit_name = credit_name(&credits(self.artist_credit))
             .or_else(|| credit_name(&credits(recording.artist_credit)))
-            .unwrap_or_else(|| release_credit.to_owned());
+            .or_else(|| release_credit.map(str::to_owned));
         Some(ReleaseTrack {
             position: self.position.unwrap_or_else(|| position_from_index(index)),
             number: text(self.number),
@@ -250,7 +254,7 @@ impl RawRecording {
             title: required(self.title, "recording", "title")?,
             length_ms: self.length,
             isrcs,
-            artist_credit_name: CreditedArtist::display_name(&artist_credit),
+            artist_credit_name: known(CreditedArtist::display_name(&artist_credit)),
             artist_credit,
             first_release_date: text(self.first_release_date),
             disambiguation: common.disambiguation,

@@ -358,7 +358,10 @@ mod tests {
             release.album_id.map(|id| id.to_string()).as_deref(),
             Some("397121b6-85c7-4b9a-970c-be7fdc40eb58")
         );
-        assert_eq!(release.artist_credit_name, "椎名林檎");
+        assert_eq!(
+            release.artist_credit_name.as_deref().unwrap_or_default(),
+            "椎名林檎"
+        );
         assert_eq!(
             release.labels.len(),
             2,
@@ -374,7 +377,10 @@ mod tests {
             panic!("expected three tracks")
         };
         assert_eq!(a1.number.as_deref(), Some("A1"));
-        assert_eq!(a1.artist_credit_name, "A feat. B");
+        assert_eq!(
+            a1.artist_credit_name.as_deref().unwrap_or_default(),
+            "A feat. B"
+        );
         assert_eq!(
             a1.length_ms,
             Some(182666),
@@ -382,13 +388,15 @@ mod tests {
         );
         assert!(a1.track_id.is_some());
         assert_eq!(
-            a2.artist_credit_name, "R",
+            a2.artist_credit_name.as_deref().unwrap_or_default(),
+            "R",
             "falls back to the recording's credit"
         );
         assert_eq!(a2.track_id, None, "an invalid recording MBID is dropped");
         assert_eq!(a2.length_ms, None);
         assert_eq!(
-            b1.artist_credit_name, "椎名林檎",
+            b1.artist_credit_name.as_deref().unwrap_or_default(),
+            "椎名林檎",
             "falls back to the release's credit"
         );
         assert_eq!(b1.position, 3);
@@ -407,7 +415,7 @@ mod tests {
                 vec![release.id.to_entity_id()],
                 "{barcode}"
             );
-            assert!(release.media.is_empty() && release.artist_credit_name.is_empty());
+            assert!(release.media.is_empty() && release.artist_credit_name.is_none());
         }
     }
 
@@ -427,7 +435,10 @@ mod tests {
         assert_eq!(track.external_ids[1].namespace(), Namespace::Isrc);
         assert_eq!((track.length_ms, track.first_release_date), (None, None));
         assert_eq!(track.artist_credit.len(), 2);
-        assert_eq!(track.artist_credit_name, "倖田來未 feat. 東方神起");
+        assert_eq!(
+            track.artist_credit_name.as_deref().unwrap_or_default(),
+            "倖田來未 feat. 東方神起"
+        );
     }
 
     #[test]
@@ -541,7 +552,10 @@ mod tests {
         );
         let (albums, total, offset) = parse_album_browse(body.as_bytes()).unwrap();
         assert_eq!((albums.len(), total, offset), (1, 145, 100));
-        assert_eq!(albums[0].artist_credit_name, "Britney Spears");
+        assert_eq!(
+            albums[0].artist_credit_name.as_deref().unwrap_or_default(),
+            "Britney Spears"
+        );
     }
 
     #[test]
