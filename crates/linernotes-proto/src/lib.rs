@@ -15,4 +15,7 @@ pub mod pb {
     /// The encoded `FileDescriptorSet` of linernotes' protos, served by gRPC reflection.
     pub const FILE_DESCRIPTOR_SET: &[u8] =
         include_bytes!(concat!(env!("OUT_DIR"), "/linernotes_descriptor.bin"));
+
+    /// The request path of every method of linernotes' services (`/linernotes.v1.MetadataService/GetArtist`).
+    pub const METHOD_PATHS: &[&str] = include!(concat!(env!("OUT_DIR"), "/linernotes_methods.rs"));
 }

@@ -16,6 +16,7 @@ use crate::service::accounts::mailer::{Mailer, OutboxMailer, SmtpMailer};
 use crate::service::{AccountService, LibraryService, MetadataService, Services};
 use crate::store::{self, PgAccountRepo, PgLibraryRepo, PgMetadataRepo};
 use crate::support::metrics::MetricsExporter;
+use crate::support::net::GuardedListener;
 use crate::support::redis::RedisHandle;
 use crate::support::{Clock, SystemClock};
 
@@ -177,8 +178,14 @@ impl Application {
             accounts: self.accounts.clone(),
             library: self.library.clone(),
         };
+        let server_settings = &self.settings.server;
         let grpc = tokio::spawn(crate::grpc::serve(
-            self.grpc_listener,
+            GuardedListener::new(self.grpc_listener, server_settings.connection_limits()),
+            crate::grpc::CallLimits {
+                deadline: server_settings.request_body_timeout(),
+                idle: server_settings.header_read_timeout(),
+                max_message_bytes: server_settings.max_body_bytes,
+            },
             services.clone(),
             health.clone(),
             health_service,
@@ -189,7 +196,16 @@ impl Application {
             self.settings.server.max_body_bytes,
         );
         let invalidations = self.metadata.cache().spawn_invalidation_listener();
-        let http = tokio::spawn(crate::http::serve(self.http_listener, router, stopped()));
+        let deadlines = crate::http::RequestDeadlines {
+            header: self.settings.server.header_read_timeout(),
+            body: self.settings.server.request_body_timeout(),
+        };
+        let http = tokio::spawn(crate::http::serve(
+            GuardedListener::new(self.http_listener, self.settings.server.connection_limits()),
+            router,
+            deadlines,
+            stopped(),
+        ));
         let watchdog = tokio::spawn(watch_database(
             self.metadata.clone(),
             Duration::from_secs(self.settings.database.health_check_interval_secs),

@@ -1,10 +1,12 @@
 //! `server`: where the APIs listen and how requests are bounded.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use super::Issues;
+use crate::support::net::ConnectionLimits;
 
 /// Where the APIs listen.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -16,14 +18,38 @@ pub struct ServerSettings {
     pub http_addr: String,
     /// Seconds in-flight requests get to finish at shutdown.
     pub shutdown_grace_secs: u64,
-    /// Largest accepted HTTP request body.
+    /// Largest accepted request body (HTTP) or message (gRPC).
     pub max_body_bytes: usize,
+    /// Connections open at once on each port.
+    pub max_connections: usize,
+    /// How long a client may take to send a request's head (and a new connection its first byte).
+    pub header_read_timeout_ms: u64,
+    /// How long a request's body may take to arrive (HTTP) or a call may take in all (gRPC).
+    pub request_body_timeout_ms: u64,
 }
 
 impl ServerSettings {
     /// The gRPC address (validated at load).
     pub fn grpc_socket_addr(&self) -> Result<SocketAddr, std::net::AddrParseError> {
         self.grpc_addr.parse()
+    }
+
+    /// The limits connections live under on either port.
+    pub fn connection_limits(&self) -> ConnectionLimits {
+        ConnectionLimits {
+            max_connections: self.max_connections,
+            first_byte_timeout: Duration::from_millis(self.header_read_timeout_ms),
+        }
+    }
+
+    /// How long a request's head may take.
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_millis(self.header_read_timeout_ms)
+    }
+
+    /// How long a request's body may take.
+    pub fn request_body_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_body_timeout_ms)
     }
 
     /// The HTTP address (validated at load).
@@ -53,6 +79,19 @@ impl ServerSettings {
             self.max_body_bytes >= 1024,
             "max_body_bytes",
             "must be at least 1024",
+        );
+        issues.range("max_connections", self.max_connections, 1, 1_000_000);
+        issues.range(
+            "header_read_timeout_ms",
+            self.header_read_timeout_ms,
+            100,
+            600_000,
+        );
+        issues.range(
+            "request_body_timeout_ms",
+            self.request_body_timeout_ms,
+            100,
+            3_600_000,
         );
     }
 }

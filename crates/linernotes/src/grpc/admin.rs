@@ -6,7 +6,7 @@ use tonic::{Request, Response, Status};
 
 use super::accounts::{audit_entries, user_summary, AccountsAdapter};
 use super::auth::context;
-use super::{observed, pb};
+use super::pb;
 use crate::service::MetadataService;
 
 /// Serves `AdminService`.
@@ -34,93 +34,81 @@ impl pb::admin_service_server::AdminService for AdminAdapter {
         &self,
         request: Request<pb::ListUsersRequest>,
     ) -> Result<Response<pb::ListUsersResponse>, Status> {
-        observed("ListUsers", async {
-            let principal = self.accounts.principal(&request).await?;
-            let ctx = context(&request);
-            let r = request.into_inner();
-            let page = self
-                .accounts
-                .service()
-                .admin_list_users(&principal, Some(&r.q), r.limit, Some(r.offset), &ctx)
-                .await?;
-            Ok(Response::new(pb::ListUsersResponse {
-                users: page.users.into_iter().map(user_summary).collect(),
-                total: page.total,
-            }))
-        })
-        .await
+        let principal = self.accounts.principal(&request).await?;
+        let ctx = context(&request);
+        let r = request.into_inner();
+        let page = self
+            .accounts
+            .service()
+            .admin_list_users(&principal, Some(&r.q), r.limit, Some(r.offset), &ctx)
+            .await?;
+        Ok(Response::new(pb::ListUsersResponse {
+            users: page.users.into_iter().map(user_summary).collect(),
+            total: page.total,
+        }))
     }
 
     async fn update_user(
         &self,
         request: Request<pb::UpdateUserRequest>,
     ) -> Result<Response<pb::UserSummary>, Status> {
-        observed("UpdateUser", async {
-            let principal = self.accounts.principal(&request).await?;
-            let ctx = context(&request);
-            let r = request.into_inner();
-            let user = self
-                .accounts
-                .service()
-                .admin_update_user(&principal, &r.id, r.role.as_deref(), r.disabled, &ctx)
-                .await?;
-            Ok(Response::new(user_summary(user)))
-        })
-        .await
+        let principal = self.accounts.principal(&request).await?;
+        let ctx = context(&request);
+        let r = request.into_inner();
+        let user = self
+            .accounts
+            .service()
+            .admin_update_user(&principal, &r.id, r.role.as_deref(), r.disabled, &ctx)
+            .await?;
+        Ok(Response::new(user_summary(user)))
     }
 
     async fn list_audit(
         &self,
         request: Request<pb::ListAuditRequest>,
     ) -> Result<Response<pb::ListAuditResponse>, Status> {
-        observed("ListAudit", async {
-            let principal = self.accounts.principal(&request).await?;
-            let ctx = context(&request);
-            let r = request.into_inner();
-            let entries = self
-                .accounts
-                .service()
-                .admin_audit(
-                    &principal,
-                    r.user_id.as_deref(),
-                    r.action.as_deref(),
-                    r.limit,
-                    &ctx,
-                )
-                .await?;
-            Ok(Response::new(audit_entries(entries)))
-        })
-        .await
+        let principal = self.accounts.principal(&request).await?;
+        let ctx = context(&request);
+        let r = request.into_inner();
+        let entries = self
+            .accounts
+            .service()
+            .admin_audit(
+                &principal,
+                r.user_id.as_deref(),
+                r.action.as_deref(),
+                r.limit,
+                &ctx,
+            )
+            .await?;
+        Ok(Response::new(audit_entries(entries)))
     }
 
     async fn get_status(
         &self,
         _request: Request<pb::GetStatusRequest>,
     ) -> Result<Response<pb::GetStatusResponse>, Status> {
-        observed("GetStatus", async {
-            let status = self.metadata.status().await;
-            Ok(Response::new(pb::GetStatusResponse {
-                providers: status
-                    .providers
-                    .into_iter()
-                    .map(|p| pb::ProviderStatus {
-                        name: p.name.to_owned(),
-                        state: p.state.to_owned(),
-                        last_success: timestamp(p.last_success),
-                        last_error_at: timestamp(p.last_error_at),
-                        last_error: p.last_error,
-                        requests_per_second: p.requests_per_second,
-                        queued_requests: p.queued_requests as u64,
-                        shared_budget: p.shared_budget,
-                    })
-                    .collect(),
-                database: status.database.to_owned(),
-                redis: status.redis.to_owned(),
-                cache_entries: status.cache_entries,
-                cache_bytes: status.cache_bytes,
-                background_refreshes: status.background_refreshes as u64,
-            }))
-        })
-        .await
+        let status = self.metadata.status().await;
+        Ok(Response::new(pb::GetStatusResponse {
+            providers: status
+                .providers
+                .into_iter()
+                .map(|p| pb::ProviderStatus {
+                    name: p.name.to_owned(),
+                    state: p.state.to_owned(),
+                    last_success: timestamp(p.last_success),
+                    last_error_at: timestamp(p.last_error_at),
+                    last_error: p.last_error,
+                    requests_per_second: p.requests_per_second,
+                    queued_requests: p.queued_requests as u64,
+                    shared_budget: p.shared_budget,
+                })
+                .collect(),
+            database: status.database.to_owned(),
+            redis: status.redis.to_owned(),
+            cache_entries: status.cache_entries,
+            cache_bytes: status.cache_bytes,
+            background_refreshes: status.background_refreshes as u64,
+        }))
     }
 }

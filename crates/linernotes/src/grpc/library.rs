@@ -4,7 +4,7 @@
 
 use tonic::{Request, Response, Status};
 
-use super::{observed, pb};
+use super::pb;
 use crate::domain::format_timestamp;
 use crate::domain::library::{
     Favorite, PlaybackState, PlaybackUpdate, Playlist, PlaylistItem, PlaylistSummary, TrackSummary,
@@ -103,405 +103,345 @@ impl pb::library_service_server::LibraryService for LibraryAdapter {
         &self,
         request: Request<pb::FavoriteRequest>,
     ) -> Result<Response<pb::Favorite>, Status> {
-        observed("AddFavorite", async {
-            let principal = self.principal(&request).await?;
-            let r = request.into_inner();
-            let added = self
-                .library
-                .add_favorite(&principal, &r.id, empty(&r.r#type))
-                .await?;
-            Ok(Response::new(favorite(added)))
-        })
-        .await
+        let principal = self.principal(&request).await?;
+        let r = request.into_inner();
+        let added = self
+            .library
+            .add_favorite(&principal, &r.id, empty(&r.r#type))
+            .await?;
+        Ok(Response::new(favorite(added)))
     }
 
     async fn remove_favorite(
         &self,
         request: Request<pb::FavoriteRequest>,
     ) -> Result<Response<pb::Empty>, Status> {
-        observed("RemoveFavorite", async {
-            let principal = self.principal(&request).await?;
-            let r = request.into_inner();
-            self.library
-                .remove_favorite(&principal, &r.id, empty(&r.r#type))
-                .await?;
-            Ok(Response::new(pb::Empty {}))
-        })
-        .await
+        let principal = self.principal(&request).await?;
+        let r = request.into_inner();
+        self.library
+            .remove_favorite(&principal, &r.id, empty(&r.r#type))
+            .await?;
+        Ok(Response::new(pb::Empty {}))
     }
 
     async fn list_favorites(
         &self,
         request: Request<pb::ListFavoritesRequest>,
     ) -> Result<Response<pb::ListFavoritesResponse>, Status> {
-        observed("ListFavorites", async {
-            let principal = self.principal(&request).await?;
-            let r = request.into_inner();
-            let page = self
-                .library
-                .list_favorites(&principal, empty(&r.r#type), r.limit, Some(r.offset))
-                .await?;
-            Ok(Response::new(pb::ListFavoritesResponse {
-                items: page.items.into_iter().map(favorite).collect(),
-                total: page.total,
-                offset: page.offset,
-            }))
-        })
-        .await
+        let principal = self.principal(&request).await?;
+        let r = request.into_inner();
+        let page = self
+            .library
+            .list_favorites(&principal, empty(&r.r#type), r.limit, Some(r.offset))
+            .await?;
+        Ok(Response::new(pb::ListFavoritesResponse {
+            items: page.items.into_iter().map(favorite).collect(),
+            total: page.total,
+            offset: page.offset,
+        }))
     }
 
     async fn create_playlist(
         &self,
         request: Request<pb::CreatePlaylistRequest>,
     ) -> Result<Response<pb::Playlist>, Status> {
-        observed("CreatePlaylist", async {
-            let principal = self.principal(&request).await?;
-            let r = request.into_inner();
-            let created = self
-                .library
-                .create_playlist(&principal, &r.name, Some(&r.description), Some(r.public))
-                .await?;
-            Ok(Response::new(playlist(created)))
-        })
-        .await
+        let principal = self.principal(&request).await?;
+        let r = request.into_inner();
+        let created = self
+            .library
+            .create_playlist(&principal, &r.name, Some(&r.description), Some(r.public))
+            .await?;
+        Ok(Response::new(playlist(created)))
     }
 
     async fn list_playlists(
         &self,
         request: Request<pb::ListPlaylistsRequest>,
     ) -> Result<Response<pb::ListPlaylistsResponse>, Status> {
-        observed("ListPlaylists", async {
-            let principal = self.principal(&request).await?;
-            let r = request.into_inner();
-            let page = self
-                .library
-                .list_playlists(&principal, r.limit, Some(r.offset))
-                .await?;
-            Ok(Response::new(pb::ListPlaylistsResponse {
-                playlists: page.playlists.into_iter().map(summary).collect(),
-                total: page.total,
-                offset: page.offset,
-            }))
-        })
-        .await
+        let principal = self.principal(&request).await?;
+        let r = request.into_inner();
+        let page = self
+            .library
+            .list_playlists(&principal, r.limit, Some(r.offset))
+            .await?;
+        Ok(Response::new(pb::ListPlaylistsResponse {
+            playlists: page.playlists.into_iter().map(summary).collect(),
+            total: page.total,
+            offset: page.offset,
+        }))
     }
 
     async fn get_playlist(
         &self,
         request: Request<pb::GetPlaylistRequest>,
     ) -> Result<Response<pb::Playlist>, Status> {
-        observed("GetPlaylist", async {
-            // Public playlists need no token; a token that is sent must be valid.
-            let viewer = super::auth::optional_principal(&self.accounts, &request).await?;
-            let r = request.into_inner();
-            let found = self
-                .library
-                .get_playlist(viewer.as_ref(), &r.playlist_id, r.limit, Some(r.offset))
-                .await?;
-            Ok(Response::new(playlist(found)))
-        })
-        .await
+        // Public playlists need no token; a token that is sent must be valid.
+        let viewer = super::auth::optional_principal(&self.accounts, &request).await?;
+        let r = request.into_inner();
+        let found = self
+            .library
+            .get_playlist(viewer.as_ref(), &r.playlist_id, r.limit, Some(r.offset))
+            .await?;
+        Ok(Response::new(playlist(found)))
     }
 
     async fn update_playlist(
         &self,
         request: Request<pb::UpdatePlaylistRequest>,
     ) -> Result<Response<pb::PlaylistSummary>, Status> {
-        observed("UpdatePlaylist", async {
-            let principal = self.principal(&request).await?;
-            let r = request.into_inner();
-            let updated = self
-                .library
-                .update_playlist(
-                    &principal,
-                    &r.playlist_id,
-                    PlaylistEdit {
-                        name: r.name,
-                        description: r.description,
-                        public: r.public,
-                    },
-                )
-                .await?;
-            Ok(Response::new(summary(updated)))
-        })
-        .await
+        let principal = self.principal(&request).await?;
+        let r = request.into_inner();
+        let updated = self
+            .library
+            .update_playlist(
+                &principal,
+                &r.playlist_id,
+                PlaylistEdit {
+                    name: r.name,
+                    description: r.description,
+                    public: r.public,
+                },
+            )
+            .await?;
+        Ok(Response::new(summary(updated)))
     }
 
     async fn delete_playlist(
         &self,
         request: Request<pb::PlaylistRef>,
     ) -> Result<Response<pb::Empty>, Status> {
-        observed("DeletePlaylist", async {
-            let principal = self.principal(&request).await?;
-            let r = request.into_inner();
-            self.library
-                .delete_playlist(&principal, &r.playlist_id)
-                .await?;
-            Ok(Response::new(pb::Empty {}))
-        })
-        .await
+        let principal = self.principal(&request).await?;
+        let r = request.into_inner();
+        self.library
+            .delete_playlist(&principal, &r.playlist_id)
+            .await?;
+        Ok(Response::new(pb::Empty {}))
     }
 
     async fn add_playlist_items(
         &self,
         request: Request<pb::AddPlaylistItemsRequest>,
     ) -> Result<Response<pb::AddPlaylistItemsResponse>, Status> {
-        observed("AddPlaylistItems", async {
-            let principal = self.principal(&request).await?;
-            let r = request.into_inner();
-            let added = self
-                .library
-                .add_items(&principal, &r.playlist_id, &r.track_ids, r.position)
-                .await?;
-            Ok(Response::new(pb::AddPlaylistItemsResponse {
-                items: added.items.into_iter().map(item).collect(),
-                total: added.total,
-            }))
-        })
-        .await
+        let principal = self.principal(&request).await?;
+        let r = request.into_inner();
+        let added = self
+            .library
+            .add_items(&principal, &r.playlist_id, &r.track_ids, r.position)
+            .await?;
+        Ok(Response::new(pb::AddPlaylistItemsResponse {
+            items: added.items.into_iter().map(item).collect(),
+            total: added.total,
+        }))
     }
 
     async fn remove_playlist_item(
         &self,
         request: Request<pb::PlaylistItemRef>,
     ) -> Result<Response<pb::Empty>, Status> {
-        observed("RemovePlaylistItem", async {
-            let principal = self.principal(&request).await?;
-            let r = request.into_inner();
-            self.library
-                .remove_item(&principal, &r.playlist_id, &r.item_id.to_string())
-                .await?;
-            Ok(Response::new(pb::Empty {}))
-        })
-        .await
+        let principal = self.principal(&request).await?;
+        let r = request.into_inner();
+        self.library
+            .remove_item(&principal, &r.playlist_id, &r.item_id.to_string())
+            .await?;
+        Ok(Response::new(pb::Empty {}))
     }
 
     async fn move_playlist_item(
         &self,
         request: Request<pb::MovePlaylistItemRequest>,
     ) -> Result<Response<pb::PlaylistItem>, Status> {
-        observed("MovePlaylistItem", async {
-            let principal = self.principal(&request).await?;
-            let r = request.into_inner();
-            let moved = self
-                .library
-                .move_item(
-                    &principal,
-                    &r.playlist_id,
-                    &r.item_id.to_string(),
-                    r.position,
-                )
-                .await?;
-            Ok(Response::new(item(moved)))
-        })
-        .await
+        let principal = self.principal(&request).await?;
+        let r = request.into_inner();
+        let moved = self
+            .library
+            .move_item(
+                &principal,
+                &r.playlist_id,
+                &r.item_id.to_string(),
+                r.position,
+            )
+            .await?;
+        Ok(Response::new(item(moved)))
     }
 
     async fn record_play(
         &self,
         request: Request<pb::RecordPlayRequest>,
     ) -> Result<Response<pb::RecordPlayResponse>, Status> {
-        observed("RecordPlay", async {
-            let principal = self.principal(&request).await?;
-            let r = request.into_inner();
-            let status = self
-                .library
-                .record_play(
-                    &principal,
-                    PlayReport {
-                        track_id: r.track_id,
-                        played_at: r.played_at,
-                        duration_ms: r.duration_ms,
-                        client: r.client,
-                    },
-                )
-                .await?;
-            Ok(Response::new(pb::RecordPlayResponse {
-                status: status.as_str().to_owned(),
-            }))
-        })
-        .await
+        let principal = self.principal(&request).await?;
+        let r = request.into_inner();
+        let status = self
+            .library
+            .record_play(
+                &principal,
+                PlayReport {
+                    track_id: r.track_id,
+                    played_at: r.played_at,
+                    duration_ms: r.duration_ms,
+                    client: r.client,
+                },
+            )
+            .await?;
+        Ok(Response::new(pb::RecordPlayResponse {
+            status: status.as_str().to_owned(),
+        }))
     }
 
     async fn list_history(
         &self,
         request: Request<pb::ListHistoryRequest>,
     ) -> Result<Response<pb::ListHistoryResponse>, Status> {
-        observed("ListHistory", async {
-            let principal = self.principal(&request).await?;
-            let r = request.into_inner();
-            let page = self
-                .library
-                .history(&principal, empty(&r.before), r.limit)
-                .await?;
-            Ok(Response::new(pb::ListHistoryResponse {
-                plays: page
-                    .plays
-                    .into_iter()
-                    .map(|p| pb::Play {
-                        track: Some(track(p.track)),
-                        played_at: format_timestamp(p.played_at),
-                        duration_ms: p.duration_ms,
-                        client: p.client,
-                    })
-                    .collect(),
-                next_before: page.next_before.map(format_timestamp),
-            }))
-        })
-        .await
+        let principal = self.principal(&request).await?;
+        let r = request.into_inner();
+        let page = self
+            .library
+            .history(&principal, empty(&r.before), r.limit)
+            .await?;
+        Ok(Response::new(pb::ListHistoryResponse {
+            plays: page
+                .plays
+                .into_iter()
+                .map(|p| pb::Play {
+                    track: Some(track(p.track)),
+                    played_at: format_timestamp(p.played_at),
+                    duration_ms: p.duration_ms,
+                    client: p.client,
+                })
+                .collect(),
+            next_before: page.next_before.map(format_timestamp),
+        }))
     }
 
     async fn list_play_counts(
         &self,
         request: Request<pb::ListPlayCountsRequest>,
     ) -> Result<Response<pb::ListPlayCountsResponse>, Status> {
-        observed("ListPlayCounts", async {
-            let principal = self.principal(&request).await?;
-            let r = request.into_inner();
-            let counts = self
-                .library
-                .play_counts(&principal, r.limit, Some(r.offset))
-                .await?;
-            Ok(Response::new(pb::ListPlayCountsResponse {
-                items: counts
-                    .into_iter()
-                    .map(|c| pb::PlayCount {
-                        track: Some(track(c.track)),
-                        plays: c.plays,
-                        last_played_at: format_timestamp(c.last_played_at),
-                    })
-                    .collect(),
-            }))
-        })
-        .await
+        let principal = self.principal(&request).await?;
+        let r = request.into_inner();
+        let counts = self
+            .library
+            .play_counts(&principal, r.limit, Some(r.offset))
+            .await?;
+        Ok(Response::new(pb::ListPlayCountsResponse {
+            items: counts
+                .into_iter()
+                .map(|c| pb::PlayCount {
+                    track: Some(track(c.track)),
+                    plays: c.plays,
+                    last_played_at: format_timestamp(c.last_played_at),
+                })
+                .collect(),
+        }))
     }
 
     async fn top_tracks(
         &self,
         request: Request<pb::TopRequest>,
     ) -> Result<Response<pb::TopTracksResponse>, Status> {
-        observed("TopTracks", async {
-            let principal = self.principal(&request).await?;
-            let r = request.into_inner();
-            let top = self
-                .library
-                .top_tracks(&principal, empty(&r.period), r.limit)
-                .await?;
-            Ok(Response::new(pb::TopTracksResponse {
-                period: top.period.as_str().to_owned(),
-                items: top
-                    .items
-                    .into_iter()
-                    .map(|t| pb::TopTrack {
-                        track: Some(track(t.track)),
-                        plays: t.plays,
-                    })
-                    .collect(),
-            }))
-        })
-        .await
+        let principal = self.principal(&request).await?;
+        let r = request.into_inner();
+        let top = self
+            .library
+            .top_tracks(&principal, empty(&r.period), r.limit)
+            .await?;
+        Ok(Response::new(pb::TopTracksResponse {
+            period: top.period.as_str().to_owned(),
+            items: top
+                .items
+                .into_iter()
+                .map(|t| pb::TopTrack {
+                    track: Some(track(t.track)),
+                    plays: t.plays,
+                })
+                .collect(),
+        }))
     }
 
     async fn top_artists(
         &self,
         request: Request<pb::TopRequest>,
     ) -> Result<Response<pb::TopArtistsResponse>, Status> {
-        observed("TopArtists", async {
-            let principal = self.principal(&request).await?;
-            let r = request.into_inner();
-            let top = self
-                .library
-                .top_artists(&principal, empty(&r.period), r.limit)
-                .await?;
-            Ok(Response::new(pb::TopArtistsResponse {
-                period: top.period.as_str().to_owned(),
-                items: top
-                    .items
-                    .into_iter()
-                    .map(|a| pb::TopArtist {
-                        id: a.id.to_entity_id().to_string(),
-                        name: a.name,
-                        plays: a.plays,
-                    })
-                    .collect(),
-            }))
-        })
-        .await
+        let principal = self.principal(&request).await?;
+        let r = request.into_inner();
+        let top = self
+            .library
+            .top_artists(&principal, empty(&r.period), r.limit)
+            .await?;
+        Ok(Response::new(pb::TopArtistsResponse {
+            period: top.period.as_str().to_owned(),
+            items: top
+                .items
+                .into_iter()
+                .map(|a| pb::TopArtist {
+                    id: a.id.to_entity_id().to_string(),
+                    name: a.name,
+                    plays: a.plays,
+                })
+                .collect(),
+        }))
     }
 
     async fn get_playback(
         &self,
         request: Request<pb::Empty>,
     ) -> Result<Response<pb::PlaybackState>, Status> {
-        observed("GetPlayback", async {
-            let principal = self.principal(&request).await?;
-            let state = self.library.playback(&principal).await?;
-            Ok(Response::new(playback(state)))
-        })
-        .await
+        let principal = self.principal(&request).await?;
+        let state = self.library.playback(&principal).await?;
+        Ok(Response::new(playback(state)))
     }
 
     async fn update_playback(
         &self,
         request: Request<pb::UpdatePlaybackRequest>,
     ) -> Result<Response<pb::PlaybackState>, Status> {
-        observed("UpdatePlayback", async {
-            let principal = self.principal(&request).await?;
-            let r = request.into_inner();
-            let sent = r.version;
-            let outcome = self
-                .library
-                .update_playback(
-                    &principal,
-                    PlaybackReport {
-                        track_id: r.track_id,
-                        position_ms: r.position_ms,
-                        device: r.device,
-                        version: r.version,
-                    },
-                )
-                .await?;
-            match outcome {
-                PlaybackUpdate::Updated(state) => Ok(Response::new(playback(state))),
-                PlaybackUpdate::Stale(current) => {
-                    Err(LibraryService::stale_playback_error(&current, sent).into())
-                }
+        let principal = self.principal(&request).await?;
+        let r = request.into_inner();
+        let sent = r.version;
+        let outcome = self
+            .library
+            .update_playback(
+                &principal,
+                PlaybackReport {
+                    track_id: r.track_id,
+                    position_ms: r.position_ms,
+                    device: r.device,
+                    version: r.version,
+                },
+            )
+            .await?;
+        match outcome {
+            PlaybackUpdate::Updated(state) => Ok(Response::new(playback(state))),
+            PlaybackUpdate::Stale(current) => {
+                Err(LibraryService::stale_playback_error(&current, sent).into())
             }
-        })
-        .await
+        }
     }
 
     async fn list_search_history(
         &self,
         request: Request<pb::ListSearchHistoryRequest>,
     ) -> Result<Response<pb::ListSearchHistoryResponse>, Status> {
-        observed("ListSearchHistory", async {
-            let principal = self.principal(&request).await?;
-            let r = request.into_inner();
-            let entries = self.library.search_history(&principal, r.limit).await?;
-            Ok(Response::new(pb::ListSearchHistoryResponse {
-                items: entries
-                    .into_iter()
-                    .map(|e| pb::SearchHistoryEntry {
-                        query: e.query,
-                        r#type: e.kind.as_str().to_owned(),
-                        searched_at: format_timestamp(e.searched_at),
-                    })
-                    .collect(),
-            }))
-        })
-        .await
+        let principal = self.principal(&request).await?;
+        let r = request.into_inner();
+        let entries = self.library.search_history(&principal, r.limit).await?;
+        Ok(Response::new(pb::ListSearchHistoryResponse {
+            items: entries
+                .into_iter()
+                .map(|e| pb::SearchHistoryEntry {
+                    query: e.query,
+                    r#type: e.kind.as_str().to_owned(),
+                    searched_at: format_timestamp(e.searched_at),
+                })
+                .collect(),
+        }))
     }
 
     async fn clear_search_history(
         &self,
         request: Request<pb::Empty>,
     ) -> Result<Response<pb::Empty>, Status> {
-        observed("ClearSearchHistory", async {
-            let principal = self.principal(&request).await?;
-            self.library.clear_search_history(&principal).await?;
-            Ok(Response::new(pb::Empty {}))
-        })
-        .await
+        let principal = self.principal(&request).await?;
+        self.library.clear_search_history(&principal).await?;
+        Ok(Response::new(pb::Empty {}))
     }
 }

@@ -14,7 +14,7 @@ use tonic::codegen::{http, Body, BoxFuture, Context, Poll, Service, StdError};
 use tonic::server::{Grpc, NamedService, UnaryService};
 use tonic::{Request, Response, Status};
 
-use super::{observed, pb};
+use super::pb;
 use crate::domain::{
     format_timestamp, Album, AlbumPage, Alias, Artist, CreditedArtist, Entity, EntityId,
     EntityKind, Freshness, Label, LifeSpan, Mbid, Record, Release, SearchPage, TagCount, Track,
@@ -53,41 +53,33 @@ impl MetadataAdapter {
     /// Gets one entity of `kind` and converts it with `convert`.
     async fn get<T>(
         &self,
-        method: &'static str,
         kind: EntityKind,
         request: Request<pb::GetEntityRequest>,
         convert: fn(&Entity, Freshness) -> Option<T>,
     ) -> Result<Response<T>, Status> {
-        observed(method, async {
-            let r = request.into_inner();
-            let record = self.service.get(kind, &r.id, r.refresh).await?;
-            convert(&record.entity, record.freshness)
-                .map(Response::new)
-                .ok_or_else(|| {
-                    ServiceError::internal(format!("{kind} lookup answered another kind")).into()
-                })
-        })
-        .await
+        let r = request.into_inner();
+        let record = self.service.get(kind, &r.id, r.refresh).await?;
+        convert(&record.entity, record.freshness)
+            .map(Response::new)
+            .ok_or_else(|| {
+                ServiceError::internal(format!("{kind} lookup answered another kind")).into()
+            })
     }
 
     /// Gets one entity of `kind` as its encoded protobuf message, encoded once per shared record.
     async fn get_encoded(
         &self,
-        method: &'static str,
         kind: EntityKind,
         request: Request<pb::GetEntityRequest>,
     ) -> Result<Response<Bytes>, Status> {
-        observed(method, async {
-            let r = request.into_inner();
-            let record = self.service.get(kind, &r.id, r.refresh).await?;
-            if record.entity.kind() != kind {
-                return Err(
-                    ServiceError::internal(format!("{kind} lookup answered another kind")).into(),
-                );
-            }
-            Ok(Response::new(record.protobuf(encode)))
-        })
-        .await
+        let r = request.into_inner();
+        let record = self.service.get(kind, &r.id, r.refresh).await?;
+        if record.entity.kind() != kind {
+            return Err(
+                ServiceError::internal(format!("{kind} lookup answered another kind")).into(),
+            );
+        }
+        Ok(Response::new(record.protobuf(encode)))
     }
 }
 
@@ -104,33 +96,19 @@ fn encode(record: &Record<Entity>) -> Bytes {
     Bytes::from(message)
 }
 
-/// The lookups answered pre-encoded: request path, method name (for metrics) and entity kind.
-const LOOKUPS: [(&str, &str, EntityKind); 5] = [
+/// The lookups answered pre-encoded: request path and entity kind.
+const LOOKUPS: [(&str, EntityKind); 5] = [
     (
         "/linernotes.v1.MetadataService/GetArtist",
-        "GetArtist",
         EntityKind::Artist,
     ),
-    (
-        "/linernotes.v1.MetadataService/GetAlbum",
-        "GetAlbum",
-        EntityKind::Album,
-    ),
+    ("/linernotes.v1.MetadataService/GetAlbum", EntityKind::Album),
     (
         "/linernotes.v1.MetadataService/GetRelease",
-        "GetRelease",
         EntityKind::Release,
     ),
-    (
-        "/linernotes.v1.MetadataService/GetTrack",
-        "GetTrack",
-        EntityKind::Track,
-    ),
-    (
-        "/linernotes.v1.MetadataService/GetLabel",
-        "GetLabel",
-        EntityKind::Label,
-    ),
+    ("/linernotes.v1.MetadataService/GetTrack", EntityKind::Track),
+    ("/linernotes.v1.MetadataService/GetLabel", EntityKind::Label),
 ];
 
 /// `linernotes.v1.MetadataService` as served (see the module documentation).
@@ -138,17 +116,20 @@ const LOOKUPS: [(&str, &str, EntityKind); 5] = [
 pub struct MetadataServer {
     adapter: Arc<MetadataAdapter>,
     generated: pb::metadata_service_server::MetadataServiceServer<MetadataAdapter>,
+    max_message_bytes: usize,
 }
 
 impl MetadataServer {
-    /// Serves `adapter`.
-    pub fn new(adapter: MetadataAdapter) -> Self {
+    /// Serves `adapter`, refusing request messages over `max_message_bytes`.
+    pub fn new(adapter: MetadataAdapter, max_message_bytes: usize) -> Self {
         let adapter = Arc::new(adapter);
         Self {
             generated: pb::metadata_service_server::MetadataServiceServer::from_arc(
                 adapter.clone(),
-            ),
+            )
+            .max_decoding_message_size(max_message_bytes),
             adapter,
+            max_message_bytes,
         }
     }
 }
@@ -173,16 +154,17 @@ where
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         let path = request.uri().path();
-        let Some(&(_, method, kind)) = LOOKUPS.iter().find(|(lookup, ..)| *lookup == path) else {
+        let Some(&(_, kind)) = LOOKUPS.iter().find(|(lookup, _)| *lookup == path) else {
             return self.generated.call(request);
         };
         let lookup = Lookup {
             adapter: self.adapter.clone(),
-            method,
             kind,
         };
+        let max_message_bytes = self.max_message_bytes;
         Box::pin(async move {
-            let mut grpc = Grpc::new(PreEncodedCodec::<pb::GetEntityRequest>::default());
+            let mut grpc = Grpc::new(PreEncodedCodec::<pb::GetEntityRequest>::default())
+                .apply_max_message_size_config(Some(max_message_bytes), None);
             Ok(grpc.unary(lookup, request).await)
         })
     }
@@ -191,7 +173,6 @@ where
 /// One pre-encoded lookup method.
 struct Lookup {
     adapter: Arc<MetadataAdapter>,
-    method: &'static str,
     kind: EntityKind,
 }
 
@@ -200,8 +181,8 @@ impl UnaryService<pb::GetEntityRequest> for Lookup {
     type Future = BoxFuture<Response<Bytes>, Status>;
 
     fn call(&mut self, request: Request<pb::GetEntityRequest>) -> Self::Future {
-        let (adapter, method, kind) = (self.adapter.clone(), self.method, self.kind);
-        Box::pin(async move { adapter.get_encoded(method, kind, request).await })
+        let (adapter, kind) = (self.adapter.clone(), self.kind);
+        Box::pin(async move { adapter.get_encoded(kind, request).await })
     }
 }
 
@@ -211,7 +192,7 @@ impl pb::metadata_service_server::MetadataService for MetadataAdapter {
         &self,
         request: Request<pb::GetEntityRequest>,
     ) -> Result<Response<pb::Artist>, Status> {
-        self.get("GetArtist", EntityKind::Artist, request, |e, f| match e {
+        self.get(EntityKind::Artist, request, |e, f| match e {
             Entity::Artist(a) => Some(artist(a, f)),
             _ => None,
         })
@@ -222,7 +203,7 @@ impl pb::metadata_service_server::MetadataService for MetadataAdapter {
         &self,
         request: Request<pb::GetEntityRequest>,
     ) -> Result<Response<pb::Album>, Status> {
-        self.get("GetAlbum", EntityKind::Album, request, |e, f| match e {
+        self.get(EntityKind::Album, request, |e, f| match e {
             Entity::Album(a) => Some(album(a, Some(f))),
             _ => None,
         })
@@ -233,7 +214,7 @@ impl pb::metadata_service_server::MetadataService for MetadataAdapter {
         &self,
         request: Request<pb::GetEntityRequest>,
     ) -> Result<Response<pb::Release>, Status> {
-        self.get("GetRelease", EntityKind::Release, request, |e, f| match e {
+        self.get(EntityKind::Release, request, |e, f| match e {
             Entity::Release(r) => Some(release(r, f)),
             _ => None,
         })
@@ -244,7 +225,7 @@ impl pb::metadata_service_server::MetadataService for MetadataAdapter {
         &self,
         request: Request<pb::GetEntityRequest>,
     ) -> Result<Response<pb::Track>, Status> {
-        self.get("GetTrack", EntityKind::Track, request, |e, f| match e {
+        self.get(EntityKind::Track, request, |e, f| match e {
             Entity::Track(t) => Some(track(t, f)),
             _ => None,
         })
@@ -255,7 +236,7 @@ impl pb::metadata_service_server::MetadataService for MetadataAdapter {
         &self,
         request: Request<pb::GetEntityRequest>,
     ) -> Result<Response<pb::Label>, Status> {
-        self.get("GetLabel", EntityKind::Label, request, |e, f| match e {
+        self.get(EntityKind::Label, request, |e, f| match e {
             Entity::Label(l) => Some(label(l, f)),
             _ => None,
         })
@@ -266,49 +247,43 @@ impl pb::metadata_service_server::MetadataService for MetadataAdapter {
         &self,
         request: Request<pb::ListArtistAlbumsRequest>,
     ) -> Result<Response<pb::ListArtistAlbumsResponse>, Status> {
-        observed("ListArtistAlbums", async {
-            let r = request.into_inner();
-            let page = self
-                .service
-                .list_artist_albums(&r.id, r.limit, r.offset, r.refresh)
-                .await?;
-            Ok(Response::new(album_page(&page)))
-        })
-        .await
+        let r = request.into_inner();
+        let page = self
+            .service
+            .list_artist_albums(&r.id, r.limit, r.offset, r.refresh)
+            .await?;
+        Ok(Response::new(album_page(&page)))
     }
 
     async fn search(
         &self,
         request: Request<pb::SearchRequest>,
     ) -> Result<Response<pb::SearchResponse>, Status> {
-        observed("Search", async {
-            let viewer = match &self.history {
-                Some((_, accounts)) => super::auth::optional_principal(accounts, &request).await?,
-                None => None,
-            };
-            let r = request.into_inner();
-            let page = match (&self.history, viewer) {
-                (Some((library, _)), Some(viewer)) => {
-                    library
-                        .search(
-                            Some(&viewer),
-                            &r.query,
-                            Some(&r.r#type),
-                            r.limit,
-                            Some(r.offset),
-                        )
-                        .await?
-                }
-                // Without a token, or without a library: plain search.
-                _ => {
-                    self.service
-                        .search(&r.query, Some(&r.r#type), r.limit, Some(r.offset))
-                        .await?
-                }
-            };
-            Ok(Response::new(search_page(&page)))
-        })
-        .await
+        let viewer = match &self.history {
+            Some((_, accounts)) => super::auth::optional_principal(accounts, &request).await?,
+            None => None,
+        };
+        let r = request.into_inner();
+        let page = match (&self.history, viewer) {
+            (Some((library, _)), Some(viewer)) => {
+                library
+                    .search(
+                        Some(&viewer),
+                        &r.query,
+                        Some(&r.r#type),
+                        r.limit,
+                        Some(r.offset),
+                    )
+                    .await?
+            }
+            // Without a token, or without a library: plain search.
+            _ => {
+                self.service
+                    .search(&r.query, Some(&r.r#type), r.limit, Some(r.offset))
+                    .await?
+            }
+        };
+        Ok(Response::new(search_page(&page)))
     }
 }
 

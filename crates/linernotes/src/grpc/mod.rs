@@ -17,17 +17,16 @@ pub mod admin;
 pub mod auth;
 pub mod library;
 pub mod metadata;
+pub mod observe;
 pub mod socket;
 
 use std::future::Future;
-use std::time::Instant;
+use std::time::Duration;
 
-use futures::TryStreamExt;
-use tokio::net::TcpListener;
-use tonic::transport::server::TcpIncoming;
 use tonic_health::server::HealthReporter;
 
 use crate::service::{ErrorCode, ServiceError, Services};
+use crate::support::net::GuardedListener;
 
 pub use linernotes_proto::pb;
 
@@ -76,45 +75,23 @@ impl From<ServiceError> for tonic::Status {
     }
 }
 
-/// Runs one RPC, counting it by method and status code with its latency.
-pub async fn observed<T>(
-    method: &'static str,
-    call: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>,
-) -> Result<tonic::Response<T>, tonic::Status> {
-    let started = Instant::now();
-    let result = call.await;
-    let code = match &result {
-        Ok(_) => tonic::Code::Ok,
-        Err(status) => status.code(),
-    };
-    metrics::histogram!("linernotes_grpc_request_duration_seconds", "method" => method)
-        .record(started.elapsed().as_secs_f64());
-    metrics::counter!("linernotes_grpc_requests_total", "method" => method, "code" => code_name(code))
-        .increment(1);
-    result
-}
-
-/// A status code's name, without allocating on the hot path.
-fn code_name(code: tonic::Code) -> &'static str {
-    match code {
-        tonic::Code::Ok => "Ok",
-        tonic::Code::InvalidArgument => "InvalidArgument",
-        tonic::Code::NotFound => "NotFound",
-        tonic::Code::AlreadyExists => "AlreadyExists",
-        tonic::Code::PermissionDenied => "PermissionDenied",
-        tonic::Code::Unauthenticated => "Unauthenticated",
-        tonic::Code::ResourceExhausted => "ResourceExhausted",
-        tonic::Code::Aborted => "Aborted",
-        tonic::Code::Unavailable => "Unavailable",
-        tonic::Code::Internal => "Internal",
-        _ => "Other",
-    }
+/// How much a call may take.
+#[derive(Debug, Clone, Copy)]
+pub struct CallLimits {
+    /// The longest call, from its first byte to its answer.
+    pub deadline: Duration,
+    /// How long a new connection may stay silent, and a silent peer may go unanswered to a ping.
+    pub idle: Duration,
+    /// The largest request message.
+    pub max_message_bytes: usize,
 }
 
 /// Serves the gRPC API on `listener` until `shutdown` completes, then lets in-flight calls finish.
-/// Health turns SERVING for every service here; the caller turns it NOT_SERVING at shutdown.
+/// Health turns SERVING for every service here; the caller turns it NOT_SERVING at shutdown. Every
+/// call goes through [`observe::ObserveLayer`].
 pub async fn serve(
-    listener: TcpListener,
+    listener: GuardedListener,
+    limits: CallLimits,
     services: Services,
     health: HealthReporter,
     health_service: tonic_health::pb::health_server::HealthServer<
@@ -141,36 +118,70 @@ pub async fn serve(
         accounts,
         library,
     } = services;
+    let max = limits.max_message_bytes;
     let accounts_adapter = accounts::AccountsAdapter::new(accounts.clone());
     tonic::transport::Server::builder()
+        .timeout(limits.deadline)
+        .http2_keepalive_interval(Some(limits.idle))
+        .http2_keepalive_timeout(Some(limits.idle))
+        .layer(observe::ObserveLayer)
         .add_service(health_service)
         .add_optional_service(reflection_v1)
         .add_optional_service(reflection_v1alpha)
         .add_service(metadata::MetadataServer::new(
             metadata::MetadataAdapter::new(metadata.clone())
                 .with_search_history(library.clone(), accounts.clone()),
+            max,
         ))
-        .add_service(pb::auth_service_server::AuthServiceServer::new(
-            accounts_adapter.clone(),
-        ))
-        .add_service(pb::account_service_server::AccountServiceServer::new(
-            accounts_adapter.clone(),
-        ))
-        .add_service(pb::library_service_server::LibraryServiceServer::new(
-            library::LibraryAdapter::new(library, accounts),
-        ))
-        .add_service(pb::admin_service_server::AdminServiceServer::new(
-            admin::AdminAdapter::new(metadata, accounts_adapter),
-        ))
-        .serve_with_incoming_shutdown(
-            // Server::tcp_nodelay does not apply to an incoming stream we build ourselves. Without
-            // TCP_NODELAY, Nagle's algorithm holds a response's last small frame until the client's
-            // delayed ACK (about 40 ms): loadgen showed it as a p99 of 5 ms at 2000 req/s on
-            // Health/Check instead of 0.5 ms (BENCHMARKS.md, "gRPC throughput").
-            TcpIncoming::from(listener)
-                .with_nodelay(Some(true))
-                .map_ok(socket::BatchedWrites),
-            shutdown,
+        .add_service(
+            pb::auth_service_server::AuthServiceServer::new(accounts_adapter.clone())
+                .max_decoding_message_size(max),
         )
+        .add_service(
+            pb::account_service_server::AccountServiceServer::new(accounts_adapter.clone())
+                .max_decoding_message_size(max),
+        )
+        .add_service(
+            pb::library_service_server::LibraryServiceServer::new(library::LibraryAdapter::new(
+                library, accounts,
+            ))
+            .max_decoding_message_size(max),
+        )
+        .add_service(
+            pb::admin_service_server::AdminServiceServer::new(admin::AdminAdapter::new(
+                metadata,
+                accounts_adapter,
+            ))
+            .max_decoding_message_size(max),
+        )
+        .serve_with_incoming_shutdown(admitted(listener, limits.idle), shutdown)
         .await
+}
+
+/// The connections of `listener` that send something within `idle`, as the server takes them: each
+/// waits for its first byte on its own, so silent clients hold up no one.
+fn admitted(
+    listener: GuardedListener,
+    idle: Duration,
+) -> impl futures::Stream<Item = std::io::Result<socket::BatchedWrites>> {
+    let (ready, arrivals) = tokio::sync::mpsc::channel(64);
+    tokio::spawn(async move {
+        loop {
+            let connection = tokio::select! {
+                connection = listener.accept() => connection,
+                // The server stopped taking connections: stop accepting.
+                () = ready.closed() => break,
+            };
+            let ready = ready.clone();
+            tokio::spawn(async move {
+                if let Some(connection) = connection.first_byte_within(idle).await {
+                    let _ = ready.send(socket::BatchedWrites(connection)).await;
+                }
+            });
+        }
+    });
+    futures::stream::unfold(arrivals, |mut arrivals| async move {
+        let connection = arrivals.recv().await?;
+        Some((Ok(connection), arrivals))
+    })
 }

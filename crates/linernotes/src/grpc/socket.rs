@@ -14,12 +14,13 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
 use tonic::transport::server::{Connected, TcpConnectInfo};
+
+use crate::support::net::Connection;
 
 /// An accepted TCP connection whose small answers h2 batches (see the module documentation).
 #[derive(Debug)]
-pub struct BatchedWrites(pub TcpStream);
+pub struct BatchedWrites(pub Connection);
 
 impl AsyncRead for BatchedWrites {
     fn poll_read(
@@ -57,25 +58,31 @@ impl Connected for BatchedWrites {
     type ConnectInfo = TcpConnectInfo;
 
     fn connect_info(&self) -> TcpConnectInfo {
-        self.0.connect_info()
+        self.0.stream().connect_info()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio::net::TcpListener;
+    use tokio::net::{TcpListener, TcpStream};
 
     use super::*;
+    use crate::support::net::{ConnectionLimits, GuardedListener};
 
     #[tokio::test]
     async fn reports_no_vectored_writes_and_keeps_the_peer_address_and_the_bytes() {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let mut client = TcpStream::connect(listener.local_addr().expect("addr"))
-            .await
-            .expect("connect");
-        let (accepted, _) = listener.accept().await.expect("accept");
-        let mut server = BatchedWrites(accepted);
+        let addr = listener.local_addr().expect("addr");
+        let listener = GuardedListener::new(
+            listener,
+            ConnectionLimits {
+                max_connections: 1,
+                first_byte_timeout: std::time::Duration::from_secs(30),
+            },
+        );
+        let mut client = TcpStream::connect(addr).await.expect("connect");
+        let mut server = BatchedWrites(listener.accept().await);
 
         assert!(server.0.is_write_vectored(), "a plain socket is vectored");
         assert!(!server.is_write_vectored());

@@ -35,9 +35,11 @@ impl From<ServiceError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from(self.0.code);
-        let body = json!({"error": {"code": self.0.code.as_str(), "message": self.0.message}});
-        let mut response = (status, Json(body)).into_response();
+        let mut response = error_response(
+            StatusCode::from(self.0.code),
+            self.0.code.as_str(),
+            &self.0.message,
+        );
         if let Some(secs) = self.0.retry_after_secs {
             response
                 .headers_mut()
@@ -45,4 +47,11 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// The error body with any status and code, for what the transport refuses before a service is asked
+/// (`METHOD_NOT_ALLOWED`, `PAYLOAD_TOO_LARGE`, …).
+pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = json!({"error": {"code": code, "message": message}});
+    (status, Json(body)).into_response()
 }

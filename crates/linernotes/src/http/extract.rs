@@ -7,11 +7,14 @@ use std::net::SocketAddr;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Request};
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::de::DeserializeOwned;
+use tower_http::timeout::TimeoutError;
 
+use super::error::error_response;
 use super::{ApiError, AppState};
 use crate::domain::account::RequestContext;
 use crate::service::accounts::Principal;
@@ -97,14 +100,33 @@ where
     S: Send + Sync,
     T: DeserializeOwned,
 {
-    type Rejection = ApiError;
+    type Rejection = Response;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(value)) => Ok(JsonBody(value)),
-            Err(rejection) => Err(ApiError(ServiceError::invalid(json_problem(&rejection)))),
+            Err(rejection) if timed_out(&rejection) => Err(error_response(
+                StatusCode::REQUEST_TIMEOUT,
+                "REQUEST_TIMEOUT",
+                "the body did not arrive in time",
+            )),
+            Err(rejection) => {
+                Err(ApiError(ServiceError::invalid(json_problem(&rejection))).into_response())
+            }
         }
     }
+}
+
+/// Whether reading the body failed because it arrived too slowly.
+fn timed_out(rejection: &JsonRejection) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(rejection);
+    while let Some(error) = cause {
+        if error.is::<TimeoutError>() {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
 }
 
 fn json_problem(rejection: &JsonRejection) -> String {

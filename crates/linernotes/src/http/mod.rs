@@ -11,21 +11,30 @@
 
 pub mod error;
 pub mod extract;
+pub mod guard;
 pub mod ops;
 pub mod v1;
 
 use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
 
-use axum::extract::DefaultBodyLimit;
-use axum::response::Response;
+use axum::extract::{ConnectInfo, DefaultBodyLimit};
 use axum::routing::get;
 use axum::Router;
-use tokio::net::TcpListener;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tower::ServiceExt;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 
 pub use error::ApiError;
 
 use crate::service::{ServiceError, Services};
 use crate::support::metrics::MetricsExporter;
+use crate::support::net::GuardedListener;
 
 /// What every handler can reach: the services (through `Deref`, as `state.metadata`) and the
 /// metrics exposition.
@@ -59,26 +68,13 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/metrics", get(ops::metrics_text))
         .route("/v1/status", get(ops::status))
         .fallback(not_found)
-        .layer(axum::middleware::from_fn(track_requests))
+        .method_not_allowed_fallback(guard::method_not_allowed)
+        .layer(axum::middleware::from_fn(move |request, next| {
+            guard::refuse_oversized(max_body_bytes, request, next)
+        }))
+        .layer(axum::middleware::from_fn(guard::track_requests))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(state)
-}
-
-/// Counts every request by route, method and status, with its latency.
-async fn track_requests(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<axum::extract::MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = request.method().as_str().to_owned();
-    let started = std::time::Instant::now();
-    let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
-    metrics::histogram!("linernotes_http_request_duration_seconds", "route" => route.clone(), "method" => method.clone())
-        .record(started.elapsed().as_secs_f64());
-    metrics::counter!("linernotes_http_requests_total", "route" => route, "method" => method, "status" => status)
-        .increment(1);
-    response
 }
 
 async fn not_found() -> ApiError {
@@ -87,24 +83,70 @@ async fn not_found() -> ApiError {
     ))
 }
 
-/// Serves HTTP on `listener` until `shutdown` completes, letting in-flight requests finish. Handlers
-/// see the socket peer's address (`ConnectInfo`), which keys login throttling and goes into audit entries.
+/// How long parts of a request may take to arrive.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestDeadlines {
+    /// The request head (and a new connection's first byte).
+    pub header: Duration,
+    /// The request body.
+    pub body: Duration,
+}
+
+/// Serves HTTP (HTTP/1.1, and HTTP/2 with prior knowledge) on `listener` until `shutdown` completes,
+/// then lets in-flight requests finish. A connection past the listener's limit waits; one that stays
+/// silent, or sends its head or body too slowly, is closed (408 for a body). Handlers see the socket
+/// peer's address (`ConnectInfo`), which keys login throttling and goes into audit entries.
 pub async fn serve(
-    listener: TcpListener,
+    listener: GuardedListener,
     router: Router,
+    deadlines: RequestDeadlines,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    use axum::serve::ListenerExt;
-    // Small JSON answers must not wait for the client's delayed ACK (Nagle).
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-        }
-    });
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    let router = router.layer(RequestBodyTimeoutLayer::new(deadlines.body));
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(deadlines.header)
+        // Above what `guard` refuses in the JSON shape, so those limits answer first.
+        .max_headers(256)
+        .max_buf_size(1 << 20);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(deadlines.header)
+        .keep_alive_timeout(deadlines.header);
+    let connections = Arc::new(builder);
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let connection = tokio::select! {
+            connection = listener.accept() => connection,
+            () = &mut shutdown => break,
+        };
+        let peer = connection.peer();
+        let service =
+            router
+                .clone()
+                .map_request(move |mut request: axum::extract::Request<Incoming>| {
+                    request.extensions_mut().insert(ConnectInfo(peer));
+                    request
+                });
+        let connections = connections.clone();
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            let Some(connection) = connection.first_byte_within(deadlines.header).await else {
+                return;
+            };
+            let serving = connections.serve_connection_with_upgrades(
+                TokioIo::new(connection),
+                TowerToHyperService::new(service),
+            );
+            if let Err(e) = watcher.watch(serving.into_owned()).await {
+                tracing::debug!(error = %e, %peer, "HTTP connection ended with an error");
+            }
+        });
+    }
+    graceful.shutdown().await;
+    Ok(())
 }

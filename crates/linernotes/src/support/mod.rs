@@ -5,11 +5,13 @@
 //! - [`background`]: background work that shutdown and tests can wait for;
 //! - [`redis`]: the shared Redis connection (hot cache tier, shared provider budgets), which never
 //!   fails a request;
-//! - [`metrics`]: the process-wide Prometheus recorder and its exposition.
+//! - [`metrics`]: the process-wide Prometheus recorder and its exposition;
+//! - [`net`]: accepting connections within limits, for both transports.
 
 pub mod background;
 pub mod clock;
 pub mod metrics;
+pub mod net;
 pub mod redis;
 pub mod singleflight;
 

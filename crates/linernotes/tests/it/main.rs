@@ -15,6 +15,7 @@
 mod accounts;
 mod bodies;
 mod conformance;
+mod hardening;
 mod helpers;
 mod library;
 mod loadgen;

@@ -77,8 +77,8 @@ async fn fifty_racing_registrations_of_one_address_have_one_winner() {
 }
 
 /// Bad input answers 400 INVALID_ARGUMENT with a message and stores nothing: invalid addresses, empty
-/// and over-long fields, SQL- and script-looking names, unknown fields, wrong types, non-JSON and
-/// oversized bodies.
+/// and over-long fields, SQL- and script-looking names, unknown fields, wrong types and non-JSON; an
+/// oversized body is refused 413 before it is read.
 #[tokio::test]
 async fn bad_registrations_are_refused_and_store_nothing() {
     let app = TestApp::spawn().await;
@@ -121,8 +121,8 @@ async fn bad_registrations_are_refused_and_store_nothing() {
     assert_error(
         "oversized",
         &app.post("/v1/auth/register", &huge).await,
-        400,
-        "INVALID_ARGUMENT",
+        413,
+        "PAYLOAD_TOO_LARGE",
     );
     let plain = app
         .client
