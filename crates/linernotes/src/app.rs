@@ -93,7 +93,7 @@ impl Application {
             settings.metadata.clone(),
             clock.clone(),
         );
-        let accounts = build_accounts(&settings, &pool, clock.clone())?;
+        let accounts = build_accounts(&settings, &pool, clock.clone()).await?;
         let library = LibraryService::new(
             Arc::new(PgLibraryRepo::new(
                 pool.clone(),
@@ -185,6 +185,7 @@ impl Application {
                 deadline: server_settings.request_body_timeout(),
                 idle: server_settings.header_read_timeout(),
                 max_message_bytes: server_settings.max_body_bytes,
+                proxies: server_settings.trusted_proxies(),
             },
             services.clone(),
             health.clone(),
@@ -204,6 +205,7 @@ impl Application {
             GuardedListener::new(self.http_listener, self.settings.server.connection_limits()),
             router,
             deadlines,
+            self.settings.server.trusted_proxies(),
             stopped(),
         ));
         let watchdog = tokio::spawn(watch_database(
@@ -247,6 +249,7 @@ impl Application {
                 tracing::error!(error = %e, "HTTP server failed");
             }
             self.metadata.background().idle().await;
+            self.accounts.deferred().idle().await;
             self.accounts.background().idle().await;
         })
         .await;
@@ -294,7 +297,7 @@ async fn watch_database(metadata: MetadataService, interval: Duration) {
 }
 
 /// Builds the accounts service on the pool.
-pub fn build_accounts(
+pub async fn build_accounts(
     settings: &Settings,
     pool: &PgPool,
     clock: Arc<dyn Clock>,
@@ -307,7 +310,10 @@ pub fn build_accounts(
     } else {
         Arc::new(SmtpMailer::new(smtp_url, &settings.auth.mail_from).map_err(StartError::Accounts)?)
     };
-    AccountService::new(repo, mailer, settings.auth.clone(), clock)
+    let key = crate::service::accounts::signing_key(repo.as_ref(), &settings.auth)
+        .await
+        .map_err(|e| StartError::Accounts(e.message))?;
+    AccountService::new(repo, mailer, settings.auth.clone(), &key, clock)
         .map_err(|e| StartError::Accounts(e.message))
 }
 

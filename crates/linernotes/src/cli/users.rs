@@ -59,8 +59,9 @@ pub async fn run(action: UsersAction, settings: Settings) -> Result<(), String> 
         .await
         .map_err(|e| e.to_string())?;
     store::migrate_up(&pool).await.map_err(|e| e.to_string())?;
-    let accounts =
-        app::build_accounts(&settings, &pool, Arc::new(SystemClock)).map_err(|e| e.to_string())?;
+    let accounts = app::build_accounts(&settings, &pool, Arc::new(SystemClock))
+        .await
+        .map_err(|e| e.to_string())?;
     let result = match action {
         UsersAction::CreateAdmin { email } => accounts
             .create_admin(&email, password.unwrap_or_default())

@@ -72,6 +72,9 @@ pub struct ThrottleSettings {
     pub lockout_secs: u64,
     /// The longest lockout.
     pub max_lockout_secs: u64,
+    /// A client address locked for failed logins still lets an account log in from it when that
+    /// account logged in from it with its right password within this many days (0: never).
+    pub known_login_days: u64,
 }
 
 impl AuthSettings {

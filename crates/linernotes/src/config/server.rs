@@ -1,12 +1,13 @@
 //! `server`: where the APIs listen and how requests are bounded.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 use super::Issues;
-use crate::support::net::ConnectionLimits;
+use crate::support::net::{ConnectionLimits, TrustedProxies};
 
 /// Where the APIs listen.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -26,6 +27,38 @@ pub struct ServerSettings {
     pub header_read_timeout_ms: u64,
     /// How long a request's body may take to arrive (HTTP) or a call may take in all (gRPC).
     pub request_body_timeout_ms: u64,
+    /// Networks (CIDRs, or single addresses) of proxies whose `X-Forwarded-For` is believed; a list,
+    /// or one comma-separated string (as an environment variable gives it).
+    #[serde(deserialize_with = "list_or_commas")]
+    pub trusted_proxies: Vec<String>,
+}
+
+/// A list of strings from a YAML list or from one comma-separated string.
+fn list_or_commas<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum ListOrCommas {
+        List(Vec<String>),
+        Commas(String),
+    }
+    Ok(match ListOrCommas::deserialize(deserializer)? {
+        ListOrCommas::List(items) => items,
+        ListOrCommas::Commas(text) => text
+            .split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    })
+}
+
+/// A network (`10.0.0.0/8`) or a single address (`192.0.2.7`, a network of one).
+fn network(text: &str) -> Option<IpNet> {
+    text.parse::<IpNet>()
+        .ok()
+        .or_else(|| text.parse::<IpAddr>().ok().map(IpNet::from))
 }
 
 impl ServerSettings {
@@ -40,6 +73,16 @@ impl ServerSettings {
             max_connections: self.max_connections,
             first_byte_timeout: Duration::from_millis(self.header_read_timeout_ms),
         }
+    }
+
+    /// The proxies whose forwarding headers are believed (validated at load).
+    pub fn trusted_proxies(&self) -> TrustedProxies {
+        TrustedProxies::new(
+            self.trusted_proxies
+                .iter()
+                .filter_map(|text| network(text))
+                .collect(),
+        )
     }
 
     /// How long a request's head may take.
@@ -81,6 +124,15 @@ impl ServerSettings {
             "must be at least 1024",
         );
         issues.range("max_connections", self.max_connections, 1, 1_000_000);
+        for proxy in &self.trusted_proxies {
+            issues.check(
+                network(proxy).is_some(),
+                "trusted_proxies",
+                format!(
+                    "'{proxy}' is not a network; expected a CIDR such as 10.0.0.0/8 or an address"
+                ),
+            );
+        }
         issues.range(
             "header_read_timeout_ms",
             self.header_read_timeout_ms,

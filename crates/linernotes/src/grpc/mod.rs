@@ -26,7 +26,7 @@ use std::time::Duration;
 use tonic_health::server::HealthReporter;
 
 use crate::service::{ErrorCode, ServiceError, Services};
-use crate::support::net::GuardedListener;
+use crate::support::net::{GuardedListener, TrustedProxies};
 
 pub use linernotes_proto::pb;
 
@@ -56,6 +56,7 @@ impl From<ErrorCode> for tonic::Code {
             ErrorCode::NotFound => tonic::Code::NotFound,
             ErrorCode::AlreadyExists => tonic::Code::AlreadyExists,
             ErrorCode::Aborted => tonic::Code::Aborted,
+            ErrorCode::FailedPrecondition => tonic::Code::FailedPrecondition,
             ErrorCode::ResourceExhausted => tonic::Code::ResourceExhausted,
             ErrorCode::Unavailable => tonic::Code::Unavailable,
             ErrorCode::Internal => tonic::Code::Internal,
@@ -76,7 +77,7 @@ impl From<ServiceError> for tonic::Status {
 }
 
 /// How much a call may take.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct CallLimits {
     /// The longest call, from its first byte to its answer.
     pub deadline: Duration,
@@ -84,6 +85,8 @@ pub struct CallLimits {
     pub idle: Duration,
     /// The largest request message.
     pub max_message_bytes: usize,
+    /// The proxies whose forwarding metadata is believed.
+    pub proxies: TrustedProxies,
 }
 
 /// Serves the gRPC API on `listener` until `shutdown` completes, then lets in-flight calls finish.
@@ -125,6 +128,7 @@ pub async fn serve(
         .http2_keepalive_interval(Some(limits.idle))
         .http2_keepalive_timeout(Some(limits.idle))
         .layer(observe::ObserveLayer)
+        .layer(auth::ClientAddrLayer(limits.proxies.clone()))
         .add_service(health_service)
         .add_optional_service(reflection_v1)
         .add_optional_service(reflection_v1alpha)

@@ -116,6 +116,7 @@ fn code_name(code: Code) -> &'static str {
         Code::Unauthenticated => "Unauthenticated",
         Code::ResourceExhausted => "ResourceExhausted",
         Code::Aborted => "Aborted",
+        Code::FailedPrecondition => "FailedPrecondition",
         Code::Unavailable => "Unavailable",
         Code::Internal => "Internal",
         Code::OutOfRange => "OutOfRange",

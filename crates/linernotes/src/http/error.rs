@@ -15,7 +15,9 @@ impl From<ErrorCode> for StatusCode {
             ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
             ErrorCode::PermissionDenied => StatusCode::FORBIDDEN,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
-            ErrorCode::AlreadyExists | ErrorCode::Aborted => StatusCode::CONFLICT,
+            ErrorCode::AlreadyExists | ErrorCode::Aborted | ErrorCode::FailedPrecondition => {
+                StatusCode::CONFLICT
+            }
             ErrorCode::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,

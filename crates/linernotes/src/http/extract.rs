@@ -19,6 +19,7 @@ use super::{ApiError, AppState};
 use crate::domain::account::RequestContext;
 use crate::service::accounts::Principal;
 use crate::service::ServiceError;
+use crate::support::net::ClientAddr;
 
 /// Query parameters, read by name with messages that say what was expected.
 pub struct Params(HashMap<String, String>);
@@ -141,7 +142,8 @@ fn json_problem(rejection: &JsonRejection) -> String {
     }
 }
 
-/// The client's address (the socket peer) and user agent, for throttling, sessions and audit entries.
+/// The client's address (the socket peer, or whom a trusted proxy forwarded for) and user agent, for
+/// throttling, sessions and audit entries.
 pub struct Client(pub RequestContext);
 
 impl<S: Send + Sync> FromRequestParts<S> for Client {
@@ -150,8 +152,14 @@ impl<S: Send + Sync> FromRequestParts<S> for Client {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let ip = parts
             .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip());
+            .get::<ClientAddr>()
+            .map(|ClientAddr(ip)| *ip)
+            .or_else(|| {
+                parts
+                    .extensions
+                    .get::<ConnectInfo<SocketAddr>>()
+                    .map(|ConnectInfo(addr)| addr.ip())
+            });
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)

@@ -34,7 +34,7 @@ pub use error::ApiError;
 
 use crate::service::{ServiceError, Services};
 use crate::support::metrics::MetricsExporter;
-use crate::support::net::GuardedListener;
+use crate::support::net::{ClientAddr, GuardedListener, TrustedProxies};
 
 /// What every handler can reach: the services (through `Deref`, as `state.metadata`) and the
 /// metrics exposition.
@@ -95,11 +95,13 @@ pub struct RequestDeadlines {
 /// Serves HTTP (HTTP/1.1, and HTTP/2 with prior knowledge) on `listener` until `shutdown` completes,
 /// then lets in-flight requests finish. A connection past the listener's limit waits; one that stays
 /// silent, or sends its head or body too slowly, is closed (408 for a body). Handlers see the socket
-/// peer's address (`ConnectInfo`), which keys login throttling and goes into audit entries.
+/// peer's address (`ConnectInfo`) and the client's ([`ClientAddr`]: the peer, or whom a trusted proxy
+/// forwarded for), which keys login throttling and goes into sessions and audit entries.
 pub async fn serve(
     listener: GuardedListener,
     router: Router,
     deadlines: RequestDeadlines,
+    proxies: TrustedProxies,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let router = router.layer(RequestBodyTimeoutLayer::new(deadlines.body));
@@ -125,11 +127,18 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let peer = connection.peer();
+        let proxies = proxies.clone();
         let service =
             router
                 .clone()
                 .map_request(move |mut request: axum::extract::Request<Incoming>| {
+                    let forwarded_for = request
+                        .headers()
+                        .get("x-forwarded-for")
+                        .and_then(|v| v.to_str().ok());
+                    let client = ClientAddr(proxies.client(peer.ip(), forwarded_for));
                     request.extensions_mut().insert(ConnectInfo(peer));
+                    request.extensions_mut().insert(client);
                     request
                 });
         let connections = connections.clone();

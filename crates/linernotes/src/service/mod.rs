@@ -46,6 +46,9 @@ pub enum ErrorCode {
     AlreadyExists,
     /// A concurrent change won (409 / ABORTED).
     Aborted,
+    /// The change would break a rule of the system's state, e.g. remove the last admin (409 /
+    /// FAILED_PRECONDITION).
+    FailedPrecondition,
     /// Too many requests (429 / RESOURCE_EXHAUSTED).
     ResourceExhausted,
     /// A dependency (database, provider) is down; retry later (503 / UNAVAILABLE).
@@ -64,6 +67,7 @@ impl ErrorCode {
             ErrorCode::NotFound => "NOT_FOUND",
             ErrorCode::AlreadyExists => "ALREADY_EXISTS",
             ErrorCode::Aborted => "ABORTED",
+            ErrorCode::FailedPrecondition => "FAILED_PRECONDITION",
             ErrorCode::ResourceExhausted => "RESOURCE_EXHAUSTED",
             ErrorCode::Unavailable => "UNAVAILABLE",
             ErrorCode::Internal => "INTERNAL",

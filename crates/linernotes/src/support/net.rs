@@ -5,12 +5,13 @@
 //! each transport's own header and body deadlines.
 
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use ipnet::IpNet;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -150,6 +151,52 @@ impl AsyncWrite for Connection {
     }
 }
 
+/// The address of the client a request comes from, once forwarding headers of trusted proxies are
+/// taken into account (see [`TrustedProxies::client`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub IpAddr);
+
+/// The proxies (load balancers) whose `X-Forwarded-For` headers are believed. None by default: then
+/// the client is always the socket peer, and a forged header changes nothing.
+#[derive(Debug, Clone, Default)]
+pub struct TrustedProxies(Arc<[IpNet]>);
+
+impl TrustedProxies {
+    /// Believes the proxies in `networks`.
+    pub fn new(networks: Vec<IpNet>) -> Self {
+        Self(networks.into())
+    }
+
+    fn trusts(&self, address: IpAddr) -> bool {
+        self.0.iter().any(|net| net.contains(&address))
+    }
+
+    /// The client behind `peer`: `peer` itself unless it is a trusted proxy; then the nearest address
+    /// in `X-Forwarded-For` (read from the right, as each proxy appends the address it saw) that is
+    /// not a trusted proxy, or the farthest one when all are.
+    pub fn client(&self, peer: IpAddr, forwarded_for: Option<&str>) -> IpAddr {
+        let peer = peer.to_canonical();
+        if !self.trusts(peer) {
+            return peer;
+        }
+        let mut client = peer;
+        for hop in forwarded_for
+            .into_iter()
+            .flat_map(|header| header.rsplit(','))
+        {
+            let Ok(address) = hop.trim().parse::<IpAddr>() else {
+                // A hop that is no address: what lies beyond it cannot be believed.
+                break;
+            };
+            client = address.to_canonical();
+            if !self.trusts(client) {
+                break;
+            }
+        }
+        client
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use futures::FutureExt;
@@ -198,5 +245,38 @@ mod tests {
             .first_byte_within(Duration::from_secs(30))
             .await
             .is_some());
+    }
+
+    #[test]
+    fn forwarding_headers_count_only_from_trusted_proxies() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let none = TrustedProxies::default();
+        assert_eq!(
+            none.client(ip("10.0.0.1"), Some("203.0.113.7")),
+            ip("10.0.0.1")
+        );
+        let trusted = TrustedProxies::new(vec!["10.0.0.0/8".parse().unwrap()]);
+        assert_eq!(
+            trusted.client(ip("192.0.2.1"), Some("203.0.113.7")),
+            ip("192.0.2.1")
+        );
+        assert_eq!(
+            trusted.client(ip("10.0.0.1"), Some("203.0.113.7")),
+            ip("203.0.113.7")
+        );
+        // A forged first hop before the real one is not believed.
+        assert_eq!(
+            trusted.client(ip("10.0.0.1"), Some("198.51.100.9, 203.0.113.7, 10.0.0.2")),
+            ip("203.0.113.7")
+        );
+        assert_eq!(
+            trusted.client(ip("10.0.0.1"), Some("junk, 203.0.113.7")),
+            ip("203.0.113.7")
+        );
+        assert_eq!(trusted.client(ip("10.0.0.1"), None), ip("10.0.0.1"));
+        assert_eq!(
+            trusted.client(ip("::ffff:10.0.0.1"), Some("203.0.113.7")),
+            ip("203.0.113.7")
+        );
     }
 }

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::passwords::is_bcrypt;
 use super::profile::own_view;
 use super::types::{Principal, PurgeReport};
-use super::{audit, invalid, own_audit, secs, AccountService};
+use super::{audit, days, invalid, own_audit, secs, AccountService};
 use crate::domain::account::{
     AuditAction, AuditFilter, DisplayName, Email, NewUser, Password, RequestContext, Role, Session,
 };
@@ -194,7 +194,12 @@ impl AccountService {
         // ended sessions are kept (visible in the export) for the deletion retention period.
         let throttle_cutoff =
             now - secs(settings.throttle.window_secs) - secs(settings.throttle.max_lockout_secs);
-        report.pruned = self.inner.repo.prune_throttle(now, throttle_cutoff).await?
+        let known_cutoff = now - days(settings.throttle.known_login_days);
+        report.pruned = self
+            .inner
+            .repo
+            .prune_throttle(now, throttle_cutoff, known_cutoff)
+            .await?
             + self
                 .inner
                 .repo

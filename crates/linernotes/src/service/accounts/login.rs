@@ -140,7 +140,8 @@ impl AccountService {
             .await?;
             return Err(unauthenticated(BAD_CREDENTIALS));
         };
-        self.succeeded_attempt(&reservations, now).await?;
+        self.succeeded_attempt(&reservations, &email.normalized(), context, now)
+            .await?;
         if upgraded.is_some() {
             tracing::info!(user = %user.id, from_bcrypt = is_bcrypt(&user.password_hash), "password hash upgraded");
         }
@@ -318,7 +319,8 @@ impl AccountService {
             .verify(password, Some(&user.password_hash))
             .await?;
         if verification.matches {
-            self.succeeded_attempt(&reservations, now).await?;
+            self.succeeded_attempt(&reservations, &normalized, context, now)
+                .await?;
             Ok(())
         } else {
             self.login_failed(Some(user.id), Some(user.id), "reauth", context, now)

@@ -164,6 +164,12 @@ impl AccountService {
         &self.inner.background
     }
 
+    /// Work requests left to do after their answer, such as password-reset lookups (shutdown waits
+    /// for it).
+    pub fn deferred(&self) -> &BackgroundTasks {
+        &self.inner.deferred
+    }
+
     /// Counts finished mail deliveries (sent or left in the outbox), to wait on background delivery.
     pub fn mail_deliveries(&self) -> tokio::sync::watch::Receiver<u64> {
         self.inner.deliveries.subscribe()

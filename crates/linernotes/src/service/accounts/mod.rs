@@ -75,6 +75,8 @@ struct Inner {
     deliveries: tokio::sync::watch::Sender<u64>,
     /// Mail deliveries under way, for shutdown to wait on.
     background: BackgroundTasks,
+    /// Work that requests left to do after their answer (password-reset lookups and mails).
+    deferred: BackgroundTasks,
 }
 
 fn invalid(message: String) -> ServiceError {
@@ -120,13 +122,18 @@ fn own_audit(
     )
 }
 
-/// A taken address is the one store failure a client is told about; anything else is internal.
+/// A taken address and the last admin are the store failures a client is told about; anything else is
+/// internal.
 impl From<AccountStoreError> for ServiceError {
     fn from(err: AccountStoreError) -> Self {
         match err {
             AccountStoreError::AlreadyExists => ServiceError::new(
                 ErrorCode::AlreadyExists,
                 "an account with this email address already exists",
+            ),
+            AccountStoreError::LastAdmin => ServiceError::new(
+                ErrorCode::FailedPrecondition,
+                "this is the last active admin: make another account admin first",
             ),
             AccountStoreError::Store(e) => e.into(),
         }
@@ -137,28 +144,43 @@ fn secs(n: u64) -> Duration {
     Duration::seconds(i64::try_from(n).unwrap_or(i64::MAX / 1000))
 }
 
+fn days(n: u64) -> Duration {
+    Duration::days(i64::try_from(n).unwrap_or(0).min(36_500))
+}
+
+/// The key that signs access tokens: `auth.jwt_secret` when set, else the key kept in the database,
+/// which the first instance to start generates and every instance sharing the database uses (so tokens
+/// survive restarts and work on every instance).
+pub async fn signing_key(
+    repo: &dyn AccountRepo,
+    settings: &AuthSettings,
+) -> Result<Vec<u8>, ServiceError> {
+    use secrecy::ExposeSecret;
+    let configured = settings.jwt_secret.expose_secret().as_bytes();
+    if !configured.is_empty() {
+        return Ok(configured.to_vec());
+    }
+    Ok(repo
+        .shared_secret("access_token_signing_key", &tokens::random_bytes(32))
+        .await?)
+}
+
 impl AccountService {
-    /// Wires the service. Warns when no signing key is configured (a random one is used) and when the
-    /// Argon2id cost is below OWASP's minimum.
+    /// Wires the service, signing access tokens with `signing_key` (see [`signing_key`]). Warns when
+    /// the Argon2id cost is below OWASP's minimum.
     pub fn new(
         repo: Arc<dyn AccountRepo>,
         mailer: Arc<dyn Mailer>,
         settings: AuthSettings,
+        signing_key: &[u8],
         clock: Arc<dyn Clock>,
     ) -> Result<Self, ServiceError> {
-        use secrecy::ExposeSecret;
         let hasher = PasswordHasher::new(&settings.argon2)?;
-        let (access, generated) = AccessTokens::new(
-            settings.jwt_secret.expose_secret().as_bytes(),
+        let access = AccessTokens::new(
+            signing_key,
             &settings.jwt_issuer,
             secs(settings.access_token_ttl_secs),
         );
-        if generated {
-            tracing::warn!(
-                "auth.jwt_secret is not set: a random signing key was generated; access tokens will not \
-                 survive a restart and instances will not accept each other's (set LINERNOTES__AUTH__JWT_SECRET)"
-            );
-        }
         if settings.argon2_below_owasp() {
             tracing::warn!(
                 memory_kib = settings.argon2.memory_kib,
@@ -177,6 +199,7 @@ impl AccountService {
                 export_sections: std::sync::RwLock::default(),
                 deliveries: tokio::sync::watch::Sender::new(0),
                 background: BackgroundTasks::new("linernotes_background_mail_deliveries"),
+                deferred: BackgroundTasks::new("linernotes_background_deferred_requests"),
             }),
         })
     }

@@ -69,7 +69,10 @@ impl AccountService {
     }
 
     /// Mails a reset token when the address belongs to an active account (at most
-    /// `auth.throttle.account_max_failures` per window); answers the same either way.
+    /// `auth.throttle.account_max_failures` per window). Only the address's form is checked before the
+    /// answer: the lookup, the throttle, the audit entry and the mail happen in the background, so the
+    /// answer takes the same time whether the address has an account or not (a timing difference would
+    /// tell who has one).
     #[tracing::instrument(skip_all)]
     pub async fn request_password_reset(
         &self,
@@ -77,6 +80,22 @@ impl AccountService {
         context: &RequestContext,
     ) -> Result<(), ServiceError> {
         let email = Email::parse(email).map_err(invalid)?;
+        let service = self.clone();
+        let context = context.clone();
+        self.inner.deferred.spawn(async move {
+            if let Err(err) = service.mail_reset_token(email, &context).await {
+                tracing::warn!(error = %err.message, "password reset request not completed");
+            }
+        });
+        Ok(())
+    }
+
+    /// The work behind a reset request (see [`AccountService::request_password_reset`]).
+    async fn mail_reset_token(
+        &self,
+        email: Email,
+        context: &RequestContext,
+    ) -> Result<(), ServiceError> {
         let now = self.now();
         let user = self
             .inner

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::{secs, AccountService};
+use super::{days, secs, AccountService};
 use crate::domain::account::{RequestContext, ThrottlePolicy, ThrottleState};
 use crate::service::ServiceError;
 
@@ -82,17 +82,46 @@ impl AccountService {
         }
     }
 
-    /// The throttling keys of a password check: the (normalised) address and the client IP.
-    fn throttle_keys(
+    /// The throttling keys of a password check: the (normalised) address, and the client IP unless
+    /// this account logged in from that IP with its right password recently (then one noisy client
+    /// behind the same address cannot lock its user out; the address's own key still counts every
+    /// failure).
+    async fn throttle_keys(
         &self,
         normalized_email: &str,
         context: &RequestContext,
-    ) -> Vec<(String, ThrottlePolicy)> {
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(String, ThrottlePolicy)>, ServiceError> {
         let mut keys = vec![(format!("account:{normalized_email}"), self.account_policy())];
         if let Some(ip) = context.ip {
-            keys.push((format!("ip:{ip}"), self.ip_policy()));
+            if !self
+                .is_known_login(&ip.to_string(), normalized_email, now)
+                .await?
+            {
+                keys.push((format!("ip:{ip}"), self.ip_policy()));
+            }
         }
-        keys
+        Ok(keys)
+    }
+
+    /// Whether the account logged in from `ip` with its right password within
+    /// `auth.throttle.known_login_days`.
+    async fn is_known_login(
+        &self,
+        ip: &str,
+        normalized_email: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, ServiceError> {
+        let known_days = self.inner.settings.throttle.known_login_days;
+        if known_days == 0 {
+            return Ok(false);
+        }
+        let since = now - days(known_days);
+        Ok(self
+            .inner
+            .repo
+            .known_login(ip, normalized_email, since)
+            .await?)
     }
 
     /// Reserves one password check on the address's and the client IP's throttle before the password is
@@ -106,7 +135,7 @@ impl AccountService {
         now: DateTime<Utc>,
     ) -> Result<Result<Vec<Reservation>, Duration>, ServiceError> {
         let mut reservations = Vec::new();
-        for (key, policy) in self.throttle_keys(normalized_email, context) {
+        for (key, policy) in self.throttle_keys(normalized_email, context, now).await? {
             let (before, reserved) = self.count_attempt(&key, policy, now).await?;
             if let Some(left) = before.locked_for(now) {
                 self.release_attempt(&reservations, now).await?;
@@ -139,12 +168,20 @@ impl AccountService {
     }
 
     /// After a right password: the address's counters are forgotten, the IP's reservation is given back
-    /// (other people may share that address).
+    /// (other people may share that address), and the pair of client IP and account is remembered.
     pub(super) async fn succeeded_attempt(
         &self,
         reservations: &[Reservation],
+        normalized_email: &str,
+        context: &RequestContext,
         now: DateTime<Utc>,
     ) -> Result<(), ServiceError> {
+        if let Some(ip) = context.ip {
+            self.inner
+                .repo
+                .remember_login(&ip.to_string(), normalized_email, now)
+                .await?;
+        }
         let (account, others): (Vec<&Reservation>, Vec<&Reservation>) = reservations
             .iter()
             .partition(|r| r.key.starts_with("account:"));

@@ -25,6 +25,9 @@ pub struct AccessClaims {
     pub iat: i64,
     /// Expiry (seconds since the epoch).
     pub exp: i64,
+    /// Not valid before (seconds since the epoch); never written by linernotes, checked when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
 }
 
 /// Signs and checks access tokens.
@@ -46,23 +49,14 @@ impl std::fmt::Debug for AccessTokens {
 }
 
 impl AccessTokens {
-    /// Keys from a secret; an empty secret is replaced by 32 random bytes (tokens then die with the
-    /// process) and `generated` is true.
-    pub fn new(secret: &[u8], issuer: &str, ttl: Duration) -> (Self, bool) {
-        let (key, generated) = if secret.is_empty() {
-            (random_bytes(32), true)
-        } else {
-            (secret.to_vec(), false)
-        };
-        (
-            Self {
-                encoding: EncodingKey::from_secret(&key),
-                decoding: DecodingKey::from_secret(&key),
-                issuer: issuer.to_owned(),
-                ttl,
-            },
-            generated,
-        )
+    /// Signs with `key` (the configured secret, or the one kept in the database).
+    pub fn new(key: &[u8], issuer: &str, ttl: Duration) -> Self {
+        Self {
+            encoding: EncodingKey::from_secret(key),
+            decoding: DecodingKey::from_secret(key),
+            issuer: issuer.to_owned(),
+            ttl,
+        }
     }
 
     /// The lifetime of an access token.
@@ -84,12 +78,14 @@ impl AccessTokens {
             aud: self.issuer.clone(),
             iat: now.timestamp(),
             exp: (now + self.ttl).timestamp(),
+            nbf: None,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
     }
 
-    /// Checks signature, algorithm, issuer and audience, and expiry against `now` (the service clock,
-    /// so tests can let tokens expire); `None` when any check fails.
+    /// Checks signature, algorithm, issuer and audience, and the times against `now` (the service
+    /// clock, so tests can let tokens expire): not expired, not issued or valid only in the future, and
+    /// no longer-lived than a token this server issues; `None` when any check fails.
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Option<AccessClaims> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[&self.issuer]);
@@ -101,7 +97,14 @@ impl AccessTokens {
         let claims = jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &validation)
             .ok()?
             .claims;
-        (claims.exp > now.timestamp()).then_some(claims)
+        let now = now.timestamp();
+        let longest = self.ttl.num_seconds();
+        let believable = claims.exp > now
+            && claims.iat <= now
+            && claims.exp - claims.iat <= longest
+            && claims.exp <= now + longest
+            && claims.nbf.is_none_or(|nbf| nbf <= now);
+        believable.then_some(claims)
     }
 }
 
@@ -130,17 +133,58 @@ mod tests {
 
     #[test]
     fn access_tokens_verify_until_they_expire_and_only_with_their_key() {
-        let (tokens, generated) = AccessTokens::new(b"", "linernotes", Duration::minutes(15));
-        assert!(generated);
+        let tokens = AccessTokens::new(&random_bytes(32), "linernotes", Duration::minutes(15));
         let now = Utc::now();
         let (user, session) = (Uuid::new_v4(), Uuid::new_v4());
         let token = tokens.issue(user, session, now).unwrap();
         let claims = tokens.verify(&token, now).unwrap();
         assert_eq!((claims.sub, claims.sid), (user, session));
         assert!(tokens.verify(&token, now + Duration::minutes(15)).is_none());
-        let (other, _) = AccessTokens::new(&[7u8; 32], "linernotes", Duration::minutes(15));
+        let other = AccessTokens::new(&[7u8; 32], "linernotes", Duration::minutes(15));
         assert!(other.verify(&token, now).is_none());
         assert!(tokens.verify("not.a.token", now).is_none());
+    }
+
+    /// Signed with the right key, yet not believable: a lifetime longer than this server gives, a
+    /// validity that starts in the future, an issue time in the future.
+    #[test]
+    fn tokens_with_impossible_times_are_refused() {
+        let key = [9u8; 32];
+        let tokens = AccessTokens::new(&key, "linernotes", Duration::minutes(15));
+        let now = Utc::now();
+        let sign = |iat: DateTime<Utc>, exp: DateTime<Utc>, nbf: Option<DateTime<Utc>>| {
+            let claims = AccessClaims {
+                sub: Uuid::new_v4(),
+                sid: Uuid::new_v4(),
+                iss: "linernotes".into(),
+                aud: "linernotes".into(),
+                iat: iat.timestamp(),
+                exp: exp.timestamp(),
+                nbf: nbf.map(|t| t.timestamp()),
+            };
+            jsonwebtoken::encode(
+                &Header::new(Algorithm::HS256),
+                &claims,
+                &EncodingKey::from_secret(&key),
+            )
+            .unwrap()
+        };
+        let fine = sign(now, now + Duration::minutes(15), Some(now));
+        assert!(tokens.verify(&fine, now).is_some());
+        let long_lived = sign(now, now + Duration::days(365), None);
+        assert!(tokens.verify(&long_lived, now).is_none());
+        let later = sign(
+            now,
+            now + Duration::minutes(10),
+            Some(now + Duration::minutes(5)),
+        );
+        assert!(tokens.verify(&later, now).is_none());
+        let from_the_future = sign(
+            now + Duration::minutes(5),
+            now + Duration::minutes(10),
+            None,
+        );
+        assert!(tokens.verify(&from_the_future, now).is_none());
     }
 
     #[test]

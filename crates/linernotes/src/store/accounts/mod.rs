@@ -10,7 +10,8 @@
 //! - [`sessions`]: [`SessionRepo`]: sessions, refresh-token rotation, single-use mailed tokens;
 //! - [`throttle`]: [`ThrottleRepo`]: login-throttle counters;
 //! - [`audit`]: [`AuditRepo`]: the append-only audit log;
-//! - [`outbox`]: [`OutboxRepo`]: mail waiting for delivery.
+//! - [`outbox`]: [`OutboxRepo`]: mail waiting for delivery;
+//! - [`secrets`]: [`SecretRepo`]: secrets generated once and shared by every instance.
 //!
 //! Multi-statement writes run in one transaction each. A duplicate e-mail address is recognised by
 //! SQLSTATE 23505 on `users_email_lower_key` and reported as [`AccountStoreError::AlreadyExists`]. Tokens
@@ -19,6 +20,7 @@
 
 pub mod audit;
 pub mod outbox;
+pub mod secrets;
 pub mod sessions;
 pub mod throttle;
 pub mod users;
@@ -29,6 +31,7 @@ use super::StoreError;
 
 pub use audit::AuditRepo;
 pub use outbox::OutboxRepo;
+pub use secrets::SecretRepo;
 pub use sessions::SessionRepo;
 pub use throttle::ThrottleRepo;
 pub use users::{read_legacy_users, read_legacy_users_from, UserRepo};
@@ -39,6 +42,9 @@ pub enum AccountStoreError {
     /// A unique constraint refused the write (SQLSTATE 23505): the e-mail address is taken.
     #[error("already exists")]
     AlreadyExists,
+    /// The change would leave no active admin.
+    #[error("the last active admin")]
+    LastAdmin,
     /// Anything else.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -56,9 +62,15 @@ impl From<sqlx::Error> for AccountStoreError {
 }
 
 /// Persistence of accounts: every concern's repository in one, for the service to hold as one object.
-pub trait AccountRepo: UserRepo + SessionRepo + ThrottleRepo + AuditRepo + OutboxRepo {}
+pub trait AccountRepo:
+    UserRepo + SessionRepo + ThrottleRepo + AuditRepo + OutboxRepo + SecretRepo
+{
+}
 
-impl<T> AccountRepo for T where T: UserRepo + SessionRepo + ThrottleRepo + AuditRepo + OutboxRepo {}
+impl<T> AccountRepo for T where
+    T: UserRepo + SessionRepo + ThrottleRepo + AuditRepo + OutboxRepo + SecretRepo
+{
+}
 
 /// [`AccountRepo`] on PostgreSQL.
 #[derive(Debug, Clone)]

@@ -1,6 +1,7 @@
 //! Login-throttle counters, one row per key (`account:<address>`, `ip:<address>`, `reset:<address>`,
-//! `ip-requests:<address>`). The arithmetic is the domain's ([`ThrottleState`]); this file only makes each
-//! change atomic.
+//! `ip-requests:<address>`), and the (client address, account) pairs that logged in with the right
+//! password. The arithmetic is the domain's ([`ThrottleState`]); this file only makes each change
+//! atomic.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -23,11 +24,27 @@ pub trait ThrottleRepo: Send + Sync {
     ) -> Result<(ThrottleState, ThrottleState), StoreError>;
     /// Forgets a key's counters (after a successful login).
     async fn throttle_clear(&self, key: &str) -> Result<(), StoreError>;
-    /// Forgets counters idle since before `cutoff` and not locked at `now`; returns how many went.
+    /// Remembers that `account` (a normalised address) logged in with its right password from `ip`.
+    async fn remember_login(
+        &self,
+        ip: &str,
+        account: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Whether `account` logged in with its right password from `ip` since `since`.
+    async fn known_login(
+        &self,
+        ip: &str,
+        account: &str,
+        since: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Forgets counters idle since before `cutoff` and not locked at `now`, and logins remembered from
+    /// before `known_cutoff`; returns how many rows went.
     async fn prune_throttle(
         &self,
         now: DateTime<Utc>,
         cutoff: DateTime<Utc>,
+        known_cutoff: DateTime<Utc>,
     ) -> Result<u64, StoreError>;
 }
 
@@ -102,12 +119,49 @@ impl ThrottleRepo for PgAccountRepo {
         Ok(())
     }
 
+    async fn remember_login(
+        &self,
+        ip: &str,
+        account: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO known_login (ip, account, last_success_at) VALUES ($1, $2, $3)
+             ON CONFLICT (ip, account) DO UPDATE
+             SET last_success_at = GREATEST(known_login.last_success_at, EXCLUDED.last_success_at)",
+        )
+        .bind(ip)
+        .bind(account)
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn known_login(
+        &self,
+        ip: &str,
+        account: &str,
+        since: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM known_login
+                            WHERE ip = $1 AND account = $2 AND last_success_at >= $3)",
+        )
+        .bind(ip)
+        .bind(account)
+        .bind(since)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
     async fn prune_throttle(
         &self,
         now: DateTime<Utc>,
         cutoff: DateTime<Utc>,
+        known_cutoff: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        let done = sqlx::query(
+        let counters = sqlx::query(
             "DELETE FROM login_throttle
              WHERE window_start < $2 AND (locked_until IS NULL OR locked_until < $1)",
         )
@@ -115,6 +169,10 @@ impl ThrottleRepo for PgAccountRepo {
         .bind(cutoff)
         .execute(&self.pool)
         .await?;
-        Ok(done.rows_affected())
+        let known = sqlx::query("DELETE FROM known_login WHERE last_success_at < $1")
+            .bind(known_cutoff)
+            .execute(&self.pool)
+            .await?;
+        Ok(counters.rows_affected() + known.rows_affected())
     }
 }

@@ -68,7 +68,7 @@ pub trait UserRepo: Send + Sync {
         user_id: Uuid,
         now: DateTime<Utc>,
         audit: NewAuditEntry<'_>,
-    ) -> Result<(), StoreError>;
+    ) -> Result<(), AccountStoreError>;
     /// Soft-deletes non-admin accounts inactive since before `cutoff`; returns their IDs.
     async fn delete_inactive(
         &self,
@@ -92,7 +92,8 @@ pub trait UserRepo: Send + Sync {
         offset: i64,
     ) -> Result<(Vec<User>, i64), StoreError>;
     /// Sets role and/or the disabled flag (disabling revokes every session) and appends the audit
-    /// entries, in one transaction.
+    /// entries, in one transaction; refused ([`AccountStoreError::LastAdmin`]) when it would leave no
+    /// active admin.
     async fn admin_update(
         &self,
         user_id: Uuid,
@@ -100,7 +101,7 @@ pub trait UserRepo: Send + Sync {
         disabled: Option<bool>,
         now: DateTime<Utc>,
         audit: Vec<NewAuditEntry<'_>>,
-    ) -> Result<(), StoreError>;
+    ) -> Result<(), AccountStoreError>;
     /// Inserts legacy users that are not present yet (by ID or address); returns (imported, skipped).
     async fn import_users(
         &self,
@@ -407,14 +408,16 @@ impl UserRepo for PgAccountRepo {
         user_id: Uuid,
         now: DateTime<Utc>,
         audit: NewAuditEntry<'_>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), AccountStoreError> {
         let mut tx = self.pool.begin().await?;
+        let was_admin = lock_admin_changes(&mut tx, user_id).await?;
         sqlx::query("UPDATE users SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL")
             .bind(user_id)
             .bind(now)
             .execute(&mut *tx)
             .await?;
         revoke_all(&mut tx, user_id, now, "account_deleted").await?;
+        keep_an_admin(&mut tx, was_admin).await?;
         insert_audit(&mut *tx, &audit).await?;
         tx.commit().await?;
         Ok(())
@@ -548,8 +551,9 @@ impl UserRepo for PgAccountRepo {
         disabled: Option<bool>,
         now: DateTime<Utc>,
         audit: Vec<NewAuditEntry<'_>>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), AccountStoreError> {
         let mut tx = self.pool.begin().await?;
+        let was_admin = lock_admin_changes(&mut tx, user_id).await?;
         if let Some(role) = role {
             sqlx::query("UPDATE users SET role = $2, updated_at = $3 WHERE id = $1")
                 .bind(user_id)
@@ -579,6 +583,7 @@ impl UserRepo for PgAccountRepo {
             }
             None => {}
         }
+        keep_an_admin(&mut tx, was_admin).await?;
         for entry in &audit {
             insert_audit(&mut *tx, entry).await?;
         }
@@ -648,4 +653,47 @@ pub async fn read_legacy_users(source: &PgPool) -> Result<Vec<LegacyUser>, Store
     .fetch_all(source)
     .await?;
     Ok(rows.into_iter().map(LegacyUser::from).collect())
+}
+
+/// The advisory lock that serialises every change that could take an active admin away (so two admins
+/// demoting each other at once cannot both succeed).
+const ADMIN_CHANGES_LOCK: i64 = 0x6c6e_5f61_646d_696e;
+
+/// Takes the lock of admin changes for the transaction; whether `user_id` is an active admin now.
+async fn lock_admin_changes(
+    tx: &mut Transaction<'_, Postgres>,
+    user_id: Uuid,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(ADMIN_CHANGES_LOCK)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM users WHERE id = $1 AND role = 'admin'
+                        AND disabled_at IS NULL AND deleted_at IS NULL)",
+    )
+    .bind(user_id)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// Refuses a change to an active admin (`was_admin`) that left no active admin at all.
+async fn keep_an_admin(
+    tx: &mut Transaction<'_, Postgres>,
+    was_admin: bool,
+) -> Result<(), AccountStoreError> {
+    if !was_admin {
+        return Ok(());
+    }
+    let left: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM users WHERE role = 'admin'
+                        AND disabled_at IS NULL AND deleted_at IS NULL)",
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    if left {
+        Ok(())
+    } else {
+        Err(AccountStoreError::LastAdmin)
+    }
 }

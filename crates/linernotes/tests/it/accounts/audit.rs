@@ -66,6 +66,7 @@ async fn every_audit_action_is_written() {
     .await; // password_changed
     app.post("/v1/auth/password-reset", &json!({"email": email}))
         .await; // password_reset_requested
+    app.accounts.deferred().idle().await;
     let reset = mailed_token(&pool, email, "Reset your password").await;
     app.post(
         "/v1/auth/password-reset/confirm",

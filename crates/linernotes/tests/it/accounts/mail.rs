@@ -202,6 +202,7 @@ async fn requests_do_not_wait_for_the_mail_server() {
     .await
     .expect("answered while the mail server holds its connections");
     assert_eq!(status, 202);
+    app.accounts.deferred().idle().await;
     assert_eq!(*deliveries.borrow(), 0, "no delivery has finished yet");
     let pool = app.pool().await;
     let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM mail_outbox")

@@ -14,6 +14,7 @@
 
 mod admin;
 mod audit;
+mod hardening;
 mod lifecycle;
 mod mail;
 mod profile;

@@ -186,6 +186,7 @@ async fn unknown_email_and_wrong_password_answer_alike() {
             &json!({"email": "nobody@example.org"}),
         )
         .await;
+    app.accounts.deferred().idle().await;
     assert_eq!(status, 202);
     let (status, _) = app
         .post(
@@ -193,6 +194,7 @@ async fn unknown_email_and_wrong_password_answer_alike() {
             &json!({"email": "ada@example.org"}),
         )
         .await;
+    app.accounts.deferred().idle().await;
     assert_eq!(status, 202);
     let pool = app.pool().await;
     let mails: Vec<String> = sqlx::query_scalar(
@@ -381,6 +383,7 @@ async fn password_reset_mails_are_limited_per_address() {
                 &json!({"email": "ada@example.org"}),
             )
             .await;
+        app.accounts.deferred().idle().await;
         assert_eq!(status, 202);
     }
     let count = || async {
@@ -401,6 +404,7 @@ async fn password_reset_mails_are_limited_per_address() {
         &json!({"email": "ada@example.org"}),
     )
     .await;
+    app.accounts.deferred().idle().await;
     assert_eq!(count().await, 6);
 }
 
