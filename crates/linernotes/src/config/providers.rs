@@ -38,10 +38,13 @@ pub struct ClientSettings {
     pub breaker_failure_threshold: u32,
     /// Open-breaker cool-down.
     pub breaker_cool_down_secs: u64,
+    /// The longest a client request waits for this provider (its retries included); the fetch goes on
+    /// in the background after that, for the next reader.
+    pub interactive_deadline_ms: u64,
 }
 
 /// The keys of [`ClientSettings`], which a section hands to it; every other key is the provider's own.
-const CLIENT_KEYS: [&str; 8] = [
+const CLIENT_KEYS: [&str; 9] = [
     "base_url",
     "requests_per_second",
     "timeout_ms",
@@ -50,9 +53,15 @@ const CLIENT_KEYS: [&str; 8] = [
     "max_retry_after_secs",
     "breaker_failure_threshold",
     "breaker_cool_down_secs",
+    "interactive_deadline_ms",
 ];
 
 impl ClientSettings {
+    /// The longest a client request waits for the provider.
+    pub fn interactive_deadline(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.interactive_deadline_ms)
+    }
+
     fn check(&self, issues: &mut Issues) {
         issues.http_url("base_url", &self.base_url);
         issues.check(
@@ -66,6 +75,12 @@ impl ClientSettings {
             ),
         );
         issues.range("timeout_ms", self.timeout_ms, 100, 600_000);
+        issues.range(
+            "interactive_deadline_ms",
+            self.interactive_deadline_ms,
+            100,
+            600_000,
+        );
         issues.range("max_retries", self.max_retries, 0, 10);
         issues.at_least(
             "breaker_failure_threshold",
@@ -161,6 +176,7 @@ mod tests {
             max_retry_after_secs: 1,
             breaker_failure_threshold: 1,
             breaker_cool_down_secs: 1,
+            interactive_deadline_ms: 1,
         };
         let value = serde_json::to_value(block).unwrap();
         let mut fields: Vec<&str> = value

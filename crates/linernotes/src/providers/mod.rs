@@ -76,6 +76,8 @@ pub trait CatalogueSource: Send + Sync {
     fn name(&self) -> &'static str;
     /// The provider's name in messages to people (`MusicBrainz`).
     fn display_name(&self) -> &'static str;
+    /// The longest a client request waits for this provider.
+    fn interactive_deadline(&self) -> std::time::Duration;
     /// Looks up one entity with everything needed to fill the store.
     async fn lookup(
         &self,

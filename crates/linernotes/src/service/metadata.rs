@@ -5,6 +5,7 @@
 //! 3. Missing → one upstream call shared by all concurrent requesters → one transaction → answer.
 //! 4. Upstream failure → the stored copy (marked stale) when there is one, else a clear error.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -148,7 +149,7 @@ impl MetadataService {
                     FetchMode::UnlessFresh
                 };
                 match self
-                    .fetch(kind, stored.entity.mbid(), mode, Priority::Interactive)
+                    .fetch_interactive(kind, stored.entity.mbid(), mode)
                     .await
                 {
                     Ok(fresh) => Ok(cached(fresh, false)),
@@ -160,7 +161,7 @@ impl MetadataService {
             }
             None => {
                 let fetched = self
-                    .fetch(kind, mbid, FetchMode::UnlessFresh, Priority::Interactive)
+                    .fetch_interactive(kind, mbid, FetchMode::UnlessFresh)
                     .await?;
                 Ok(cached(fetched, false))
             }
@@ -191,18 +192,27 @@ impl MetadataService {
         if let Some(mbid) = self.inner.repo.resolve(kind, id).await? {
             return Ok(mbid);
         }
+        if !matches!(namespace, Namespace::Isrc | Namespace::Barcode) {
+            return Err(ServiceError::not_found(format!(
+                "no {kind} with ID {id} is known yet; linernotes learns {namespace} IDs from \
+                 MusicBrainz URL relations, so look the {kind} up by its musicbrainz: ID first"
+            )));
+        }
         let catalogue = self.catalogue();
-        let candidates = match namespace {
-            Namespace::Isrc => catalogue.recordings_by_isrc(id.value()).await,
-            Namespace::Barcode => catalogue.releases_by_barcode(id.value()).await,
-            _ => {
-                return Err(ServiceError::not_found(format!(
-                    "no {kind} with ID {id} is known yet; linernotes learns {namespace} IDs from \
-                     MusicBrainz URL relations, so look the {kind} up by its musicbrainz: ID first"
-                )))
-            }
-        };
         let what = format!("{kind} {id}");
+        let service = self.clone();
+        let value = id.value().to_owned();
+        let candidates = self
+            .within_deadline(&what, async move {
+                let catalogue = service.catalogue();
+                let found = if namespace == Namespace::Isrc {
+                    catalogue.recordings_by_isrc(&value).await
+                } else {
+                    catalogue.releases_by_barcode(&value).await
+                };
+                Ok(found)
+            })
+            .await?;
         candidates
             .map_err(self.catalogue_error(&what))?
             .into_iter()
@@ -214,6 +224,53 @@ impl MetadataService {
                     &what,
                 )
             })
+    }
+
+    /// Fetches one entity for a client that is waiting (see [`MetadataService::within_deadline`]).
+    async fn fetch_interactive(
+        &self,
+        kind: EntityKind,
+        mbid: Mbid,
+        mode: FetchMode,
+    ) -> Result<StoredEntity, ServiceError> {
+        let service = self.clone();
+        let what = format!("{kind} {}", mbid.to_entity_id());
+        self.within_deadline(&what, async move {
+            service.fetch(kind, mbid, mode, Priority::Interactive).await
+        })
+        .await
+    }
+
+    /// Runs `work` (an upstream call and what is stored of it) in the background and waits for it at
+    /// most the catalogue's interactive deadline: past it, the waiting client is told the provider is
+    /// unavailable (a caller with a stored copy answers that instead) while `work` goes on, so its
+    /// result is stored for the next reader. A slow provider with retries could otherwise hold a
+    /// request for minutes.
+    async fn within_deadline<T: Send + 'static>(
+        &self,
+        what: &str,
+        work: impl Future<Output = Result<T, ServiceError>> + Send + 'static,
+    ) -> Result<T, ServiceError> {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        self.inner.background.spawn(async move {
+            // The client may have stopped waiting; the work is done either way.
+            let _ = answer.send(work.await);
+        });
+        let deadline = self.catalogue().interactive_deadline();
+        match tokio::time::timeout(deadline, answered).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(ServiceError::internal(format!(
+                "the work for {what} ended without an answer"
+            ))),
+            Err(_) => Err(ServiceError::new(
+                ErrorCode::Unavailable,
+                format!(
+                    "{} did not answer within {} ms; {what} is still being fetched, try again shortly",
+                    self.catalogue().display_name(),
+                    deadline.as_millis()
+                ),
+            )),
+        }
     }
 
     /// Fetches one entity upstream and stores it, sharing the call with concurrent requesters; then
@@ -350,7 +407,14 @@ impl MetadataService {
             }
             return Ok(page.clone());
         }
-        match self.sync_albums(artist, Priority::Interactive).await {
+        let service = self.clone();
+        let synced = self
+            .within_deadline(
+                &format!("the albums of artist {}", artist.to_entity_id()),
+                async move { service.sync_albums(artist, Priority::Interactive).await },
+            )
+            .await;
+        match synced {
             Ok(()) => self
                 .inner
                 .repo
@@ -431,10 +495,13 @@ impl MetadataService {
             return Ok(SearchPage::clone(&page));
         }
         let what = format!("search for {}s", query.kind);
+        let service = self.clone();
+        let asked = query.clone();
         let page = self
-            .catalogue()
-            .search(&query)
-            .await
+            .within_deadline(&what, async move {
+                Ok(service.catalogue().search(&asked).await)
+            })
+            .await?
             .map_err(self.catalogue_error(&what))?;
         self.inner
             .cache

@@ -1025,3 +1025,42 @@ async fn health_readiness_and_reflection() {
         Some(v1alpha::server_reflection_response::MessageResponse::FileDescriptorResponse(ref f)) if !f.file_descriptor_proto.is_empty()
     ));
 }
+
+/// A slow upstream holds no request past `interactive_deadline_ms`: a miss answers 503 while the
+/// fetch goes on and stores the entity for the next reader (no second upstream call); a refresh of a
+/// stored entity answers the stored copy marked stale.
+#[tokio::test]
+async fn a_slow_upstream_holds_no_request_past_the_interactive_deadline() {
+    let app = TestApp::spawn_with(TestOptions {
+        configure: Some(Box::new(|s| {
+            s.providers.musicbrainz.client.interactive_deadline_ms = 200;
+        })),
+        ..Default::default()
+    })
+    .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/ws/2/artist/{ARTIST}")))
+        .respond_with(
+            json_response(&artist(ARTIST, "Ada Example")).set_delay(Duration::from_secs(2)),
+        )
+        .mount(&app.mock)
+        .await;
+    let url = format!("/v1/artists/{}", mb(ARTIST));
+    let answer = app.get(&url).await;
+    assert_error("a miss past the deadline", &answer, 503, "UNAVAILABLE");
+    app.metadata.background().idle().await;
+    let (status, body) = app.get(&url).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["name"], "Ada Example");
+    assert_eq!(
+        app.upstream_calls().await,
+        1,
+        "the fetch went on and was stored"
+    );
+
+    let (status, body) = app.get(&format!("{url}?refresh=true")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["freshness"]["stale"], true, "{body}");
+    app.metadata.background().idle().await;
+    assert_eq!(app.upstream_calls().await, 2);
+}

@@ -66,6 +66,7 @@ pub struct PoliteClient {
     max_retries: u32,
     retry_base_delay: Duration,
     max_retry_after: Duration,
+    interactive_deadline: Duration,
     read_rejection: RejectionReader,
 }
 
@@ -123,6 +124,7 @@ impl PoliteClient {
             max_retries: settings.max_retries,
             retry_base_delay: Duration::from_millis(settings.retry_base_delay_ms),
             max_retry_after: Duration::from_secs(settings.max_retry_after_secs),
+            interactive_deadline: settings.interactive_deadline(),
             read_rejection: |_| None,
         })
     }
@@ -136,6 +138,11 @@ impl PoliteClient {
     /// Who this client speaks to.
     pub fn name(&self) -> ProviderName {
         self.name
+    }
+
+    /// The longest a client request waits for this provider.
+    pub fn interactive_deadline(&self) -> Duration {
+        self.interactive_deadline
     }
 
     /// The URL of `path`, relative to the base URL.

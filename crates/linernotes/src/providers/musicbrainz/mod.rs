@@ -124,6 +124,10 @@ impl CatalogueSource for MusicBrainzClient {
         NAME.display
     }
 
+    fn interactive_deadline(&self) -> std::time::Duration {
+        self.client.interactive_deadline()
+    }
+
     async fn lookup(
         &self,
         kind: EntityKind,
