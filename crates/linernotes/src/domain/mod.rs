@@ -9,6 +9,7 @@
 //! - [`search`]: search hits and pages.
 //! - [`links`]: other services' IDs read from URL relations.
 //! - [`provider`]: how upstream providers are doing, as status reports show it.
+//! - [`text`]: what text people type may contain.
 //! - [`account`]: fields of accounts that parse (e-mail addresses, passwords, roles, profile fields);
 //!   users, sessions, audit entries and outbox mail; login-throttle arithmetic.
 //! - [`library`]: favourites, playlists, plays, top lists, playback state, search history.
@@ -20,6 +21,7 @@ pub mod library;
 pub mod links;
 pub mod provider;
 pub mod search;
+pub mod text;
 
 pub use entity::*;
 pub use id::{EntityId, EntityKind, IdError, Mbid, Namespace};

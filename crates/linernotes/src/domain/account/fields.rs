@@ -7,6 +7,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::text::check_typed_text;
+
 use super::printable;
 
 /// Longest accepted e-mail address (RFC 5321 path limit).
@@ -30,7 +32,8 @@ pub struct Email(String);
 impl Email {
     /// Trims and validates an address: one `@`, a local part of at most 64 characters, a domain of
     /// dot-separated labels (letters, digits, hyphens) with at least one dot, nothing that could be a
-    /// quote, a bracket, a separator or a control character.
+    /// quote, a bracket, a separator or a control character. An internationalised domain is kept in its
+    /// ASCII form, and refused when a label mixes Latin, Greek or Cyrillic letters.
     pub fn parse(raw: &str) -> Result<Self, String> {
         let email = raw.trim();
         if email.is_empty() {
@@ -64,10 +67,25 @@ impl Email {
                             || (!c.is_ascii() && c.is_alphanumeric())
                     })
             });
-        if local_ok && domain_ok {
-            Ok(Email(email.to_owned()))
-        } else {
-            Err(invalid())
+        if !(local_ok && domain_ok) {
+            return Err(invalid());
+        }
+        if domain.is_ascii() {
+            return Ok(Email(email.to_owned()));
+        }
+        if let Some(label) = labels.iter().find(|label| mixes_lookalike_scripts(label)) {
+            return Err(format!(
+                "the domain of '{}' mixes Latin, Greek or Cyrillic letters in '{}', as a look-alike of \
+                 another address would; expected letters of one script per label",
+                printable(email),
+                printable(label)
+            ));
+        }
+        // Internationalised domains are kept in their ASCII form, the one mail servers use, so two
+        // spellings that look alike are told apart wherever the address is shown.
+        match url::Host::parse(domain) {
+            Ok(url::Host::Domain(ascii)) => Ok(Email(format!("{local}@{ascii}"))),
+            _ => Err(invalid()),
         }
     }
 
@@ -86,6 +104,34 @@ impl fmt::Display for Email {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// The scripts whose letters look alike (Latin `a`, Cyrillic `а`, Greek `α`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum LookalikeScript {
+    Latin,
+    Greek,
+    Cyrillic,
+}
+
+fn lookalike_script(c: char) -> Option<LookalikeScript> {
+    match c {
+        'a'..='z' | 'A'..='Z' | '\u{00C0}'..='\u{024F}' | '\u{1E00}'..='\u{1EFF}' => {
+            Some(LookalikeScript::Latin)
+        }
+        '\u{0370}'..='\u{03FF}' | '\u{1F00}'..='\u{1FFF}' => Some(LookalikeScript::Greek),
+        '\u{0400}'..='\u{052F}' => Some(LookalikeScript::Cyrillic),
+        _ => None,
+    }
+}
+
+/// Whether a domain label mixes letters of scripts that look alike (`pаypal` with a Cyrillic `а`).
+fn mixes_lookalike_scripts(label: &str) -> bool {
+    let mut scripts = label.chars().filter_map(lookalike_script);
+    let Some(first) = scripts.next() else {
+        return false;
+    };
+    scripts.any(|script| script != first)
 }
 
 /// A password within the accepted length. Its `Debug` never shows it.
@@ -187,12 +233,7 @@ fn check_text(
     if text.chars().count() > max_chars {
         return Err(format!("{field} must be at most {max_chars} characters"));
     }
-    if text
-        .chars()
-        .any(|c| c.is_control() && !(allow_newlines && (c == '\n' || c == '\t')))
-    {
-        return Err(format!("{field} must not contain control characters"));
-    }
+    check_typed_text(field, text, allow_newlines)?;
     if text.contains(FORBIDDEN_TEXT_CHARS) || text.contains("--") || text.contains("/*") {
         return Err(format!(
             "{field} must not contain markup, quotes, semicolons, backslashes, braces or comment markers"
@@ -267,34 +308,83 @@ impl AvatarUrl {
     }
 }
 
-/// A language tag such as `en` or `pt-BR` (a BCP 47 primary subtag with optional subtags).
+/// ISO 639-1 language codes.
+const LANGUAGES: &str = "aa ab ae af ak am an ar as av ay az ba be bg bi bm bn bo br bs ca ce ch co cr cs \
+    cu cv cy da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu \
+    hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb lg li ln \
+    lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv ny oc oj om or os pa pi pl ps \
+    pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr ss st su sv sw ta te tg th ti tk tl tn to \
+    tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu";
+
+/// ISO 3166-1 alpha-2 country codes (and XK, widely used for Kosovo).
+const REGIONS: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL \
+    BM BN BO BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM \
+    DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY \
+    HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC \
+    LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE \
+    NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD \
+    SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA \
+    UG UM US UY UZ VA VC VE VG VI VN VU WF WS XK YE YT ZA ZM ZW";
+
+/// Whether `code` is one of the space-separated codes in `list`.
+fn listed(list: &str, code: &str) -> bool {
+    list.split_whitespace().any(|known| known == code)
+}
+
+/// A language tag: an ISO 639-1 language, optionally a script and a region (`en`, `pt-BR`,
+/// `zh-Hant-TW`), written in their usual case. Private-use and extension subtags are refused: nothing
+/// linernotes shows depends on them.
 pub fn parse_language(raw: &str) -> Result<String, String> {
     let text = raw.trim();
-    let mut parts = text.split('-');
-    let primary_ok = parts
-        .next()
-        .is_some_and(|p| (2..=3).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphabetic()));
-    let rest_ok =
-        parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()));
-    if primary_ok && rest_ok && text.len() <= 35 {
-        Ok(text.to_owned())
-    } else {
-        Err(format!(
-            "language must be a language tag such as en or pt-BR, got '{}'",
+    let invalid = || {
+        format!(
+            "language must be a language tag such as en, pt-BR or zh-Hant-TW (an ISO 639-1 \
+             language, optionally a script and a region), got '{}'",
             printable(text)
-        ))
+        )
+    };
+    let mut parts = text.split('-');
+    let language = parts
+        .next()
+        .map(str::to_ascii_lowercase)
+        .filter(|l| listed(LANGUAGES, l))
+        .ok_or_else(invalid)?;
+    let mut tag = language;
+    let mut rest: Vec<&str> = parts.collect();
+    if let Some(script) = rest
+        .first()
+        .filter(|s| s.len() == 4 && s.chars().all(|c| c.is_ascii_alphabetic()))
+    {
+        let mut script = script.to_ascii_lowercase();
+        script[..1].make_ascii_uppercase();
+        tag = format!("{tag}-{script}");
+        rest.remove(0);
+    }
+    match rest.as_slice() {
+        [] => Ok(tag),
+        [region] => {
+            let upper = region.to_ascii_uppercase();
+            let is_region = listed(REGIONS, &upper)
+                || (region.len() == 3 && region.chars().all(|c| c.is_ascii_digit()));
+            if is_region {
+                Ok(format!("{tag}-{upper}"))
+            } else {
+                Err(invalid())
+            }
+        }
+        _ => Err(invalid()),
     }
 }
 
 /// A region: an ISO 3166-1 alpha-2 code such as `DE`, upper-cased.
 pub fn parse_region(raw: &str) -> Result<String, String> {
-    let text = raw.trim();
-    if text.len() == 2 && text.chars().all(|c| c.is_ascii_alphabetic()) {
-        Ok(text.to_ascii_uppercase())
+    let text = raw.trim().to_ascii_uppercase();
+    if listed(REGIONS, &text) {
+        Ok(text)
     } else {
         Err(format!(
-            "region must be a two-letter country code such as DE, got '{}'",
-            printable(text)
+            "region must be an ISO 3166-1 country code such as DE, got '{}'",
+            printable(raw.trim())
         ))
     }
 }
@@ -350,5 +440,41 @@ mod tests {
         assert!(DisplayName::parse("Robert'); DROP TABLE users;--").is_err());
         assert!(DisplayName::parse(&"x".repeat(101)).is_err());
         assert!(Bio::parse("line one\nline two").is_ok());
+    }
+
+    #[test]
+    fn look_alike_domains_are_refused_and_international_ones_kept_in_ascii() {
+        assert!(
+            Email::parse("ada@ex\u{0430}mple.org").is_err(),
+            "Cyrillic a in a Latin label"
+        );
+        let idn = Email::parse("ada@bücher.de").unwrap();
+        assert_eq!(idn.as_str(), "ada@xn--bcher-kva.de");
+        assert_eq!(
+            Email::parse("ada@пример.рф").unwrap().as_str(),
+            "ada@xn--e1afmkfd.xn--p1ai"
+        );
+        assert_eq!(
+            Email::parse("Ada@Example.org").unwrap().as_str(),
+            "Ada@Example.org"
+        );
+    }
+
+    #[test]
+    fn language_tags_and_regions_must_be_real() {
+        assert_eq!(parse_language("pt-br").unwrap(), "pt-BR");
+        assert_eq!(parse_language("zh-hant-tw").unwrap(), "zh-Hant-TW");
+        assert_eq!(parse_language("es-419").unwrap(), "es-419");
+        for bad in [
+            "zz-ZZZZ-x",
+            "en-x-private",
+            "xx",
+            "en-QQ",
+            "en-Latn-US-extra",
+        ] {
+            assert!(parse_language(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_region("de").unwrap(), "DE");
+        assert!(parse_region("QQ").is_err());
     }
 }

@@ -31,6 +31,7 @@ use uuid::Uuid;
 use super::accounts::ExportSection;
 use super::{AccountService, MetadataService, ServiceError};
 use crate::config::LibrarySettings;
+use crate::domain::text::check_typed_text;
 use crate::domain::{EntityKind, Mbid};
 use crate::store::LibraryRepo;
 use crate::support::Clock;
@@ -85,6 +86,7 @@ fn text_field(
     value: &str,
     max: usize,
     allow_empty: bool,
+    multiline: bool,
 ) -> Result<String, ServiceError> {
     let value = value.trim();
     if value.is_empty() && !allow_empty {
@@ -95,15 +97,22 @@ fn text_field(
             "{name} must be at most {max} characters"
         )));
     }
-    if value
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t')
-    {
-        return Err(ServiceError::invalid(format!(
-            "{name} must not contain control characters"
-        )));
-    }
+    check_typed_text(name, value, multiline).map_err(ServiceError::invalid)?;
     Ok(value.to_owned())
+}
+
+/// The longest a track (its length, a position in it) can be: two days.
+const MAX_TRACK_MILLISECONDS: i64 = 48 * 3600 * 1000;
+
+/// Checks a length or position in a track: between 0 and two days.
+fn check_milliseconds(name: &str, value: i64) -> Result<(), ServiceError> {
+    if (0..=MAX_TRACK_MILLISECONDS).contains(&value) {
+        Ok(())
+    } else {
+        Err(ServiceError::invalid(format!(
+            "{name} must be between 0 and {MAX_TRACK_MILLISECONDS} (two days), got {value}"
+        )))
+    }
 }
 
 impl LibraryService {

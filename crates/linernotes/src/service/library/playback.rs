@@ -1,6 +1,6 @@
 //! Playback state: reading it and writing it by compare-and-set on its version.
 
-use super::{text_field, LibraryService, MAX_DEVICE_CHARS};
+use super::{check_milliseconds, text_field, LibraryService, MAX_DEVICE_CHARS};
 use crate::domain::library::{PlaybackState, PlaybackUpdate};
 use crate::domain::EntityKind;
 use crate::service::accounts::Principal;
@@ -39,19 +39,14 @@ impl LibraryService {
         principal: &Principal,
         report: PlaybackReport,
     ) -> Result<PlaybackUpdate, ServiceError> {
-        if report.position_ms < 0 {
-            return Err(ServiceError::invalid(format!(
-                "position_ms must not be negative, got {}",
-                report.position_ms
-            )));
-        }
+        check_milliseconds("position_ms", report.position_ms)?;
         if report.version < 0 {
             return Err(ServiceError::invalid(format!(
                 "version must not be negative, got {}",
                 report.version
             )));
         }
-        let device = text_field("device", &report.device, MAX_DEVICE_CHARS, false)?;
+        let device = text_field("device", &report.device, MAX_DEVICE_CHARS, false, false)?;
         let track = self.canonical(EntityKind::Track, &report.track_id).await?;
         Ok(self
             .inner

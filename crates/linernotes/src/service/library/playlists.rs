@@ -102,11 +102,12 @@ impl LibraryService {
         description: Option<&str>,
         public: Option<bool>,
     ) -> Result<Playlist, ServiceError> {
-        let name = text_field("name", name, MAX_NAME_CHARS, false)?;
+        let name = text_field("name", name, MAX_NAME_CHARS, false, false)?;
         let description = text_field(
             "description",
             description.unwrap_or(""),
             MAX_DESCRIPTION_CHARS,
+            true,
             true,
         )?;
         let summary = self
@@ -178,11 +179,11 @@ impl LibraryService {
         let change = PlaylistChange {
             name: edit
                 .name
-                .map(|n| text_field("name", &n, MAX_NAME_CHARS, false))
+                .map(|n| text_field("name", &n, MAX_NAME_CHARS, false, false))
                 .transpose()?,
             description: edit
                 .description
-                .map(|d| text_field("description", &d, MAX_DESCRIPTION_CHARS, true))
+                .map(|d| text_field("description", &d, MAX_DESCRIPTION_CHARS, true, true))
                 .transpose()?,
             public: edit.public,
         };

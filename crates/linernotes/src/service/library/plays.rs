@@ -4,13 +4,13 @@
 use chrono::{DateTime, Utc};
 
 use super::{
-    page, text_field, LibraryService, DEFAULT_HISTORY, DEFAULT_PAGE, MAX_DEVICE_CHARS, MAX_HISTORY,
-    MAX_PAGE,
+    check_milliseconds, page, text_field, LibraryService, DEFAULT_HISTORY, DEFAULT_PAGE,
+    MAX_DEVICE_CHARS, MAX_HISTORY, MAX_PAGE,
 };
 use crate::domain::library::{
     HistoryPage, Period, PlayCount, PlayStatus, TopArtist, TopList, TopTrack,
 };
-use crate::domain::EntityKind;
+use crate::domain::{format_timestamp, EntityKind};
 use crate::service::accounts::Principal;
 use crate::service::ServiceError;
 use crate::store::library::NewPlay;
@@ -30,6 +30,12 @@ pub struct PlayReport {
     pub duration_ms: Option<i64>,
     /// The client's name.
     pub client: Option<String>,
+}
+
+/// The earliest play accepted: no digital listening history goes back further, and a date before it
+/// (year 1, the Unix epoch) is a client's placeholder, not a play.
+fn earliest_play() -> DateTime<Utc> {
+    DateTime::from_timestamp(946_684_800, 0).unwrap_or_default()
 }
 
 /// Parses an optional RFC 3339 timestamp parameter called `name` (absent or empty: `None`).
@@ -63,17 +69,20 @@ impl LibraryService {
                 "played_at is in the future (more than {ahead} seconds ahead of the server's clock)"
             )));
         }
+        if played_at < earliest_play() {
+            return Err(ServiceError::invalid(format!(
+                "played_at must not be before {}, got {}",
+                format_timestamp(earliest_play()),
+                format_timestamp(played_at)
+            )));
+        }
         if let Some(duration) = report.duration_ms {
-            if duration < 0 {
-                return Err(ServiceError::invalid(format!(
-                    "duration_ms must not be negative, got {duration}"
-                )));
-            }
+            check_milliseconds("duration_ms", duration)?;
         }
         let client = report
             .client
             .as_deref()
-            .map(|c| text_field("client", c, MAX_DEVICE_CHARS, true))
+            .map(|c| text_field("client", c, MAX_DEVICE_CHARS, true, false))
             .transpose()?
             .filter(|c| !c.is_empty());
         let track = self.canonical(EntityKind::Track, &report.track_id).await?;

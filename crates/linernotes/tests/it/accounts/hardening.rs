@@ -210,3 +210,60 @@ async fn instances_on_one_database_accept_each_others_tokens() {
     assert_eq!(status, 200, "{me}");
     assert_eq!(me["email"], "ada@example.org");
 }
+
+/// Values no one could mean are refused at the boundary with a message saying what is expected: plays
+/// at year 1, lengths and positions of 9.2 × 10^18 ms, line breaks and direction overrides in names,
+/// invisible display names, made-up language tags, domains mixing look-alike scripts.
+#[tokio::test]
+async fn values_no_one_could_mean_are_refused() {
+    let app = TestApp::spawn().await;
+    let (_, token) = user(&app, "ada@example.org").await;
+    let track = "musicbrainz:b1a9c0e9-d987-4042-ae91-78d6a3267d69";
+    let refused = [
+        (
+            "POST",
+            "/v1/me/plays",
+            json!({"track_id": track, "played_at": "0001-01-01T00:00:00Z"}),
+        ),
+        (
+            "POST",
+            "/v1/me/plays",
+            json!({"track_id": track, "duration_ms": 9_200_000_000_000_000_000_i64}),
+        ),
+        (
+            "PUT",
+            "/v1/me/playback",
+            json!({"track_id": track, "position_ms": 9_200_000_000_000_000_000_i64, "device": "phone", "version": 0}),
+        ),
+        ("POST", "/v1/me/playlists", json!({"name": "Road\ntrip"})),
+        (
+            "POST",
+            "/v1/me/playlists",
+            json!({"name": "evil\u{202E}gpj.exe"}),
+        ),
+        ("PATCH", "/v1/me", json!({"display_name": "\u{200B}"})),
+        (
+            "PATCH",
+            "/v1/me",
+            json!({"display_name": "\u{200D}\u{200C}"}),
+        ),
+        ("PATCH", "/v1/me", json!({"language": "zz-ZZZZ-x"})),
+    ];
+    for (method, path, body) in refused {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let (status, _, answer) = app.send(method, path, Some(&body), Some(&token)).await;
+        assert_error(
+            &format!("{path} {body}"),
+            &(status, answer),
+            400,
+            "INVALID_ARGUMENT",
+        );
+    }
+    let look_alike = app
+        .post(
+            "/v1/auth/register",
+            &json!({"email": "bob@ex\u{0430}mple.org", "password": PASSWORD, "display_name": "Bob"}),
+        )
+        .await;
+    assert_error("a look-alike domain", &look_alike, 400, "INVALID_ARGUMENT");
+}
