@@ -153,7 +153,11 @@ async fn create_database_if_missing(options: &PgConnectOptions) -> Result<(), St
         let statement = format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\""));
         match sqlx::query(&statement).execute(&mut admin).await {
             Ok(_) => tracing::info!(database = %name, "created database"),
-            Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("42P04") => {}
+            // Another instance starting at the same moment created it first: PostgreSQL says so
+            // as "already exists" (42P04) or, when both inserted the catalogue row at once, as a
+            // unique violation on it (23505).
+            Err(sqlx::Error::Database(db))
+                if matches!(db.code().as_deref(), Some("42P04") | Some("23505")) => {}
             Err(e) => return Err(format!("cannot create database {name}: {e}")),
         }
     }

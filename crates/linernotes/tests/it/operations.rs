@@ -119,6 +119,19 @@ async fn concurrent_migrations_on_a_fresh_database_both_succeed() {
     second.close().await;
 }
 
+/// Several instances starting together on a database that does not exist yet all connect: one creates
+/// it, the others find it created.
+#[tokio::test]
+async fn instances_starting_together_all_create_or_find_the_database() {
+    let db = TestDatabase::reserve();
+    let mock = MockServer::start().await;
+    let settings = test_settings(&db.url(), &mock.uri());
+    let connects = (0..4).map(|_| store::connect(&settings.database));
+    for pool in futures::future::join_all(connects).await {
+        pool.expect("every instance connects").close().await;
+    }
+}
+
 /// Connecting to a database that does not exist yet creates it (`database.create_if_missing` is on
 /// by default).
 #[tokio::test]
