@@ -3,8 +3,8 @@
 //! - [`serve`]: migrates the database and serves both APIs until a shutdown signal;
 //! - [`migrate`]: migrations up, down and their status;
 //! - [`users`]: bootstrap an admin, import users of an older deployment;
-//! - `config check`: the effective configuration, secrets redacted (answered here, before anything
-//!   connects).
+//! - `config check`: the effective configuration, secrets redacted, with where each value came from
+//!   (answered here, before anything connects).
 //!
 //! A command loads the configuration, calls the library and maps failures to an exit code: 2 for
 //! configuration and start-up failures, 1 otherwise.
@@ -13,11 +13,13 @@ pub mod migrate;
 pub mod serve;
 pub mod users;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::config::Loaded;
 use crate::Settings;
 
 /// linernotes: a self-hostable music metadata aggregator.
@@ -61,10 +63,27 @@ enum ConfigAction {
 /// Exit code for configuration and start-up failures (bad config, unreachable database).
 const EXIT_STARTUP: u8 = 2;
 
+/// Where each value that is not a compiled-in default came from, and what the operator may not expect,
+/// as YAML comments.
+fn sources_comment(loaded: &Loaded) -> String {
+    let mut out = String::from("\n# Where values come from (every other key has its compiled-in default):\n");
+    if loaded.sources.is_empty() {
+        out.push_str("#   (no value is set: all defaults)\n");
+    }
+    for (key, source) in &loaded.sources {
+        out.push_str(&format!("#   {key}: {source}\n"));
+    }
+    for note in &loaded.notes {
+        out.push_str(&format!("# Note: {note}\n"));
+    }
+    out
+}
+
 /// Runs the parsed command line to its end.
 pub fn main(cli: Cli) -> ExitCode {
-    let settings = match Settings::load(cli.config.as_deref()) {
-        Ok(settings) => settings,
+    let environment: BTreeMap<String, String> = std::env::vars().collect();
+    let loaded = match Settings::load_explained(cli.config.as_deref(), &environment) {
+        Ok(loaded) => loaded,
         Err(err) => {
             eprintln!("linernotes: {err}");
             return ExitCode::from(EXIT_STARTUP);
@@ -74,9 +93,11 @@ pub fn main(cli: Cli) -> ExitCode {
         action: ConfigAction::Check,
     } = cli.command
     {
-        print!("{}", settings.to_redacted_yaml());
+        print!("{}", loaded.settings.to_redacted_yaml());
+        print!("{}", sources_comment(&loaded));
         return ExitCode::SUCCESS;
     }
+    let settings = loaded.settings;
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(err) => {
@@ -85,6 +106,9 @@ pub fn main(cli: Cli) -> ExitCode {
         }
     };
     crate::app::init_logging(&settings);
+    for note in &loaded.notes {
+        tracing::warn!("{note}");
+    }
     let result = runtime.block_on(async {
         match cli.command {
             Command::Serve => serve::run(settings).await,

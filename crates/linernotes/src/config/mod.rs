@@ -6,13 +6,15 @@
 //!
 //! One file per section, each with its settings and their checks: [`server`], [`database`], [`cache`],
 //! [`metadata`], [`providers`], [`logging`], [`auth`], [`library`]; [`issues`] collects problems and
-//! holds the shared checks (ranges, URLs); [`redact`] keeps secrets out of what is printed.
+//! holds the shared checks (ranges, URLs); [`redact`] keeps secrets out of what is printed; [`load`]
+//! reads the sources so that one run reports every problem and says where each value came from.
 
 pub mod auth;
 pub mod cache;
 pub mod database;
 pub mod issues;
 pub mod library;
+pub mod load;
 pub mod logging;
 pub mod metadata;
 pub mod providers;
@@ -29,6 +31,7 @@ pub use cache::{CacheSettings, CacheTtlSettings};
 pub use database::{parse_database_url, DatabaseSettings};
 pub use issues::{ConfigIssue, Issues};
 pub use library::LibrarySettings;
+pub use load::{Loaded, Source};
 pub use logging::LoggingSettings;
 pub use metadata::{FreshnessSettings, MetadataSettings};
 pub use providers::{
@@ -98,61 +101,7 @@ impl Settings {
         file: Option<&Path>,
         env: &BTreeMap<String, String>,
     ) -> Result<Self, ConfigError> {
-        use config::{Config, Environment, File, FileFormat};
-
-        let file = match file {
-            Some(path) => {
-                if !path.is_file() {
-                    return Err(ConfigError::File {
-                        path: path.to_owned(),
-                        reason: "no such file".into(),
-                    });
-                }
-                Some(path.to_owned())
-            }
-            None => Some(PathBuf::from(DEFAULT_CONFIG_FILE)).filter(|p| p.is_file()),
-        };
-        let linernotes_env: config::Map<String, String> = env
-            .iter()
-            .filter(|(k, _)| k.starts_with("LINERNOTES__"))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        let environment = || {
-            Environment::with_prefix("LINERNOTES")
-                .prefix_separator("__")
-                .separator("__")
-                .try_parsing(true)
-                .source(Some(linernotes_env.clone()))
-        };
-        let user_sources = || {
-            let mut builder = Config::builder();
-            if let Some(path) = &file {
-                builder = builder.add_source(File::from(path.as_path()).format(FileFormat::Yaml));
-            }
-            builder.add_source(environment())
-        };
-
-        let user = user_sources()
-            .build()
-            .map_err(|e| ConfigError::Parse(e.to_string()))?;
-        let mut builder = Config::builder()
-            .add_source(File::from_str(DEFAULTS_YAML, FileFormat::Yaml))
-            .add_source(user);
-        let url_set_by_user = user_sources()
-            .build()
-            .ok()
-            .is_some_and(|c| c.get_string("database.url").is_ok());
-        if let (false, Some(url)) = (url_set_by_user, env.get("DATABASE_URL")) {
-            builder = builder
-                .set_override("database.url", url.as_str())
-                .map_err(|e| ConfigError::Parse(e.to_string()))?;
-        }
-        let settings: Settings = builder
-            .build()
-            .and_then(|c| c.try_deserialize())
-            .map_err(|e| ConfigError::Parse(e.to_string()))?;
-        settings.validate().map_err(ConfigError::Invalid)?;
-        Ok(settings)
+        Self::load_explained(file, env).map(|loaded| loaded.settings)
     }
 
     /// Checks every value; returns all problems at once.

@@ -242,6 +242,62 @@ fn config_check_prints_the_effective_configuration_without_the_password() {
     );
 }
 
+/// One run reports every problem: an unknown key (with the key it was probably meant to be), a value
+/// of the wrong type, an out-of-range value and a log level that is no level.
+#[test]
+fn config_check_reports_every_problem_in_one_run() {
+    let out = linernotes(
+        &["config", "check"],
+        &[
+            ("LINERNOTES__DATABASE__MAX_CONECTIONS", "3"),
+            ("LINERNOTES__DATABASE__MIN_CONNECTIONS", "-5"),
+            ("LINERNOTES__SERVER__MAX_BODY_BYTES", "12"),
+            ("LINERNOTES__LOGGING__LEVEL", "loud"),
+        ],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for expected in [
+        "database.max_conections: unknown key; did you mean database.max_connections?",
+        "database.min_connections",
+        "server.max_body_bytes",
+        "logging.level",
+    ] {
+        assert!(stderr.contains(expected), "{expected} in {stderr}");
+    }
+}
+
+/// `config check` says where each value came from, and that `DATABASE_URL` lost to the file.
+#[test]
+fn config_check_names_each_source() {
+    let dir = WorkDir::new();
+    let file = dir.0.join("linernotes.yaml");
+    std::fs::write(&file, "database:\n  url: \"postgres://localhost/from_file\"\n")
+        .expect("write config");
+    let out = linernotes(
+        &["--config", file.to_str().expect("path"), "config", "check"],
+        &[
+            ("DATABASE_URL", "postgres://localhost/from_env"),
+            ("LINERNOTES__SERVER__HTTP_ADDR", "127.0.0.1:9999"),
+        ],
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("postgres://localhost/from_file"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("#   database.url: {}", file.display())),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("#   server.http_addr: environment variable LINERNOTES__SERVER__HTTP_ADDR"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("DATABASE_URL is set but not used"),
+        "{stdout}"
+    );
+}
+
 /// `config check` with invalid values exits 2 and names every invalid key.
 #[test]
 fn config_check_rejects_invalid_values_naming_each_key() {
