@@ -370,13 +370,25 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// Installs the log subscriber (text or JSON) for the binary.
-pub fn init_logging(settings: &Settings) {
+/// Installs the log subscriber (text or JSON) for the binary. Logs go to standard error (standard
+/// output is for what a command prints), coloured only when that is a terminal. A server logs at
+/// `logging.level`; a one-shot command (migrate, users) only its errors, unless `RUST_LOG` says
+/// otherwise, so that its output is what it did.
+pub fn init_logging(settings: &Settings, one_shot: bool) {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
+    let level = if one_shot {
+        "error"
+    } else {
+        settings.logging.level.as_str()
+    };
     let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(&settings.logging.level))
+        .or_else(|_| EnvFilter::try_new(level))
         .unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     let result = if settings.logging.format == "json" {
         builder.json().try_init()
     } else {

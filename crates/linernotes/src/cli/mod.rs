@@ -66,7 +66,8 @@ const EXIT_STARTUP: u8 = 2;
 /// Where each value that is not a compiled-in default came from, and what the operator may not expect,
 /// as YAML comments.
 fn sources_comment(loaded: &Loaded) -> String {
-    let mut out = String::from("\n# Where values come from (every other key has its compiled-in default):\n");
+    let mut out =
+        String::from("\n# Where values come from (every other key has its compiled-in default):\n");
     if loaded.sources.is_empty() {
         out.push_str("#   (no value is set: all defaults)\n");
     }
@@ -105,9 +106,14 @@ pub fn main(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    crate::app::init_logging(&settings);
+    let one_shot = !matches!(cli.command, Command::Serve);
+    crate::app::init_logging(&settings, one_shot);
     for note in &loaded.notes {
-        tracing::warn!("{note}");
+        if one_shot {
+            eprintln!("linernotes: note: {note}");
+        } else {
+            tracing::warn!("{note}");
+        }
     }
     let result = runtime.block_on(async {
         match cli.command {

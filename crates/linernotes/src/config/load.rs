@@ -72,7 +72,10 @@ fn leaves(prefix: &str, value: &Value, out: &mut Vec<(String, Value)>) {
 
 /// The environment variable that sets `key`.
 fn variable_of(key: &str) -> String {
-    format!("LINERNOTES__{}", key.replace('.', "__").to_ascii_uppercase())
+    format!(
+        "LINERNOTES__{}",
+        key.replace('.', "__").to_ascii_uppercase()
+    )
 }
 
 /// The known key nearest to `unknown` (by edit distance), when one is near enough to be a typo.
@@ -143,7 +146,11 @@ impl Settings {
             .build()
             .map_err(|e| ConfigError::Parse(e.to_string()))?;
         let mut known = Vec::new();
-        leaves("", &Value::from(defaults.collect().unwrap_or_default()), &mut known);
+        leaves(
+            "",
+            &Value::from(defaults.collect().unwrap_or_default()),
+            &mut known,
+        );
         let known: BTreeMap<String, Value> = known.into_iter().collect();
 
         let mut given = BTreeMap::new();
@@ -153,7 +160,11 @@ impl Settings {
                 .build()
                 .map_err(|e| ConfigError::Parse(e.to_string()))?;
             let mut found = Vec::new();
-            leaves("", &Value::from(from_file.collect().unwrap_or_default()), &mut found);
+            leaves(
+                "",
+                &Value::from(from_file.collect().unwrap_or_default()),
+                &mut found,
+            );
             for (key, value) in found {
                 let source = Source::File(path.clone());
                 given.insert(key, Given { value, source });
@@ -175,7 +186,11 @@ impl Settings {
             .build()
             .map_err(|e| ConfigError::Parse(e.to_string()))?;
         let mut found = Vec::new();
-        leaves("", &Value::from(from_env.collect().unwrap_or_default()), &mut found);
+        leaves(
+            "",
+            &Value::from(from_env.collect().unwrap_or_default()),
+            &mut found,
+        );
         for (key, value) in found {
             let source = Source::Environment(variable_of(&key));
             given.insert(key, Given { value, source });

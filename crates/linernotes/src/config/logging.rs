@@ -40,10 +40,12 @@ fn is_log_filter(text: &str) -> bool {
     let is_level = |word: &str| LEVELS.contains(&word.trim().to_ascii_lowercase().as_str());
     tracing_subscriber::EnvFilter::try_new(text).is_ok()
         && !text.trim().is_empty()
-        && text.split(',').all(|directive| match directive.rsplit_once('=') {
-            Some((target, level)) => !target.trim().is_empty() && is_level(level),
-            None => is_level(directive),
-        })
+        && text
+            .split(',')
+            .all(|directive| match directive.rsplit_once('=') {
+                Some((target, level)) => !target.trim().is_empty() && is_level(level),
+                None => is_level(directive),
+            })
 }
 
 #[cfg(test)]

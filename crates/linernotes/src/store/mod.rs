@@ -77,6 +77,13 @@ pub struct ConnectError {
     pub url: String,
     /// What went wrong.
     pub reason: String,
+    /// Whether the server said the database does not exist.
+    pub missing_database: bool,
+}
+
+/// Whether connecting failed because the database does not exist (and was not to be created).
+pub fn is_missing_database(err: &ConnectError) -> bool {
+    err.missing_database
 }
 
 /// Connects to the configured database, creating it first when it is missing and allowed to, and
@@ -87,6 +94,7 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<PgPool, ConnectError
     let fail = |reason: String| ConnectError {
         url: redact_url(url),
         reason,
+        missing_database: false,
     };
     let options = parse_database_url(url).map_err(fail)?;
     let options =
@@ -116,7 +124,13 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<PgPool, ConnectError
     let mut conn = tokio::time::timeout(connect_timeout, pool.acquire())
         .await
         .map_err(|_| timed_out())?
-        .map_err(|e| fail(e.to_string()))?;
+        .map_err(|e| ConnectError {
+            missing_database: matches!(
+                &e,
+                sqlx::Error::Database(db) if db.code().as_deref() == Some("3D000")
+            ),
+            ..fail(e.to_string())
+        })?;
     conn.ping().await.map_err(|e| fail(e.to_string()))?;
     drop(conn);
     Ok(pool)
@@ -179,6 +193,19 @@ pub struct MigrationStatus {
     pub description: String,
     /// Whether it is applied.
     pub applied: bool,
+}
+
+/// The embedded migrations, none applied (the state of a database that does not exist yet).
+pub fn embedded_migrations() -> Vec<MigrationStatus> {
+    MIGRATOR
+        .iter()
+        .filter(|m| m.migration_type.is_up_migration())
+        .map(|m| MigrationStatus {
+            version: m.version,
+            description: m.description.to_string(),
+            applied: false,
+        })
+        .collect()
 }
 
 /// Lists the embedded migrations with their state.

@@ -272,8 +272,11 @@ fn config_check_reports_every_problem_in_one_run() {
 fn config_check_names_each_source() {
     let dir = WorkDir::new();
     let file = dir.0.join("linernotes.yaml");
-    std::fs::write(&file, "database:\n  url: \"postgres://localhost/from_file\"\n")
-        .expect("write config");
+    std::fs::write(
+        &file,
+        "database:\n  url: \"postgres://localhost/from_file\"\n",
+    )
+    .expect("write config");
     let out = linernotes(
         &["--config", file.to_str().expect("path"), "config", "check"],
         &[
@@ -283,7 +286,10 @@ fn config_check_names_each_source() {
     );
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
-    assert!(stdout.contains("postgres://localhost/from_file"), "{stdout}");
+    assert!(
+        stdout.contains("postgres://localhost/from_file"),
+        "{stdout}"
+    );
     assert!(
         stdout.contains(&format!("#   database.url: {}", file.display())),
         "{stdout}"
@@ -326,6 +332,11 @@ async fn serve_with_an_unreachable_database_exits_2_with_one_redacted_line() {
                 "postgres://user:s3cret@127.0.0.1:1/x",
             ),
             ("LINERNOTES__DATABASE__CONNECT_TIMEOUT_SECS", "3"),
+            // A configured contact keeps the placeholder warning out of the log on standard error.
+            (
+                "LINERNOTES__PROVIDERS__MUSICBRAINZ__CONTACT",
+                "tests@linernotes.invalid",
+            ),
             ("LINERNOTES__SERVER__GRPC_ADDR", "127.0.0.1:0"),
             ("LINERNOTES__SERVER__HTTP_ADDR", "127.0.0.1:0"),
         ],
@@ -344,6 +355,86 @@ async fn serve_with_an_unreachable_database_exits_2_with_one_redacted_line() {
         "{stdout}{stderr}"
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// `migrate status` and `migrate down` never create a missing database; status lists every migration as
+/// pending.
+#[tokio::test]
+async fn migrate_status_and_down_do_not_create_the_database() {
+    let db = TestDatabase::reserve();
+    let env = [("LINERNOTES__DATABASE__URL", db.url())];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let status = linernotes_async(&["migrate", "status"], &env).await;
+    assert_eq!(status.status.code(), Some(0), "{}", text(&status.stderr));
+    let stdout = text(&status.stdout);
+    assert!(stdout.contains("does not exist yet"), "{stdout}");
+    assert!(stdout.contains("pending"), "{stdout}");
+    let down = linernotes_async(&["migrate", "down"], &env).await;
+    assert_ne!(down.status.code(), Some(0));
+    let mut admin = PgConnection::connect(&admin_url()).await.expect("admin");
+    let created: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&db.name)
+            .fetch_one(&mut admin)
+            .await
+            .expect("query pg_database");
+    assert!(!created, "neither command created the database");
+}
+
+/// `migrate down` refuses what it cannot mean (a version that is no migration, a target above the
+/// newest applied one, nothing applied) and reverts only when confirmed with --yes; its output is
+/// what it did, without log lines or colour codes.
+#[tokio::test]
+async fn migrate_down_refuses_nonsense_and_asks_before_dropping_data() {
+    let db = TestDatabase::create().await;
+    let env = [("LINERNOTES__DATABASE__URL", db.url())];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let up = linernotes_async(&["migrate", "up"], &env).await;
+    assert_eq!(up.status.code(), Some(0), "{}", text(&up.stderr));
+    assert_eq!(text(&up.stdout), "migrations applied\n");
+    assert!(
+        !text(&up.stderr).contains('\u{1b}'),
+        "no colour codes when not a terminal"
+    );
+
+    for (args, expected) in [
+        (
+            vec!["migrate", "down", "--to", "7"],
+            "is not a migration version",
+        ),
+        (
+            vec!["migrate", "down", "--to", "99999999999999"],
+            "is not a migration version",
+        ),
+        (vec!["migrate", "down", "--to", "0"], "confirm with --yes"),
+    ] {
+        let out = linernotes_async(&args, &env).await;
+        assert_ne!(out.status.code(), Some(0), "{args:?}");
+        assert!(
+            text(&out.stderr).contains(expected),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    let pool = PgPool::connect(&db.url()).await.expect("connect");
+    assert!(
+        applied_flags(&pool).await.iter().all(|a| *a),
+        "nothing reverted"
+    );
+
+    let down = linernotes_async(&["migrate", "down", "--to", "0", "--yes"], &env).await;
+    assert_eq!(down.status.code(), Some(0), "{}", text(&down.stderr));
+    assert!(
+        applied_flags(&pool).await.iter().all(|a| !*a),
+        "all reverted"
+    );
+    let again = linernotes_async(&["migrate", "down", "--yes"], &env).await;
+    assert!(
+        text(&again.stderr).contains("nothing to revert"),
+        "{}",
+        text(&again.stderr)
+    );
+    pool.close().await;
 }
 
 /// `serve` with a malformed database URL exits 2 with a message naming `database.url`.

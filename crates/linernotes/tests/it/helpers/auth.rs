@@ -72,6 +72,10 @@ pub async fn bootstrap_admin(app: &TestApp, email: &str) -> (String, String) {
     .expect("cli");
     assert!(ok, "create-admin failed: {stdout} {stderr}");
     assert!(stdout.contains("created admin"), "{stdout}");
+    assert!(
+        stderr.is_empty(),
+        "a one-shot command prints what it did, not the server's warnings: {stderr}"
+    );
     let pool = app.pool().await;
     let id: uuid::Uuid =
         sqlx::query_scalar("SELECT id FROM users WHERE email = $1 AND role = 'admin'")
