@@ -7,12 +7,14 @@
 //! - [`extract`]: what handlers take from a request (query parameters, path segments, JSON bodies,
 //!   bearer token, client address), each read once with errors in the API's shape;
 //! - [`error`]: [`ApiError`], the one JSON error body;
-//! - [`ops`]: `/healthz`, `/readyz`, `/metrics`, `/v1/status`.
+//! - [`ops`]: `/healthz`, `/readyz`, `/metrics`, `/v1/status`;
+//! - [`pages`]: the pages mailed links open (`/account/…`), for people rather than programs.
 
 pub mod error;
 pub mod extract;
 pub mod guard;
 pub mod ops;
+pub mod pages;
 pub mod v1;
 
 use std::future::Future;
@@ -63,6 +65,7 @@ impl std::ops::Deref for AppState {
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     Router::new()
         .merge(v1::routes())
+        .merge(pages::routes())
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics_text))

@@ -27,8 +27,9 @@ impl AccountService {
             .await?;
         let base = self.inner.settings.public_url.trim_end_matches('/');
         let body = format!(
-            "Welcome to linernotes.\n\nTo verify your email address, send this token to \
-             {base}/v1/auth/verify-email as {{\"token\": \"…\"}} within {} hours:\n\ntoken: {token}\n",
+            "Welcome to linernotes.\n\nTo verify your email address, open this link within {} hours:\n\n\
+             {base}/account/verify-email?token={token}\n\nApplications can instead send the token to \
+             {base}/v1/auth/verify-email as {{\"token\": \"…\"}}.\n\ntoken: {token}\n",
             ttl.num_hours()
         );
         self.queue_mail(
@@ -131,9 +132,11 @@ impl AccountService {
             .await?;
         let base = self.inner.settings.public_url.trim_end_matches('/');
         let body = format!(
-            "Someone asked to reset the password of your linernotes account. If it was you, send this \
-             token with your new password to {base}/v1/auth/password-reset/confirm as \
-             {{\"token\": \"…\", \"new_password\": \"…\"}} within {} minutes; otherwise ignore this mail.\n\ntoken: {token}\n",
+            "Someone asked to reset the password of your linernotes account. If it was you, open this \
+             link within {} minutes and choose a new password; otherwise ignore this mail.\n\n\
+             {base}/account/reset-password?token={token}\n\nApplications can instead send the token \
+             with the new password to {base}/v1/auth/password-reset/confirm as \
+             {{\"token\": \"…\", \"new_password\": \"…\"}}.\n\ntoken: {token}\n",
             ttl.num_minutes()
         );
         self.queue_mail(

@@ -17,6 +17,7 @@ mod audit;
 mod hardening;
 mod lifecycle;
 mod mail;
+mod pages;
 mod profile;
 mod sessions;
 mod throttling;

@@ -8,8 +8,10 @@
 //! [`auth`] (re-exported here) registers users, logs them in and creates admins.
 
 mod auth;
+mod browser;
 
 pub use auth::*;
+pub use browser::Browser;
 
 use std::collections::BTreeMap;
 use std::io::Write;
