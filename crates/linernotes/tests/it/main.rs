@@ -10,7 +10,9 @@
 //! - [`resilience`]: several instances behind one Redis and database, Redis and provider trouble, the
 //!   circuit breaker, status and metrics;
 //! - [`accounts`]: accounts, sessions, throttling, roles, audit, deletion, export, import;
-//! - [`library`]: favourites, playlists, plays, history, playback, search history.
+//! - [`library`]: favourites, playlists, plays, history, playback, search history;
+//! - [`hardening`]: what a hostile client found at the transports (limits, deadlines, labels);
+//! - [`readme`]: the README's examples, run as written.
 
 mod accounts;
 mod bodies;
@@ -21,4 +23,5 @@ mod library;
 mod loadgen;
 mod metadata;
 mod operations;
+mod readme;
 mod resilience;

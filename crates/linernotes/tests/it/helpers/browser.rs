@@ -1,6 +1,6 @@
 //! A real browser for tests of the pages people open: headless Chromium driven over WebDriver (the
 //! W3C protocol is JSON over HTTP, so the test's HTTP client speaks it). Needs Debian's `chromium` and
-//! `chromium-driver`; `.ci/run` installs them and sets `LINERNOTES_REQUIRE_BROWSER=1`, which turns
+//! `chromium-driver`; `.ci/run` installs them and sets `LINERNOTES_REQUIRE_TOOLS=1`, which turns
 //! their absence into a failure. Elsewhere a missing browser skips the test with a notice.
 
 use serde_json::{json, Value};
@@ -26,8 +26,8 @@ impl Browser {
             .all(|p| std::path::Path::new(p).exists());
         if !installed {
             assert!(
-                std::env::var_os("LINERNOTES_REQUIRE_BROWSER").is_none(),
-                "LINERNOTES_REQUIRE_BROWSER is set but chromium and chromium-driver are not installed"
+                std::env::var_os("LINERNOTES_REQUIRE_TOOLS").is_none(),
+                "LINERNOTES_REQUIRE_TOOLS is set but chromium and chromium-driver are not installed"
             );
             eprintln!("browser tests skipped: install chromium and chromium-driver (see .ci/run)");
             return None;
