@@ -50,7 +50,7 @@ wait_for() {
 
 # Starts the mock MusicBrainz; sets mock_port.
 start_mock() {
-  python3 scripts/mock_musicbrainz.py --port-file "$work/mock.port" &
+  python3 scripts/mock_musicbrainz.py --port-file "$work/mock.port" "$@" &
   mock_pid=$!
   wait_for "test -s '$work/mock.port'" 100
   mock_port=$(cat "$work/mock.port")

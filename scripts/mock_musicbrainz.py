@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
-"""A mock MusicBrainz WS/2 for benchmarks: any /ws/2/artist/<mbid> answers at once with an artist body.
+"""A mock MusicBrainz WS/2 for benchmarks: any /ws/2/artist/<mbid> answers at once with an artist body,
+and with --fixtures, any entity recorded there answers its recorded body.
 
-Used by scripts/lookup_latency.py (imported) and scripts/bench_hot_path.sh (run as a program). It
+Used by scripts/lookup_latency.py (imported) and the bench_*.sh scripts (run as a program). It
 listens on 127.0.0.1 only.
 
-Usage: python3 scripts/mock_musicbrainz.py [--port N] [--port-file FILE]
+Usage: python3 scripts/mock_musicbrainz.py [--port N] [--port-file FILE] [--fixtures DIR]
   --port       port to listen on (default 0: any free port)
   --port-file  write the chosen port to FILE once listening (for scripts that start it in background)
+  --fixtures   a folder of recorded WS/2 lookups (../shared/fixtures/musicbrainz): /ws/2/<entity>/<mbid>
+               of an entity recorded under lookup/<entity>/ answers its recorded body
 Stops on SIGTERM or Ctrl-C.
 """
 import argparse, json, os, signal, sys, threading
@@ -26,12 +29,30 @@ def artist_body(mbid):
     }).encode()
 
 
+RECORDED = {}
+
+
+def load_fixtures(folder):
+    """Indexes the recorded lookup bodies under folder/lookup/<entity>/ by MBID."""
+    for entity in ("artist", "release", "recording", "release-group", "label"):
+        directory = os.path.join(folder, "lookup", entity)
+        for name in sorted(os.listdir(directory)) if os.path.isdir(directory) else []:
+            with open(os.path.join(directory, name), "rb") as f:
+                body = f.read()
+            try:
+                mbid = json.loads(body)["id"]
+            except (ValueError, KeyError, TypeError):
+                continue
+            RECORDED[mbid] = body
+
+
 class MockMusicBrainz(BaseHTTPRequestHandler):
-    """Answers every GET with an artist whose MBID is the last path segment."""
+    """Answers a recorded entity with its body, anything else with an artist whose MBID is the last
+    path segment."""
 
     def do_GET(self):
         mbid = self.path.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
-        body = artist_body(mbid)
+        body = RECORDED.get(mbid) or artist_body(mbid)
         self.send_response(200)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(body)))
@@ -53,7 +74,10 @@ def main():
     parser = argparse.ArgumentParser(description="Mock MusicBrainz WS/2 (artists only) on 127.0.0.1.")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--port-file")
+    parser.add_argument("--fixtures")
     args = parser.parse_args()
+    if args.fixtures:
+        load_fixtures(args.fixtures)
     server = ThreadingHTTPServer(("127.0.0.1", args.port), MockMusicBrainz)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     if args.port_file:

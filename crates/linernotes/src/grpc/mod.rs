@@ -123,10 +123,7 @@ pub async fn serve(
     } = services;
     let max = limits.max_message_bytes;
     let accounts_adapter = accounts::AccountsAdapter::new(accounts.clone());
-    tonic::transport::Server::builder()
-        .timeout(limits.deadline)
-        .http2_keepalive_interval(Some(limits.idle))
-        .http2_keepalive_timeout(Some(limits.idle))
+    server(&limits)
         .layer(observe::ObserveLayer)
         .layer(auth::ClientAddrLayer(limits.proxies.clone()))
         .add_service(health_service)
@@ -162,9 +159,19 @@ pub async fn serve(
         .await
 }
 
+/// The gRPC server as linernotes runs it (call deadline, keep-alive pings of silent peers), before its
+/// services and layers: what [`serve`] builds on, and what a measurement of the bare stack (the
+/// `ceiling` tool) must build on too.
+pub fn server(limits: &CallLimits) -> tonic::transport::Server {
+    tonic::transport::Server::builder()
+        .timeout(limits.deadline)
+        .http2_keepalive_interval(Some(limits.idle))
+        .http2_keepalive_timeout(Some(limits.idle))
+}
+
 /// The connections of `listener` that send something within `idle`, as the server takes them: each
 /// waits for its first byte on its own, so silent clients hold up no one.
-fn admitted(
+pub fn admitted(
     listener: GuardedListener,
     idle: Duration,
 ) -> impl futures::Stream<Item = std::io::Result<socket::BatchedWrites>> {

@@ -297,6 +297,28 @@ mod tests {
         sql.split_whitespace().collect::<Vec<_>>().join(" ")
     }
 
+    /// `scripts/pgbench/find_<kind>.sql` run exactly the statement of a database-first lookup, so the
+    /// benchmark that compares them with linernotes stays honest.
+    #[test]
+    fn the_pgbench_scripts_run_the_find_queries() {
+        for (kind, script) in [
+            (
+                EntityKind::Artist,
+                include_str!("../../../../../scripts/pgbench/find_artist.sql"),
+            ),
+            (
+                EntityKind::Release,
+                include_str!("../../../../../scripts/pgbench/find_release.sql"),
+            ),
+        ] {
+            let expected = normalised(&find_sql(kind).replace("$1", ":mbid::uuid"));
+            assert!(
+                normalised(script).contains(&expected),
+                "{kind}: the script lacks {expected}"
+            );
+        }
+    }
+
     /// `scripts/pgbench_find_artist.sql` must run exactly the statement a database-first GetArtist
     /// runs, so the benchmark's ceiling stays comparable.
     #[test]
