@@ -6,6 +6,8 @@
 //! - [`conformance`]: the MusicBrainz model against real recorded bodies in `../shared/fixtures`;
 //! - [`enrichment`]: the Cover Art Archive, Wikidata and Wikipedia merged into answers, with
 //!   sources, languages and provider faults;
+//! - [`identity`]: Deezer and iTunes links by URL relation, ISRC, barcode and fuzzy match,
+//!   conflicts, namespaced IDs resolving alone and in batches, links;
 //! - [`loadgen`]: the load generator against a running app (counts and status codes);
 //! - [`metadata`]: the read path through both transports, upstream politeness, bad input;
 //! - [`operations`]: migrations, the command line, restarts, database outages;
@@ -22,6 +24,7 @@ mod conformance;
 mod enrichment;
 mod hardening;
 mod helpers;
+mod identity;
 mod library;
 mod loadgen;
 mod metadata;
