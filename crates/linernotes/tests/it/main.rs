@@ -5,6 +5,7 @@
 //! - [`bodies`]: WS/2 bodies written for the tests;
 //! - [`conformance`]: the MusicBrainz model against real recorded bodies in `../shared/fixtures`;
 //! - [`loadgen`]: the load generator against a running app (counts and status codes);
+//! - [`import`]: loading generated and genuine MusicBrainz dumps, resuming, damaged archives, swaps;
 //! - [`metadata`]: the read path through both transports, upstream politeness, bad input;
 //! - [`operations`]: migrations, the command line, restarts, database outages;
 //! - [`resilience`]: several instances behind one Redis and database, Redis and provider trouble, the
@@ -19,6 +20,7 @@ mod bodies;
 mod conformance;
 mod hardening;
 mod helpers;
+mod import;
 mod library;
 mod loadgen;
 mod metadata;
