@@ -377,6 +377,17 @@ async fn user_data_and_entities_fetched_after_the_dump_survive_a_swap() {
         .await;
     assert_eq!(status, 200);
 
+    // What an enricher recorded about an imported entity.
+    let pool = app.pool().await;
+    sqlx::query(
+        "INSERT INTO enrichment (entity_mbid, provider, outcome, attempted_at) \
+         VALUES ($1::uuid, 'wikidata', 'not_found', now())",
+    )
+    .bind(&prince)
+    .execute(&pool)
+    .await
+    .unwrap();
+
     // A newer dump of the same catalogue, grown.
     let (second, bigger) = small_dump(30, spec.seed);
     let folder = second.path().display().to_string();
@@ -387,11 +398,17 @@ async fn user_data_and_entities_fetched_after_the_dump_survive_a_swap() {
         "{stdout}"
     );
 
-    let pool = app.pool().await;
     assert_eq!(
         count_of(&counts(&pool).await, "entity"),
         expected_entities(&bigger) + 1
     );
+    let enrichment: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM enrichment WHERE entity_mbid = $1::uuid")
+            .bind(&prince)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(enrichment, 1, "enrichment stays attached across the swap");
     let (_, favourites) = app.get_auth("/v1/me/favorites", &token).await;
     assert_eq!(favourites["total"], 1, "{favourites}");
     assert_eq!(favourites["items"][0]["name"], "Prince", "{favourites}");
