@@ -9,6 +9,7 @@
 //! - [`identity`]: Deezer and iTunes links by URL relation, ISRC, barcode and fuzzy match,
 //!   conflicts, namespaced IDs resolving alone and in batches, links;
 //! - [`loadgen`]: the load generator against a running app (counts and status codes);
+//! - [`import`]: loading generated and genuine MusicBrainz dumps, resuming, damaged archives, swaps;
 //! - [`metadata`]: the read path through both transports, upstream politeness, bad input;
 //! - [`operations`]: migrations, the command line, restarts, database outages;
 //! - [`resilience`]: several instances behind one Redis and database, Redis and provider trouble, the
@@ -25,6 +26,7 @@ mod enrichment;
 mod hardening;
 mod helpers;
 mod identity;
+mod import;
 mod library;
 mod loadgen;
 mod metadata;
