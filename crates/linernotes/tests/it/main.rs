@@ -4,6 +4,7 @@
 //! - [`helpers`]: fresh database per test, mock provider, app on port 0, the binary, users and admins;
 //! - [`bodies`]: WS/2 bodies written for the tests;
 //! - [`conformance`]: the MusicBrainz model against real recorded bodies in `../shared/fixtures`;
+//! - [`embedded`]: the built-in PostgreSQL (no database configured), its lifetime and refusals;
 //! - [`loadgen`]: the load generator against a running app (counts and status codes);
 //! - [`metadata`]: the read path through both transports, upstream politeness, bad input;
 //! - [`operations`]: migrations, the command line, restarts, database outages;
@@ -17,6 +18,7 @@
 mod accounts;
 mod bodies;
 mod conformance;
+mod embedded;
 mod hardening;
 mod helpers;
 mod library;
