@@ -7,6 +7,8 @@
 //! - [`id`]: namespaced entity identifiers (`musicbrainz:<mbid>`, `isrc:…`, …), parsed at the boundary.
 //! - [`entity`]: artists, albums, releases, tracks and labels, and their parts.
 //! - [`search`]: search hits and pages.
+//! - [`enrichment`]: what other providers add (images, summaries, previews, links), merged with
+//!   where each field came from.
 //! - [`links`]: other services' IDs read from URL relations.
 //! - [`provider`]: how upstream providers are doing, as status reports show it.
 //! - [`text`]: what text people type may contain.
@@ -16,7 +18,11 @@
 //! - [`library`]: favourites, playlists, plays, top lists, playback state, search history.
 
 pub mod account;
+<<<<<<< HEAD
 pub mod deployment;
+=======
+pub mod enrichment;
+>>>>>>> main
 pub mod entity;
 pub mod id;
 pub mod library;

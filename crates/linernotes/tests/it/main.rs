@@ -5,6 +5,8 @@
 //! - [`bodies`]: WS/2 bodies written for the tests;
 //! - [`conformance`]: the MusicBrainz model against real recorded bodies in `../shared/fixtures`;
 //! - [`embedded`]: the built-in PostgreSQL (no database configured), its lifetime and refusals;
+//! - [`enrichment`]: the Cover Art Archive, Wikidata and Wikipedia merged into answers, with
+//!   sources, languages and provider faults;
 //! - [`loadgen`]: the load generator against a running app (counts and status codes);
 //! - [`metadata`]: the read path through both transports, upstream politeness, bad input;
 //! - [`operations`]: migrations, the command line, restarts, database outages;
@@ -19,6 +21,7 @@ mod accounts;
 mod bodies;
 mod conformance;
 mod embedded;
+mod enrichment;
 mod hardening;
 mod helpers;
 mod library;

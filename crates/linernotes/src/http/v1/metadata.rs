@@ -2,11 +2,13 @@
 //! `/v1/search`.
 
 use axum::extract::State;
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{ACCEPT_LANGUAGE, CONTENT_TYPE};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 
+use crate::config::metadata::is_language_code;
 use crate::domain::EntityKind;
 use crate::http::extract::{Authorization, Params, Segments};
 use crate::http::{ApiError, AppState};
@@ -17,23 +19,23 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route(
             "/v1/artists/{id}",
-            get(|s, p, q| get_entity(EntityKind::Artist, s, p, q)),
+            get(|s, p, q, h| get_entity(EntityKind::Artist, s, p, q, h)),
         )
         .route(
             "/v1/albums/{id}",
-            get(|s, p, q| get_entity(EntityKind::Album, s, p, q)),
+            get(|s, p, q, h| get_entity(EntityKind::Album, s, p, q, h)),
         )
         .route(
             "/v1/releases/{id}",
-            get(|s, p, q| get_entity(EntityKind::Release, s, p, q)),
+            get(|s, p, q, h| get_entity(EntityKind::Release, s, p, q, h)),
         )
         .route(
             "/v1/tracks/{id}",
-            get(|s, p, q| get_entity(EntityKind::Track, s, p, q)),
+            get(|s, p, q, h| get_entity(EntityKind::Track, s, p, q, h)),
         )
         .route(
             "/v1/labels/{id}",
-            get(|s, p, q| get_entity(EntityKind::Label, s, p, q)),
+            get(|s, p, q, h| get_entity(EntityKind::Label, s, p, q, h)),
         )
         .route("/v1/artists/{id}/albums", get(list_artist_albums))
         .route("/v1/search", get(search))
@@ -44,9 +46,18 @@ async fn get_entity(
     State(state): State<AppState>,
     Segments(id): Segments<String>,
     params: Params,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let refresh = params.flag("refresh")?;
-    let record = state.metadata.get(kind, &id, refresh).await?;
+    let languages = preferred_languages(&params, &headers)?;
+    let record = if languages.is_empty() {
+        state.metadata.get(kind, &id, refresh).await?
+    } else {
+        state
+            .metadata
+            .get_in(kind, &id, refresh, &languages)
+            .await?
+    };
     let json = record
         .json()
         .map_err(|e| ServiceError::internal(format!("cannot serialize the {kind}: {e}")))?;
@@ -89,4 +100,67 @@ async fn search(
         )
         .await?;
     Ok(Json(page).into_response())
+}
+
+/// The languages a request prefers for summaries: `?lang=` (which must be a language code), else
+/// `Accept-Language` by its weights (primary subtags, lower-case, `*` ignored); empty when neither.
+fn preferred_languages(params: &Params, headers: &HeaderMap) -> Result<Vec<String>, ApiError> {
+    if let Some(lang) = params.text("lang") {
+        let lang = lang.trim().to_ascii_lowercase();
+        if !is_language_code(&lang) {
+            return Err(ServiceError::invalid(format!(
+                "lang must be a language code such as en or pt-br, got '{lang}'"
+            ))
+            .into());
+        }
+        return Ok(vec![lang]);
+    }
+    let header = headers
+        .get(ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    Ok(accept_language(header))
+}
+
+/// The language codes of an `Accept-Language` header, most wanted first.
+fn accept_language(header: &str) -> Vec<String> {
+    let mut weighted: Vec<(String, f32)> = header
+        .split(',')
+        .filter_map(|part| {
+            let mut pieces = part.split(';');
+            let tag = pieces.next()?.trim().to_ascii_lowercase();
+            let primary = tag.split('-').next()?.to_owned();
+            let weight = pieces
+                .find_map(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .and_then(|q| q.parse::<f32>().ok())
+                })
+                .unwrap_or(1.0);
+            (is_language_code(&primary) && weight > 0.0).then_some((primary, weight))
+        })
+        .collect();
+    weighted.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let mut languages: Vec<String> = Vec::new();
+    for (language, _) in weighted {
+        if !languages.contains(&language) {
+            languages.push(language);
+        }
+    }
+    languages
+}
+
+#[cfg(test)]
+mod tests {
+    use super::accept_language;
+
+    #[test]
+    fn accept_language_is_ordered_by_weight() {
+        assert_eq!(
+            accept_language("fr-CH, fr;q=0.9, en;q=0.8, de;q=0.95, *;q=0.5"),
+            ["fr", "de", "en"]
+        );
+        assert!(accept_language("").is_empty());
+        assert!(accept_language("x-klingon;q=0").is_empty());
+    }
 }
