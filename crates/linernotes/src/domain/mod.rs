@@ -18,11 +18,8 @@
 //! - [`library`]: favourites, playlists, plays, top lists, playback state, search history.
 
 pub mod account;
-<<<<<<< HEAD
 pub mod deployment;
-=======
 pub mod enrichment;
->>>>>>> main
 pub mod entity;
 pub mod id;
 pub mod library;
