@@ -4,6 +4,7 @@
 //! - [`migrate`]: migrations up, down and their status;
 //! - [`users`]: bootstrap an admin, import users of an older deployment;
 //! - [`db`]: how to reach the database with psql;
+//! - [`import`]: load the MusicBrainz JSON dumps;
 //! - `config check`: the effective configuration, secrets redacted, with where each value came from
 //!   (answered here, before anything connects).
 //!
@@ -11,6 +12,7 @@
 //! configuration and start-up failures, 1 otherwise.
 
 pub mod db;
+pub mod import;
 pub mod migrate;
 pub mod serve;
 pub mod users;
@@ -58,6 +60,11 @@ enum Command {
     Db {
         #[command(subcommand)]
         action: db::DbAction,
+    },
+    /// Loads bulk data: the MusicBrainz JSON dumps.
+    Import {
+        #[command(subcommand)]
+        source: import::ImportSource,
     },
 }
 
@@ -145,7 +152,8 @@ pub fn main(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let one_shot = !matches!(cli.command, Command::Serve);
+    // Serving and importing run long and report as they go; the other commands stay quiet.
+    let one_shot = !matches!(cli.command, Command::Serve | Command::Import { .. });
     crate::app::init_logging(&settings, one_shot);
     for note in &loaded.notes {
         if one_shot {
@@ -159,6 +167,7 @@ pub fn main(cli: Cli) -> ExitCode {
             Command::Serve => serve::run(settings).await,
             Command::Migrate { action } => migrate::run(action, settings).await,
             Command::Users { action } => users::run(action, settings).await,
+            Command::Import { source } => import::run(source, settings).await,
             Command::Config { .. } | Command::Db { .. } => Ok(()),
         }
     });

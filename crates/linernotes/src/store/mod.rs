@@ -6,9 +6,11 @@
 //! - [`embedded`]: the built-in PostgreSQL, run by linernotes as a child process;
 //! - [`metadata`]: [`MetadataRepo`], the repository of provider metadata, and its PostgreSQL implementation;
 //! - [`accounts`]: [`AccountRepo`], users, sessions, tokens, throttling, outbox and audit log;
-//! - [`library`]: [`LibraryRepo`], favourites, playlists, plays, playback state, search history.
+//! - [`library`]: [`LibraryRepo`], favourites, playlists, plays, playback state, search history;
+//! - [`dump`]: loading MusicBrainz dumps into a staging schema and swapping it in.
 
 pub mod accounts;
+pub mod dump;
 pub mod embedded;
 pub mod library;
 pub mod metadata;
