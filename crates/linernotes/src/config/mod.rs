@@ -35,8 +35,8 @@ pub use load::{Loaded, Source};
 pub use logging::LoggingSettings;
 pub use metadata::{FreshnessSettings, MergeSettings, MetadataSettings, ENRICHERS};
 pub use providers::{
-    ClientSettings, EnricherSettings, MusicBrainzSettings, ProviderSection, ProvidersSettings,
-    LANG_PLACEHOLDER, PLACEHOLDER_CONTACT,
+    ClientSettings, DiscogsSettings, EnricherSettings, KeyedSettings, MusicBrainzSettings,
+    ProviderSection, ProvidersSettings, LANG_PLACEHOLDER, PLACEHOLDER_CONTACT,
 };
 pub use redact::redact_url;
 pub use server::ServerSettings;

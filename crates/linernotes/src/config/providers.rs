@@ -5,7 +5,9 @@
 use serde::de::{DeserializeOwned, Deserializer, Error as _};
 use serde::{Deserialize, Serialize};
 
+use super::redact::serialize_redacted_secret;
 use super::Issues;
+use secrecy::{ExposeSecret, SecretString};
 
 /// The placeholder contact of the defaults; `serve` warns while it is in use.
 pub const PLACEHOLDER_CONTACT: &str = "unset-contact@linernotes.invalid";
@@ -26,6 +28,46 @@ pub struct ProvidersSettings {
     pub deezer: ProviderSection<EnricherSettings>,
     /// iTunes: artwork, previews, genre, Apple IDs.
     pub itunes: ProviderSection<EnricherSettings>,
+    /// LRCLIB: plain and time-synced lyrics.
+    pub lrclib: ProviderSection<EnricherSettings>,
+    /// fanart.tv: artist thumbs, backgrounds, logos, banners; album covers and disc art (with a key).
+    pub fanarttv: ProviderSection<KeyedSettings>,
+    /// TheAudioDB: artist pictures and biographies, album covers (with a key).
+    pub theaudiodb: ProviderSection<KeyedSettings>,
+    /// Discogs: genres, styles and release credits (with a token).
+    pub discogs: ProviderSection<DiscogsSettings>,
+}
+
+/// What only an enricher that needs a key has: the key. It runs when the key is set.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyedSettings {
+    /// The API key (empty: the provider is not asked); never printed.
+    #[serde(serialize_with = "serialize_redacted_secret")]
+    pub api_key: SecretString,
+}
+
+impl KeyedSettings {
+    /// Whether the key is set, which enables the provider.
+    pub fn enabled(&self) -> bool {
+        !self.api_key.expose_secret().trim().is_empty()
+    }
+}
+
+/// What only Discogs has: its personal access token. It runs when the token is set.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscogsSettings {
+    /// The token (empty: Discogs is not asked); never printed.
+    #[serde(serialize_with = "serialize_redacted_secret")]
+    pub token: SecretString,
+}
+
+impl DiscogsSettings {
+    /// Whether the token is set, which enables Discogs.
+    pub fn enabled(&self) -> bool {
+        !self.token.expose_secret().trim().is_empty()
+    }
 }
 
 /// The placeholder a `base_url` may hold for the language code.
@@ -190,13 +232,17 @@ impl ProvidersSettings {
     }
 
     /// The client block of every enricher, by provider name.
-    fn enricher_clients(&self) -> [(&'static str, &ClientSettings); 5] {
+    fn enricher_clients(&self) -> [(&'static str, &ClientSettings); 9] {
         [
             ("coverartarchive", &self.coverartarchive.client),
             ("wikidata", &self.wikidata.client),
             ("wikipedia", &self.wikipedia.client),
             ("deezer", &self.deezer.client),
             ("itunes", &self.itunes.client),
+            ("lrclib", &self.lrclib.client),
+            ("fanarttv", &self.fanarttv.client),
+            ("theaudiodb", &self.theaudiodb.client),
+            ("discogs", &self.discogs.client),
         ]
     }
 }

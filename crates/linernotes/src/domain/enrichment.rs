@@ -178,6 +178,21 @@ pub struct Facts {
     pub attributes: BTreeMap<String, serde_json::Value>,
     /// What disagreed and was therefore left out.
     pub conflicts: Vec<String>,
+    /// The lyrics of a track (answered on their own, not merged into the track).
+    pub lyrics: Option<Lyrics>,
+}
+
+/// The lyrics of a track.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lyrics {
+    /// Plain text, line by line.
+    pub plain: Option<String>,
+    /// Time-synced lines in LRC form (`[mm:ss.xx] line`).
+    pub synced: Option<String>,
+    /// Whether the track has no words (then both texts are `None`).
+    pub instrumental: bool,
+    /// The provider they came from.
+    pub source: String,
 }
 
 impl Facts {

@@ -408,6 +408,19 @@ impl pb::metadata_service_server::MetadataService for MetadataAdapter {
         }))
     }
 
+    async fn get_lyrics(
+        &self,
+        request: Request<pb::GetEntityRequest>,
+    ) -> Result<Response<pb::Lyrics>, Status> {
+        let lyrics = self.service.lyrics(&request.into_inner().id).await?;
+        Ok(Response::new(pb::Lyrics {
+            plain: lyrics.plain,
+            synced: lyrics.synced,
+            instrumental: lyrics.instrumental,
+            source: lyrics.source,
+        }))
+    }
+
     async fn get_links(
         &self,
         request: Request<pb::GetLinksRequest>,

@@ -8,7 +8,7 @@
 //! - [`registry`]: which providers run, built from the configuration;
 //! - [`musicbrainz`]: the MusicBrainz WS/2 catalogue source and its JSON model;
 //! - enrichers, one folder or file each: [`coverartarchive`], [`wikidata`], [`wikipedia`],
-//!   [`deezer`], [`itunes`];
+//!   [`deezer`], [`itunes`], [`lrclib`], [`fanarttv`], [`theaudiodb`], [`discogs`];
 //! - [`lenient`]: reading values out of provider JSON whose types vary.
 //!
 //! A new provider is a folder here with its client (a [`client::PoliteClient`] and a model of its
@@ -18,10 +18,14 @@
 pub mod client;
 pub mod coverartarchive;
 pub mod deezer;
+pub mod discogs;
+pub mod fanarttv;
 pub mod itunes;
 pub mod lenient;
+pub mod lrclib;
 pub mod musicbrainz;
 pub mod registry;
+pub mod theaudiodb;
 pub mod wikidata;
 pub mod wikipedia;
 

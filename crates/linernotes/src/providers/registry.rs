@@ -6,8 +6,12 @@ use std::sync::Arc;
 use super::client::user_agent;
 use super::coverartarchive::CoverArtArchive;
 use super::deezer::Deezer;
+use super::discogs::Discogs;
+use super::fanarttv::FanartTv;
 use super::itunes::Itunes;
+use super::lrclib::Lrclib;
 use super::musicbrainz::MusicBrainzClient;
+use super::theaudiodb::TheAudioDb;
 use super::wikidata::Wikidata;
 use super::wikipedia::Wikipedia;
 use super::{CatalogueSource, Enricher};
@@ -86,9 +90,15 @@ pub fn build(
     let musicbrainz = MusicBrainzClient::new(&settings.musicbrainz, redis.clone(), clock.clone())?;
     let agent = user_agent(&settings.musicbrainz.contact);
     // Order matters: an enricher sees what those before it found (Wikipedia reads Wikidata's titles).
-    let enrichers: [(bool, EnricherBuilder); 5] = [
+    let enrichers: [(bool, EnricherBuilder); 9] = [
         (settings.coverartarchive.enabled, |s, a, r, c| {
             Ok(Arc::new(CoverArtArchive::new(&s.coverartarchive, a, r, c)?))
+        }),
+        (settings.fanarttv.enabled(), |s, a, r, c| {
+            Ok(Arc::new(FanartTv::new(&s.fanarttv, a, r, c)?))
+        }),
+        (settings.theaudiodb.enabled(), |s, a, r, c| {
+            Ok(Arc::new(TheAudioDb::new(&s.theaudiodb, a, r, c)?))
         }),
         (settings.wikidata.enabled, |s, a, r, c| {
             Ok(Arc::new(Wikidata::new(&s.wikidata, a, r, c)?))
@@ -101,6 +111,12 @@ pub fn build(
         }),
         (settings.itunes.enabled, |s, a, r, c| {
             Ok(Arc::new(Itunes::new(&s.itunes, a, r, c)?))
+        }),
+        (settings.lrclib.enabled, |s, a, r, c| {
+            Ok(Arc::new(Lrclib::new(&s.lrclib, a, r, c)?))
+        }),
+        (settings.discogs.enabled(), |s, a, r, c| {
+            Ok(Arc::new(Discogs::new(&s.discogs, a, r, c)?))
         }),
     ];
     let mut registry = ProviderRegistry::new(Arc::new(musicbrainz));
@@ -170,6 +186,7 @@ mod tests {
                 "wikipedia",
                 "deezer",
                 "itunes",
+                "lrclib",
                 "covers"
             ]
         );

@@ -17,7 +17,7 @@ use super::enrichment::{self, MergeInputs};
 use super::{ErrorCode, ServiceError};
 use crate::cache::{Cached, CachedRecord, HotCache};
 use crate::config::MetadataSettings;
-use crate::domain::enrichment::Facts;
+use crate::domain::enrichment::{Facts, Lyrics};
 use crate::domain::links::page_url;
 use crate::domain::provider::ProviderStatus;
 use crate::domain::{
@@ -373,6 +373,55 @@ impl MetadataService {
             }
             Err(err) => Resolution::not_found(input, err.message),
         }
+    }
+
+    /// The lyrics of a track. The first request for them waits (at most the interactive deadline)
+    /// for the lyrics provider; later ones answer what is stored.
+    #[tracing::instrument(level = "debug", skip(self))]
+    pub async fn lyrics(&self, id: &str) -> Result<Lyrics, ServiceError> {
+        let record = self.get(EntityKind::Track, id, false).await?;
+        let mbid = record.entity.mbid();
+        let provider = crate::providers::lrclib::NAME.key;
+        if !self.enricher_enabled(provider) {
+            return Err(ServiceError::not_found(format!(
+                "no lyrics are known for track {}: providers.{provider} is disabled",
+                mbid.to_entity_id()
+            )));
+        }
+        let stored = |rows: &[StoredEnrichment]| {
+            let row = rows.iter().find(|r| r.provider == provider).cloned();
+            let lyrics = row.as_ref().and_then(|r| r.facts.lyrics.clone());
+            (row, lyrics)
+        };
+        let (row, mut lyrics) = stored(&self.inner.repo.enrichments(mbid).await?);
+        let freshness = self
+            .inner
+            .settings
+            .freshness_secs
+            .for_kind(EntityKind::Track);
+        if enrichment::is_due(row.as_ref(), self.inner.clock.now(), freshness, false) {
+            let service = self.clone();
+            let asked = self
+                .within_deadline(
+                    &format!("the lyrics of track {}", mbid.to_entity_id()),
+                    async move {
+                        service.enrich(EntityKind::Track, mbid, false).await;
+                        Ok(())
+                    },
+                )
+                .await;
+            match asked {
+                Ok(()) => lyrics = stored(&self.inner.repo.enrichments(mbid).await?).1,
+                Err(err) if lyrics.is_none() => return Err(err),
+                Err(_) => {}
+            }
+        }
+        lyrics.ok_or_else(|| {
+            ServiceError::not_found(format!(
+                "no lyrics are known for track {}",
+                mbid.to_entity_id()
+            ))
+        })
     }
 
     /// The entity on other platforms: the links of its answer (URL relations and enrichers' links,

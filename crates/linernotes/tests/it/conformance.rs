@@ -1,4 +1,5 @@
-//! Conformance of the MusicBrainz model with real WS/2 bodies.
+//! Conformance of the MusicBrainz model with real WS/2 bodies, and of the enrichers' parsers with
+//! real bodies of their providers.
 //!
 //! Every lookup, search, browse and error body under `../shared/fixtures/musicbrainz` (recorded from
 //! the live service by other projects) must parse, and the result must agree with the JSON read
@@ -300,5 +301,127 @@ fn every_error_body_yields_its_message() {
         let message = parse_error_message(&body);
         assert!(message.as_deref().is_some_and(|m| !m.is_empty()), "{file}");
         assert_eq!(message.as_deref(), json["error"].as_str(), "{file}");
+    }
+}
+
+/// The enrichers' parsers against the genuine bodies of their providers (`coverart/` and `other/` beside
+/// the MusicBrainz fixtures), each checked against the JSON read independently here.
+#[test]
+fn other_providers_bodies_parse() {
+    use linernotes::domain::enrichment::{ImageType, LinkMethod};
+    use linernotes::providers::{
+        coverartarchive, deezer, discogs, itunes, lrclib, wikidata, wikipedia,
+    };
+    let Some(root) = fixtures().and_then(|d| d.parent().map(Path::to_path_buf)) else {
+        return;
+    };
+    for (name, _, json) in bodies(&root.join("coverart")) {
+        let facts = coverartarchive::parse_index(&json).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let listed = json["images"].as_array().unwrap();
+        assert_eq!(
+            facts.images.len(),
+            listed.len(),
+            "{name}: every image is read"
+        );
+        if listed.iter().any(|i| i["front"] == true) {
+            assert_eq!(
+                facts.images[0].image_type,
+                ImageType::Cover,
+                "{name}: front first"
+            );
+        }
+        assert!(
+            facts.images.iter().all(|i| i.url.starts_with("https://")),
+            "{name}"
+        );
+    }
+    for (name, _, json) in bodies(&root.join("other/wikidata")) {
+        for item in json["entities"].as_object().unwrap().keys() {
+            let facts = wikidata::parse_entity(&json, item, EntityKind::Artist)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let wikipedias = json["entities"][item]["sitelinks"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| {
+                    k.strip_suffix("wiki").is_some_and(|l| {
+                        !l.is_empty() && !["commons", "species", "meta", "wikidata"].contains(&l)
+                    })
+                })
+                .count();
+            assert_eq!(facts.articles.len(), wikipedias, "{name}: Wikipedias only");
+            assert!(facts.articles.values().all(|t| !t.starts_with("Category:")));
+        }
+    }
+    for (name, _, json) in bodies(&root.join("other/wikipedia")) {
+        let edition = url::Url::parse("https://ru.wikipedia.org/").unwrap();
+        let bio = wikipedia::parse_extract(&json, "ru", &edition)
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .unwrap_or_else(|| panic!("{name}: no summary"));
+        assert!(
+            !bio.summary.is_empty() && !bio.summary.contains('<'),
+            "{name}"
+        );
+    }
+    for (name, _, json) in bodies(&root.join("other/deezer")) {
+        if json.get("data").is_some() {
+            for artist in json["data"].as_array().unwrap() {
+                let facts =
+                    deezer::facts_of_body(EntityKind::Artist, artist, LinkMethod::Fuzzy, 1.0);
+                let placeholder = artist["picture_xl"].as_str().unwrap().contains("/artist//");
+                assert_eq!(facts.images.is_empty(), placeholder, "{name}: {artist}");
+                assert_eq!(facts.links[0].id, format!("deezer:{}", artist["id"]));
+            }
+        } else {
+            let facts = deezer::facts_of_body(EntityKind::Release, &json, LinkMethod::Barcode, 1.0);
+            assert_eq!(facts.images[0].width, Some(1000), "{name}");
+            assert_eq!(facts.links[0].id, format!("deezer:{}", json["id"]));
+        }
+    }
+    for (name, _, json) in bodies(&root.join("other/itunes")) {
+        for result in json["results"].as_array().unwrap() {
+            let kind = if result["wrapperType"] == "track" {
+                EntityKind::Track
+            } else {
+                EntityKind::Release
+            };
+            let facts = itunes::facts_of(kind, result, LinkMethod::UrlRelation, 1.0);
+            assert!(!facts.links.is_empty(), "{name}: {result}");
+            if kind == EntityKind::Track {
+                assert_eq!(facts.previews.len(), 1, "{name}");
+            } else {
+                assert!(facts.images[0].url.contains("1200x1200"), "{name}");
+            }
+        }
+    }
+    for (name, _, json) in bodies(&root.join("other/lrclib")) {
+        let length = (json["duration"].as_f64().unwrap() * 1000.0) as i64;
+        let lyrics =
+            lrclib::parse_lyrics(&json, Some(length)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(
+            lyrics.plain.as_deref(),
+            json["plainLyrics"].as_str(),
+            "{name}"
+        );
+        assert_eq!(
+            lyrics.synced.as_deref(),
+            json["syncedLyrics"].as_str(),
+            "{name}"
+        );
+    }
+    for (name, _, json) in bodies(&root.join("other/discogs")) {
+        let rows = json["tracklist"].as_array().unwrap();
+        let expected: usize = rows
+            .iter()
+            .map(|r| match r["type_"].as_str() {
+                Some("heading") => 0,
+                Some("index") => r["sub_tracks"].as_array().map_or(0, Vec::len),
+                _ => 1,
+            })
+            .sum();
+        assert_eq!(discogs::track_count(&json), expected, "{name}");
+        let facts = discogs::parse(&json, "release", LinkMethod::UrlRelation)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(facts.attributes["genre"], json["genres"], "{name}");
     }
 }

@@ -9,8 +9,10 @@
 //!   sources, languages and provider faults;
 //! - [`identity`]: Deezer and iTunes links by URL relation, ISRC, barcode and fuzzy match,
 //!   conflicts, namespaced IDs resolving alone and in batches, links;
+//! - [`keyed`]: fanart.tv, TheAudioDB and Discogs, which run only with their keys;
 //! - [`loadgen`]: the load generator against a running app (counts and status codes);
 //! - [`import`]: loading generated and genuine MusicBrainz dumps, resuming, damaged archives, swaps;
+//! - [`lyrics`]: lyrics from LRCLIB, instrumentals, searches, versions refused by duration;
 //! - [`metadata`]: the read path through both transports, upstream politeness, bad input;
 //! - [`operations`]: migrations, the command line, restarts, database outages;
 //! - [`resilience`]: several instances behind one Redis and database, Redis and provider trouble, the
@@ -29,8 +31,10 @@ mod hardening;
 mod helpers;
 mod identity;
 mod import;
+mod keyed;
 mod library;
 mod loadgen;
+mod lyrics;
 mod metadata;
 mod operations;
 mod readme;

@@ -62,6 +62,7 @@ pub fn routes() -> Router<AppState> {
             get(|s, p| get_links(EntityKind::Label, s, p)),
         )
         .route("/v1/resolve", post(resolve))
+        .route("/v1/tracks/{id}/lyrics", get(get_lyrics))
         .route("/v1/search", get(search))
 }
 
@@ -86,6 +87,13 @@ async fn get_entity(
         .json()
         .map_err(|e| ServiceError::internal(format!("cannot serialize the {kind}: {e}")))?;
     Ok(([(CONTENT_TYPE, "application/json")], json).into_response())
+}
+
+async fn get_lyrics(
+    State(state): State<AppState>,
+    Segments(id): Segments<String>,
+) -> Result<Response, ApiError> {
+    Ok(Json(state.metadata.lyrics(&id).await?).into_response())
 }
 
 async fn get_links(

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use reqwest::header::{HeaderMap, LOCATION, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
+use secrecy::{ExposeSecret, SecretString};
 
 use self::breaker::{BreakerState, CircuitBreaker};
 use self::ratelimit::{Priority, RateLimiter};
@@ -73,6 +74,8 @@ pub struct PoliteClient {
     interactive_deadline: Duration,
     read_rejection: RejectionReader,
     max_body_bytes: usize,
+    /// Keys sent in URLs, replaced by `***` wherever a URL is logged.
+    secrets: Vec<SecretString>,
 }
 
 impl std::fmt::Debug for PoliteClient {
@@ -132,6 +135,7 @@ impl PoliteClient {
             interactive_deadline: settings.interactive_deadline(),
             read_rejection: |_| None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            secrets: Vec::new(),
         })
     }
 
@@ -153,6 +157,21 @@ impl PoliteClient {
     pub fn with_rejection_reader(mut self, reader: RejectionReader) -> Self {
         self.read_rejection = reader;
         self
+    }
+
+    /// Keeps `secret` (a key the provider takes in its URLs) out of logged URLs.
+    pub fn with_secret(mut self, secret: &SecretString) -> Self {
+        if !secret.expose_secret().is_empty() {
+            self.secrets.push(secret.clone());
+        }
+        self
+    }
+
+    /// `url` as it may be logged: every secret replaced by `***`.
+    fn shown(&self, url: &Url) -> String {
+        self.secrets.iter().fold(url.to_string(), |shown, secret| {
+            shown.replace(secret.expose_secret(), "***")
+        })
     }
 
     /// Refuses answers longer than `bytes` (instead of [`DEFAULT_MAX_BODY_BYTES`]).
@@ -294,7 +313,8 @@ impl PoliteClient {
                 return Err(ProviderError::Unavailable(failure));
             }
             let backoff = self.retry_base_delay.saturating_mul(1 << attempt.min(16));
-            tracing::warn!(provider = self.name.key, %url, attempt, %failure, "retrying provider request");
+            let shown = self.shown(&url);
+            tracing::warn!(provider = self.name.key, url = %shown, attempt, %failure, "retrying provider request");
             if retry_after.is_none() {
                 tokio::time::sleep(backoff).await;
             }
