@@ -560,7 +560,7 @@ impl MetadataService {
 }
 
 /// What `GET /v1/status` answers.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct ServiceStatus {
     /// One entry per provider.
     pub providers: Vec<ProviderStatus>,

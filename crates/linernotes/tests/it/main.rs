@@ -12,6 +12,7 @@
 //! - [`accounts`]: accounts, sessions, throttling, roles, audit, deletion, export, import;
 //! - [`library`]: favourites, playlists, plays, history, playback, search history;
 //! - [`hardening`]: what a hostile client found at the transports (limits, deadlines, labels);
+//! - [`openapi`]: the OpenAPI description against the routes served;
 //! - [`readme`]: the README's examples, run as written.
 
 mod accounts;
@@ -22,6 +23,7 @@ mod helpers;
 mod library;
 mod loadgen;
 mod metadata;
+mod openapi;
 mod operations;
 mod readme;
 mod resilience;

@@ -4,40 +4,105 @@
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::domain::entity::{Album, AlbumPage, Artist, Label, Record, Release, Track};
+use crate::domain::search::SearchPage;
 use crate::domain::EntityKind;
+use crate::http::error::ErrorBody;
 use crate::http::extract::{Authorization, Params, Segments};
 use crate::http::{ApiError, AppState};
 use crate::service::ServiceError;
 
 /// The metadata routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/v1/artists/{id}",
-            get(|s, p, q| get_entity(EntityKind::Artist, s, p, q)),
-        )
-        .route(
-            "/v1/albums/{id}",
-            get(|s, p, q| get_entity(EntityKind::Album, s, p, q)),
-        )
-        .route(
-            "/v1/releases/{id}",
-            get(|s, p, q| get_entity(EntityKind::Release, s, p, q)),
-        )
-        .route(
-            "/v1/tracks/{id}",
-            get(|s, p, q| get_entity(EntityKind::Track, s, p, q)),
-        )
-        .route(
-            "/v1/labels/{id}",
-            get(|s, p, q| get_entity(EntityKind::Label, s, p, q)),
-        )
-        .route("/v1/artists/{id}/albums", get(list_artist_albums))
-        .route("/v1/search", get(search))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_artist))
+        .routes(routes!(get_album))
+        .routes(routes!(get_release))
+        .routes(routes!(get_track))
+        .routes(routes!(get_label))
+        .routes(routes!(list_artist_albums))
+        .routes(routes!(search))
 }
+
+/// The ID of an entity in the path, with its namespace.
+const ENTITY_ID: &str = "Any known ID of the entity, `<namespace>:<value>` (`musicbrainz:<mbid>`, \
+                         `isrc:<isrc>`, `barcode:<upc>`, …)";
+
+/// Describes `GET /v1/<kind>s/{id}` and serves it through [`get_entity`].
+macro_rules! entity_route {
+    ($name:ident, $kind:expr, $path:literal, $body:ty, $what:literal, $summary:literal) => {
+        #[doc = concat!("The ", $what, " with this ID, from the database first.")]
+        #[utoipa::path(
+            get,
+            path = $path,
+            tag = "metadata",
+            operation_id = stringify!($name),
+            summary = $summary,
+            params(
+                ("id" = String, Path, description = ENTITY_ID),
+                ("refresh" = Option<bool>, Query, description = "Fetch it from the provider again now"),
+            ),
+            responses(
+                (status = 200, description = concat!("The ", $what, ", with how fresh it is"), body = $body),
+                (status = 400, description = "The ID or a parameter is malformed", body = ErrorBody),
+                (status = 404, description = "No such entity, here or at the provider", body = ErrorBody),
+                (status = 503, description = "The provider or the database is unavailable and nothing is stored", body = ErrorBody),
+            )
+        )]
+        async fn $name(
+            state: State<AppState>,
+            segments: Segments<String>,
+            params: Params,
+        ) -> Result<Response, ApiError> {
+            get_entity($kind, state, segments, params).await
+        }
+    };
+}
+
+entity_route!(
+    get_artist,
+    EntityKind::Artist,
+    "/v1/artists/{id}",
+    Record<Artist>,
+    "artist",
+    "Look up an artist"
+);
+entity_route!(
+    get_album,
+    EntityKind::Album,
+    "/v1/albums/{id}",
+    Record<Album>,
+    "album",
+    "Look up an album"
+);
+entity_route!(
+    get_release,
+    EntityKind::Release,
+    "/v1/releases/{id}",
+    Record<Release>,
+    "release",
+    "Look up a release"
+);
+entity_route!(
+    get_track,
+    EntityKind::Track,
+    "/v1/tracks/{id}",
+    Record<Track>,
+    "track",
+    "Look up a track"
+);
+entity_route!(
+    get_label,
+    EntityKind::Label,
+    "/v1/labels/{id}",
+    Record<Label>,
+    "label",
+    "Look up a label"
+);
 
 async fn get_entity(
     kind: EntityKind,
@@ -53,6 +118,25 @@ async fn get_entity(
     Ok(([(CONTENT_TYPE, "application/json")], json).into_response())
 }
 
+/// A page of the artist's albums, earliest first.
+#[utoipa::path(
+    get,
+    path = "/v1/artists/{id}/albums",
+    tag = "metadata",
+    summary = "List an artist's albums",
+    params(
+        ("id" = String, Path, description = ENTITY_ID),
+        ("limit" = Option<u32>, Query, description = "Page size"),
+        ("offset" = Option<u32>, Query, description = "Albums to skip"),
+        ("refresh" = Option<bool>, Query, description = "Fetch the list from the provider again now"),
+    ),
+    responses(
+        (status = 200, description = "A page of albums", body = AlbumPage),
+        (status = 400, description = "The ID or a parameter is malformed", body = ErrorBody),
+        (status = 404, description = "No such artist", body = ErrorBody),
+        (status = 503, description = "The provider or the database is unavailable", body = ErrorBody),
+    )
+)]
 async fn list_artist_albums(
     State(state): State<AppState>,
     Segments(id): Segments<String>,
@@ -72,6 +156,25 @@ async fn list_artist_albums(
 
 /// Works without a token; with one (it must be valid), the search is remembered in the user's search
 /// history when their settings allow it.
+#[utoipa::path(
+    get,
+    path = "/v1/search",
+    tag = "metadata",
+    summary = "Search the catalogue",
+    security((), ("bearer" = [])),
+    params(
+        ("q" = String, Query, description = "The search text (1 to 500 characters)"),
+        ("type" = EntityKind, Query, description = "What to search for"),
+        ("limit" = Option<u32>, Query, description = "Page size, 1 to 100 (25 when absent)"),
+        ("offset" = Option<u32>, Query, description = "Results to skip, at most 10000"),
+    ),
+    responses(
+        (status = 200, description = "A page of results, best first", body = SearchPage),
+        (status = 400, description = "A parameter is missing or malformed", body = ErrorBody),
+        (status = 401, description = "A token was sent but is not valid", body = ErrorBody),
+        (status = 503, description = "The provider or the database is unavailable", body = ErrorBody),
+    )
+)]
 async fn search(
     State(state): State<AppState>,
     auth: Authorization,
