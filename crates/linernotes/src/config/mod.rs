@@ -33,9 +33,10 @@ pub use issues::{ConfigIssue, Issues};
 pub use library::LibrarySettings;
 pub use load::{Loaded, Source};
 pub use logging::LoggingSettings;
-pub use metadata::{FreshnessSettings, MetadataSettings};
+pub use metadata::{FreshnessSettings, MergeSettings, MetadataSettings, ENRICHERS};
 pub use providers::{
-    ClientSettings, MusicBrainzSettings, ProviderSection, ProvidersSettings, PLACEHOLDER_CONTACT,
+    ClientSettings, EnricherSettings, MusicBrainzSettings, ProviderSection, ProvidersSettings,
+    LANG_PLACEHOLDER, PLACEHOLDER_CONTACT,
 };
 pub use redact::redact_url;
 pub use server::ServerSettings;

@@ -7,6 +7,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::enrichment::Enriched;
 use super::id::{EntityId, EntityKind, Mbid};
 
 impl Serialize for Mbid {
@@ -473,12 +474,25 @@ pub struct Record<T> {
     pub entity: T,
     /// Age of the data.
     pub freshness: Freshness,
+    /// What other providers add (images, summary, previews, links) and where each field came from.
+    #[serde(flatten)]
+    pub enriched: Enriched,
 }
 
 impl<T> Record<T> {
-    /// A record of `entity` as fresh as `freshness` says.
+    /// A record of `entity` as fresh as `freshness` says, with nothing from other providers yet.
     pub fn new(entity: T, freshness: Freshness) -> Self {
-        Self { entity, freshness }
+        Self {
+            entity,
+            freshness,
+            enriched: Enriched::default(),
+        }
+    }
+
+    /// The record with what other providers add.
+    pub fn with_enriched(mut self, enriched: Enriched) -> Self {
+        self.enriched = enriched;
+        self
     }
 }
 

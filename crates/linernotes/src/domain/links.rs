@@ -8,15 +8,20 @@ use super::UrlRelation;
 
 /// The IDs that the recognised URLs of `urls` carry, without duplicates, in URL order.
 pub fn external_ids_from_urls(urls: &[UrlRelation]) -> Vec<EntityId> {
-    let mut ids: Vec<EntityId> = Vec::new();
+    linked_pages(urls).into_iter().map(|(id, _)| id).collect()
+}
+
+/// The recognised pages of `urls` with the ID each carries, without duplicate IDs, in URL order.
+pub fn linked_pages(urls: &[UrlRelation]) -> Vec<(EntityId, &str)> {
+    let mut pages: Vec<(EntityId, &str)> = Vec::new();
     for relation in urls {
         if let Some(id) = id_from_url(&relation.url) {
-            if !ids.contains(&id) {
-                ids.push(id);
+            if !pages.iter().any(|(known, _)| *known == id) {
+                pages.push((id, relation.url.as_str()));
             }
         }
     }
-    ids
+    pages
 }
 
 /// The ID one page URL carries, when its site and path are recognised.

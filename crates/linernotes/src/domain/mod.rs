@@ -7,6 +7,8 @@
 //! - [`id`]: namespaced entity identifiers (`musicbrainz:<mbid>`, `isrc:…`, …), parsed at the boundary.
 //! - [`entity`]: artists, albums, releases, tracks and labels, and their parts.
 //! - [`search`]: search hits and pages.
+//! - [`enrichment`]: what other providers add (images, summaries, previews, links), merged with
+//!   where each field came from.
 //! - [`links`]: other services' IDs read from URL relations.
 //! - [`provider`]: how upstream providers are doing, as status reports show it.
 //! - [`text`]: what text people type may contain.
@@ -15,6 +17,7 @@
 //! - [`library`]: favourites, playlists, plays, top lists, playback state, search history.
 
 pub mod account;
+pub mod enrichment;
 pub mod entity;
 pub mod id;
 pub mod library;

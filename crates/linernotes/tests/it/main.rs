@@ -4,6 +4,8 @@
 //! - [`helpers`]: fresh database per test, mock provider, app on port 0, the binary, users and admins;
 //! - [`bodies`]: WS/2 bodies written for the tests;
 //! - [`conformance`]: the MusicBrainz model against real recorded bodies in `../shared/fixtures`;
+//! - [`enrichment`]: the Cover Art Archive, Wikidata and Wikipedia merged into answers, with
+//!   sources, languages and provider faults;
 //! - [`loadgen`]: the load generator against a running app (counts and status codes);
 //! - [`metadata`]: the read path through both transports, upstream politeness, bad input;
 //! - [`operations`]: migrations, the command line, restarts, database outages;
@@ -18,6 +20,7 @@
 mod accounts;
 mod bodies;
 mod conformance;
+mod enrichment;
 mod hardening;
 mod helpers;
 mod library;

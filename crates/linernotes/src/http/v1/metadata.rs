@@ -2,12 +2,14 @@
 //! `/v1/search`.
 
 use axum::extract::State;
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{ACCEPT_LANGUAGE, CONTENT_TYPE};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::config::metadata::is_language_code;
 use crate::domain::entity::{Album, AlbumPage, Artist, Label, Record, Release, Track};
 use crate::domain::search::SearchPage;
 use crate::domain::EntityKind;
@@ -45,6 +47,8 @@ macro_rules! entity_route {
             params(
                 ("id" = String, Path, description = ENTITY_ID),
                 ("refresh" = Option<bool>, Query, description = "Fetch it from the provider again now"),
+                ("lang" = Option<String>, Query, description = "The language of summaries (`en`, `pt-br`); before `Accept-Language`"),
+                ("Accept-Language" = Option<String>, Header, description = "The languages of summaries, by weight"),
             ),
             responses(
                 (status = 200, description = concat!("The ", $what, ", with how fresh it is"), body = $body),
@@ -57,8 +61,9 @@ macro_rules! entity_route {
             state: State<AppState>,
             segments: Segments<String>,
             params: Params,
+            headers: HeaderMap,
         ) -> Result<Response, ApiError> {
-            get_entity($kind, state, segments, params).await
+            get_entity($kind, state, segments, params, headers).await
         }
     };
 }
@@ -109,9 +114,18 @@ async fn get_entity(
     State(state): State<AppState>,
     Segments(id): Segments<String>,
     params: Params,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let refresh = params.flag("refresh")?;
-    let record = state.metadata.get(kind, &id, refresh).await?;
+    let languages = preferred_languages(&params, &headers)?;
+    let record = if languages.is_empty() {
+        state.metadata.get(kind, &id, refresh).await?
+    } else {
+        state
+            .metadata
+            .get_in(kind, &id, refresh, &languages)
+            .await?
+    };
     let json = record
         .json()
         .map_err(|e| ServiceError::internal(format!("cannot serialize the {kind}: {e}")))?;
@@ -192,4 +206,67 @@ async fn search(
         )
         .await?;
     Ok(Json(page).into_response())
+}
+
+/// The languages a request prefers for summaries: `?lang=` (which must be a language code), else
+/// `Accept-Language` by its weights (primary subtags, lower-case, `*` ignored); empty when neither.
+fn preferred_languages(params: &Params, headers: &HeaderMap) -> Result<Vec<String>, ApiError> {
+    if let Some(lang) = params.text("lang") {
+        let lang = lang.trim().to_ascii_lowercase();
+        if !is_language_code(&lang) {
+            return Err(ServiceError::invalid(format!(
+                "lang must be a language code such as en or pt-br, got '{lang}'"
+            ))
+            .into());
+        }
+        return Ok(vec![lang]);
+    }
+    let header = headers
+        .get(ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    Ok(accept_language(header))
+}
+
+/// The language codes of an `Accept-Language` header, most wanted first.
+fn accept_language(header: &str) -> Vec<String> {
+    let mut weighted: Vec<(String, f32)> = header
+        .split(',')
+        .filter_map(|part| {
+            let mut pieces = part.split(';');
+            let tag = pieces.next()?.trim().to_ascii_lowercase();
+            let primary = tag.split('-').next()?.to_owned();
+            let weight = pieces
+                .find_map(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .and_then(|q| q.parse::<f32>().ok())
+                })
+                .unwrap_or(1.0);
+            (is_language_code(&primary) && weight > 0.0).then_some((primary, weight))
+        })
+        .collect();
+    weighted.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let mut languages: Vec<String> = Vec::new();
+    for (language, _) in weighted {
+        if !languages.contains(&language) {
+            languages.push(language);
+        }
+    }
+    languages
+}
+
+#[cfg(test)]
+mod tests {
+    use super::accept_language;
+
+    #[test]
+    fn accept_language_is_ordered_by_weight() {
+        assert_eq!(
+            accept_language("fr-CH, fr;q=0.9, en;q=0.8, de;q=0.95, *;q=0.5"),
+            ["fr", "de", "en"]
+        );
+        assert!(accept_language("").is_empty());
+        assert!(accept_language("x-klingon;q=0").is_empty());
+    }
 }

@@ -72,7 +72,9 @@ impl MusicBrainzClient {
             redis,
             clock,
         )?
-        .with_rejection_reader(model::parse_error_message);
+        .with_rejection_reader(model::parse_error_message)
+        // Lookups of the largest box sets run to tens of megabytes.
+        .with_max_body_bytes(256 * 1024 * 1024);
         Ok(Self { client })
     }
 

@@ -13,8 +13,11 @@ use sqlx::types::Json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+mod enrichment;
 mod read;
 mod write;
+
+pub use enrichment::{EnrichmentOutcome, EnrichmentResult, EnrichmentWrite, StoredEnrichment};
 
 use super::timed_query;
 use super::StoreError;
@@ -85,6 +88,13 @@ pub trait MetadataRepo: Send + Sync {
     /// Replaces an artist's album list (and its raw pages) in one transaction. Albums already stored in
     /// full keep their data.
     async fn save_artist_albums(&self, write: AlbumListWrite<'_>) -> Result<(), StoreError>;
+    /// What every enricher reported of the entity `mbid`, by provider name.
+    async fn enrichments(&self, mbid: Mbid) -> Result<Vec<StoredEnrichment>, StoreError>;
+    /// Records one enrichment attempt (and the raw answer of a success) in one transaction; a failure
+    /// keeps the facts of the last success. Nothing is written when the entity is no longer stored.
+    async fn save_enrichment(&self, write: EnrichmentWrite<'_>) -> Result<(), StoreError>;
+    /// How many entities each provider's latest enrichment attempt failed for (awaiting a retry).
+    async fn enrichment_failures(&self) -> Result<Vec<(String, i64)>, StoreError>;
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
 }
@@ -277,6 +287,33 @@ impl MetadataRepo for PgMetadataRepo {
             tx.commit().await?;
             Ok(())
         })
+        .await
+    }
+
+    async fn enrichments(&self, mbid: Mbid) -> Result<Vec<StoredEnrichment>, StoreError> {
+        timed_query(
+            "enrichments",
+            self.slow,
+            enrichment::find_enrichments(&self.pool, mbid),
+        )
+        .await
+    }
+
+    async fn save_enrichment(&self, write: EnrichmentWrite<'_>) -> Result<(), StoreError> {
+        timed_query(
+            "save_enrichment",
+            self.slow,
+            enrichment::save_enrichment(&self.pool, write),
+        )
+        .await
+    }
+
+    async fn enrichment_failures(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        timed_query(
+            "enrichment_failures",
+            self.slow,
+            enrichment::failures_by_provider(&self.pool),
+        )
         .await
     }
 
