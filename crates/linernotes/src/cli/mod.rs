@@ -3,12 +3,14 @@
 //! - [`serve`]: migrates the database and serves both APIs until a shutdown signal;
 //! - [`migrate`]: migrations up, down and their status;
 //! - [`users`]: bootstrap an admin, import users of an older deployment;
+//! - [`import`]: load the MusicBrainz JSON dumps;
 //! - `config check`: the effective configuration, secrets redacted, with where each value came from
 //!   (answered here, before anything connects).
 //!
 //! A command loads the configuration, calls the library and maps failures to an exit code: 2 for
 //! configuration and start-up failures, 1 otherwise.
 
+pub mod import;
 pub mod migrate;
 pub mod serve;
 pub mod users;
@@ -51,6 +53,11 @@ enum Command {
     Users {
         #[command(subcommand)]
         action: users::UsersAction,
+    },
+    /// Loads bulk data: the MusicBrainz JSON dumps.
+    Import {
+        #[command(subcommand)]
+        source: import::ImportSource,
     },
 }
 
@@ -106,7 +113,8 @@ pub fn main(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let one_shot = !matches!(cli.command, Command::Serve);
+    // Serving and importing run long and report as they go; the other commands stay quiet.
+    let one_shot = !matches!(cli.command, Command::Serve | Command::Import { .. });
     crate::app::init_logging(&settings, one_shot);
     for note in &loaded.notes {
         if one_shot {
@@ -120,6 +128,7 @@ pub fn main(cli: Cli) -> ExitCode {
             Command::Serve => serve::run(settings).await,
             Command::Migrate { action } => migrate::run(action, settings).await,
             Command::Users { action } => users::run(action, settings).await,
+            Command::Import { source } => import::run(source, settings).await,
             Command::Config { .. } => Ok(()),
         }
     });

@@ -8,10 +8,12 @@
 //! - [`accounts`]: [`AccountService`]: registration, login, sessions, roles, audit, deletion, with
 //!   passwords (Argon2id, legacy bcrypt), tokens (JWT access tokens, opaque refresh and mailed tokens)
 //!   and mail (the outbox) beside it;
-//! - [`library`]: [`LibraryService`]: favourites, playlists, history, playback, search history.
+//! - [`library`]: [`LibraryService`]: favourites, playlists, history, playback, search history;
+//! - [`import`]: loading the MusicBrainz JSON dumps (streaming, checkpoints, progress, swap).
 
 pub mod accounts;
 pub mod enrichment;
+pub mod import;
 pub mod library;
 pub mod metadata;
 

@@ -4,9 +4,11 @@
 //! - this file: [`StoreError`], connecting (with database creation) and the embedded [`MIGRATOR`];
 //! - [`metadata`]: [`MetadataRepo`], the repository of provider metadata, and its PostgreSQL implementation;
 //! - [`accounts`]: [`AccountRepo`], users, sessions, tokens, throttling, outbox and audit log;
-//! - [`library`]: [`LibraryRepo`], favourites, playlists, plays, playback state, search history.
+//! - [`library`]: [`LibraryRepo`], favourites, playlists, plays, playback state, search history;
+//! - [`dump`]: loading MusicBrainz dumps into a staging schema and swapping it in.
 
 pub mod accounts;
+pub mod dump;
 pub mod library;
 pub mod metadata;
 

@@ -7,6 +7,7 @@
 //! - [`enrichment`]: the Cover Art Archive, Wikidata and Wikipedia merged into answers, with
 //!   sources, languages and provider faults;
 //! - [`loadgen`]: the load generator against a running app (counts and status codes);
+//! - [`import`]: loading generated and genuine MusicBrainz dumps, resuming, damaged archives, swaps;
 //! - [`metadata`]: the read path through both transports, upstream politeness, bad input;
 //! - [`operations`]: migrations, the command line, restarts, database outages;
 //! - [`resilience`]: several instances behind one Redis and database, Redis and provider trouble, the
@@ -23,6 +24,7 @@ mod conformance;
 mod enrichment;
 mod hardening;
 mod helpers;
+mod import;
 mod library;
 mod loadgen;
 mod metadata;

@@ -2,8 +2,9 @@
 //!
 //! Requests go through the polite client (1 request/second by default, as MusicBrainz asks, with
 //! `User-Agent: linernotes/<version> ( <contact> )`); a merged MBID answers with a redirect, which the
-//! client follows. Bodies are parsed by [`model`].
+//! client follows. Bodies are parsed by [`model`]; the JSON dumps are read by [`dump`].
 
+pub mod dump;
 pub mod model;
 
 use std::sync::Arc;
