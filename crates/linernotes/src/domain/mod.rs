@@ -14,9 +14,11 @@
 //! - [`text`]: what text people type may contain.
 //! - [`account`]: fields of accounts that parse (e-mail addresses, passwords, roles, profile fields);
 //!   users, sessions, audit entries and outbox mail; login-throttle arithmetic.
+//! - [`deployment`]: which PostgreSQL this instance uses and where it lives.
 //! - [`library`]: favourites, playlists, plays, top lists, playback state, search history.
 
 pub mod account;
+pub mod deployment;
 pub mod enrichment;
 pub mod entity;
 pub mod id;
@@ -26,6 +28,7 @@ pub mod provider;
 pub mod search;
 pub mod text;
 
+pub use deployment::DatabaseSetup;
 pub use entity::*;
 pub use id::{EntityId, EntityKind, IdError, Mbid, Namespace};
 pub use search::{SearchHit, SearchPage, SearchQuery};

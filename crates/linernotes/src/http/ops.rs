@@ -11,6 +11,7 @@ use utoipa_axum::routes;
 
 use super::error::ErrorBody;
 use super::{ApiError, AppState};
+use crate::domain::DatabaseSetup;
 use crate::service::metadata::ServiceStatus;
 use crate::service::{ErrorCode, ServiceError};
 
@@ -52,16 +53,29 @@ pub async fn metrics_text(State(state): State<AppState>) -> Response {
     }
 }
 
+/// What `GET /v1/status` answers: the service's view, and how the database is deployed.
+#[derive(Serialize, ToSchema)]
+pub struct StatusAnswer {
+    /// Providers, database reachability, cache.
+    #[serde(flatten)]
+    pub service: ServiceStatus,
+    /// Which PostgreSQL, where its data lives, which binaries and version.
+    pub database_setup: DatabaseSetup,
+}
+
 /// Providers, database and cache as an operator sees them.
 #[utoipa::path(
     get,
     path = "/v1/status",
     tag = "operations",
     summary = "Status of providers, database and cache",
-    responses((status = 200, description = "The status", body = ServiceStatus))
+    responses((status = 200, description = "The status", body = StatusAnswer))
 )]
-pub async fn status(State(state): State<AppState>) -> Json<ServiceStatus> {
-    Json(state.metadata.status().await)
+pub async fn status(State(state): State<AppState>) -> Json<StatusAnswer> {
+    Json(StatusAnswer {
+        service: state.metadata.status().await,
+        database_setup: (*state.database).clone(),
+    })
 }
 
 /// What `/healthz` answers.

@@ -4,6 +4,7 @@
 //! - [`helpers`]: fresh database per test, mock provider, app on port 0, the binary, users and admins;
 //! - [`bodies`]: WS/2 bodies written for the tests;
 //! - [`conformance`]: the MusicBrainz model against real recorded bodies in `../shared/fixtures`;
+//! - [`embedded`]: the built-in PostgreSQL (no database configured), its lifetime and refusals;
 //! - [`enrichment`]: the Cover Art Archive, Wikidata and Wikipedia merged into answers, with
 //!   sources, languages and provider faults;
 //! - [`loadgen`]: the load generator against a running app (counts and status codes);
@@ -21,6 +22,7 @@
 mod accounts;
 mod bodies;
 mod conformance;
+mod embedded;
 mod enrichment;
 mod hardening;
 mod helpers;
