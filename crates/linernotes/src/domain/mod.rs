@@ -10,6 +10,7 @@
 //! - [`enrichment`]: what other providers add (images, summaries, previews, links), merged with
 //!   where each field came from.
 //! - [`links`]: other services' IDs read from URL relations.
+//! - [`matching`]: how sure a provider's entity is the catalogue's one (fuzzy confidence).
 //! - [`provider`]: how upstream providers are doing, as status reports show it.
 //! - [`text`]: what text people type may contain.
 //! - [`account`]: fields of accounts that parse (e-mail addresses, passwords, roles, profile fields);
@@ -24,6 +25,7 @@ pub mod entity;
 pub mod id;
 pub mod library;
 pub mod links;
+pub mod matching;
 pub mod provider;
 pub mod search;
 pub mod text;

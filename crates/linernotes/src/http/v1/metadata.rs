@@ -6,16 +6,20 @@ use axum::http::header::{ACCEPT_LANGUAGE, CONTENT_TYPE};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::config::metadata::is_language_code;
+use crate::domain::enrichment::Link;
 use crate::domain::entity::{Album, AlbumPage, Artist, Label, Record, Release, Track};
 use crate::domain::search::SearchPage;
-use crate::domain::EntityKind;
+use crate::domain::{EntityId, EntityKind};
 use crate::http::error::ErrorBody;
-use crate::http::extract::{Authorization, Params, Segments};
+use crate::http::extract::{Authorization, JsonBody, Params, Segments};
 use crate::http::{ApiError, AppState};
+use crate::service::metadata::Resolution;
 use crate::service::ServiceError;
 
 /// The metadata routes.
@@ -27,6 +31,12 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_track))
         .routes(routes!(get_label))
         .routes(routes!(list_artist_albums))
+        .routes(routes!(get_artist_links))
+        .routes(routes!(get_album_links))
+        .routes(routes!(get_release_links))
+        .routes(routes!(get_track_links))
+        .routes(routes!(get_label_links))
+        .routes(routes!(resolve))
         .routes(routes!(search))
 }
 
@@ -130,6 +140,129 @@ async fn get_entity(
         .json()
         .map_err(|e| ServiceError::internal(format!("cannot serialize the {kind}: {e}")))?;
     Ok(([(CONTENT_TYPE, "application/json")], json).into_response())
+}
+
+/// Describes `GET /v1/<kind>s/{id}/links` and serves it through [`get_links`].
+macro_rules! links_route {
+    ($name:ident, $kind:expr, $path:literal, $what:literal) => {
+        #[doc = concat!("Where the ", $what, " is on other platforms.")]
+        #[utoipa::path(
+            get,
+            path = $path,
+            tag = "metadata",
+            operation_id = stringify!($name),
+            summary = concat!("The ", $what, " on other platforms"),
+            params(("id" = String, Path, description = ENTITY_ID)),
+            responses(
+                (status = 200, description = "The canonical ID and the links", body = EntityLinks),
+                (status = 400, description = "The ID is malformed", body = ErrorBody),
+                (status = 404, description = "No such entity, here or at the provider", body = ErrorBody),
+                (status = 503, description = "The provider or the database is unavailable and nothing is stored", body = ErrorBody),
+            )
+        )]
+        async fn $name(
+            state: State<AppState>,
+            segments: Segments<String>,
+        ) -> Result<Response, ApiError> {
+            get_links($kind, state, segments).await
+        }
+    };
+}
+
+links_route!(
+    get_artist_links,
+    EntityKind::Artist,
+    "/v1/artists/{id}/links",
+    "artist"
+);
+links_route!(
+    get_album_links,
+    EntityKind::Album,
+    "/v1/albums/{id}/links",
+    "album"
+);
+links_route!(
+    get_release_links,
+    EntityKind::Release,
+    "/v1/releases/{id}/links",
+    "release"
+);
+links_route!(
+    get_track_links,
+    EntityKind::Track,
+    "/v1/tracks/{id}/links",
+    "track"
+);
+links_route!(
+    get_label_links,
+    EntityKind::Label,
+    "/v1/labels/{id}/links",
+    "label"
+);
+
+/// An entity's links to other platforms.
+#[derive(Serialize, ToSchema)]
+struct EntityLinks {
+    /// The entity's canonical ID.
+    id: EntityId,
+    /// The entity on other platforms.
+    links: Vec<Link>,
+}
+
+/// How each ID of a resolve request resolved.
+#[derive(Serialize, ToSchema)]
+struct Resolutions {
+    /// One per ID, in the order given.
+    results: Vec<Resolution>,
+}
+
+async fn get_links(
+    kind: EntityKind,
+    State(state): State<AppState>,
+    Segments(id): Segments<String>,
+) -> Result<Response, ApiError> {
+    let (mbid, links) = state.metadata.links(kind, &id).await?;
+    Ok(Json(EntityLinks {
+        id: mbid.to_entity_id(),
+        links,
+    })
+    .into_response())
+}
+
+/// `POST /v1/resolve`: `{"ids": [...], "type": "track"}` (type optional).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ResolveBody {
+    /// 1 to 100 IDs, `<namespace>:<value>`.
+    ids: Vec<String>,
+    /// The kind of entity, when the IDs do not say (`artist`, `album`, `release`, `track`, `label`).
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+/// The canonical IDs of many IDs at once; an ID that is malformed or unknown is answered as such
+/// in its place, not as an error of the whole request.
+#[utoipa::path(
+    post,
+    path = "/v1/resolve",
+    tag = "metadata",
+    summary = "Resolve many IDs to canonical ones",
+    request_body = ResolveBody,
+    responses(
+        (status = 200, description = "One result per ID, in order", body = Resolutions),
+        (status = 400, description = "The body is malformed, lists no or over 100 IDs, or names an unknown type", body = ErrorBody),
+        (status = 503, description = "The database is unavailable", body = ErrorBody),
+    )
+)]
+async fn resolve(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<ResolveBody>,
+) -> Result<Response, ApiError> {
+    let results = state
+        .metadata
+        .resolve_ids(&body.ids, body.kind.as_deref())
+        .await?;
+    Ok(Json(Resolutions { results }).into_response())
 }
 
 /// A page of the artist's albums, earliest first.
