@@ -2,6 +2,7 @@
 //! and a mock MusicBrainz.
 //!
 //! - [`helpers`]: fresh database per test, mock provider, app on port 0, the binary, users and admins;
+//! - [`backup`]: backup and restore, and the files and states they refuse;
 //! - [`bodies`]: WS/2 bodies written for the tests;
 //! - [`conformance`]: the MusicBrainz model against real recorded bodies in `../shared/fixtures`;
 //! - [`embedded`]: the built-in PostgreSQL (no database configured), its lifetime and refusals;
@@ -20,9 +21,11 @@
 //! - [`accounts`]: accounts, sessions, throttling, roles, audit, deletion, export, import;
 //! - [`library`]: favourites, playlists, plays, history, playback, search history;
 //! - [`hardening`]: what a hostile client found at the transports (limits, deadlines, labels);
+//! - [`openapi`]: the OpenAPI description against the routes served;
 //! - [`readme`]: the README's examples, run as written.
 
 mod accounts;
+mod backup;
 mod bodies;
 mod conformance;
 mod embedded;
@@ -36,6 +39,7 @@ mod library;
 mod loadgen;
 mod lyrics;
 mod metadata;
+mod openapi;
 mod operations;
 mod readme;
 mod resilience;
