@@ -182,7 +182,8 @@ mod tests {
             "strBiographyDE": "Coldplay ist eine Band.", "strBiographyFR": null, "strBiographyJP": "null"}]});
         let facts = parse(&body, "artists", EntityKind::Artist).unwrap();
         assert_eq!(facts.images.len(), 1);
-        let languages: Vec<&str> = facts.bios.iter().map(|b| b.language.as_str()).collect();
+        let mut languages: Vec<&str> = facts.bios.iter().map(|b| b.language.as_str()).collect();
+        languages.sort_unstable();
         assert_eq!(languages, ["de", "en"]);
         assert_eq!(
             parse(&json!({"artists": null}), "artists", EntityKind::Artist),
