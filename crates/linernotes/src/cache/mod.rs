@@ -522,7 +522,7 @@ impl HotCache {
 
 fn decode_as<T: DeserializeOwned>(bytes: &[u8], wrap: fn(T) -> Entity) -> Option<Record<Entity>> {
     let record: Record<T> = serde_json::from_slice(bytes).ok()?;
-    Some(Record::new(wrap(record.entity), record.freshness))
+    Some(Record::new(wrap(record.entity), record.freshness).with_enriched(record.enriched))
 }
 
 /// Reads an entity record of `kind` from its JSON.

@@ -5,11 +5,10 @@
 //! it would revert, and reverts only after a confirmation: `--yes`, or typing `yes` at a terminal —
 //! reverting drops tables and everything in them (accounts, the audit log, libraries).
 
-use std::io::{BufRead, IsTerminal, Write};
-
 use clap::Subcommand;
 
-use crate::store::{self, MigrationStatus};
+use crate::store::embedded::Claim;
+use crate::store::{self, Database, MigrationStatus, OpenError};
 use crate::Settings;
 
 /// What to do with the migrations.
@@ -37,27 +36,28 @@ pub async fn run(action: MigrateAction, mut settings: Settings) -> Result<(), St
         // Looking at or reverting migrations must not create a database that is not there.
         settings.database.create_if_missing = false;
     }
-    let pool = match store::connect(&settings.database).await {
-        Ok(pool) => pool,
-        Err(err) if !creates && store::is_missing_database(&err) => {
+    let database = match Database::open(&settings, Claim::ShareWithRunning).await {
+        Ok(database) => database,
+        Err(OpenError::Connect(err)) if !creates && store::is_missing_database(&err) => {
             return match action {
                 MigrateAction::Status => {
                     println!(
                         "database {} does not exist yet: every migration is pending \
                          (`linernotes migrate up` or `serve` creates it)",
-                        settings.redacted_database_url()
+                        err.url
                     );
                     print_status(&store::embedded_migrations());
                     Ok(())
                 }
                 _ => Err(format!(
                     "database {} does not exist: nothing to revert",
-                    settings.redacted_database_url()
+                    err.url
                 )),
             };
         }
         Err(err) => return Err(err.to_string()),
     };
+    let pool = database.pool.clone();
     let result = match action {
         MigrateAction::Up => store::migrate_up(&pool)
             .await
@@ -69,7 +69,8 @@ pub async fn run(action: MigrateAction, mut settings: Settings) -> Result<(), St
             .map(|list| print_status(&list))
             .map_err(|e| e.to_string()),
     };
-    pool.close().await;
+    drop(pool);
+    database.close(std::time::Duration::from_secs(10)).await;
     result
 }
 
@@ -112,7 +113,7 @@ async fn revert(pool: &sqlx::PgPool, to: Option<i64>, yes: bool) -> Result<(), S
     for m in reverted.iter().rev() {
         println!("{:>16}  {}", m.version, m.description);
     }
-    if !yes && !confirmed()? {
+    if !yes && !super::confirmed("type yes to revert: ")? {
         return Err("not reverted: confirm with --yes (or type yes at a terminal)".into());
     }
     store::migrate_down(pool, target)
@@ -120,20 +121,4 @@ async fn revert(pool: &sqlx::PgPool, to: Option<i64>, yes: bool) -> Result<(), S
         .map_err(|e| e.to_string())?;
     println!("reverted migrations newer than {target}");
     Ok(())
-}
-
-/// Asks at a terminal; a piped standard input never confirms (that is what `--yes` is for).
-fn confirmed() -> Result<bool, String> {
-    let stdin = std::io::stdin();
-    if !stdin.is_terminal() {
-        return Ok(false);
-    }
-    print!("type yes to revert: ");
-    std::io::stdout().flush().map_err(|e| e.to_string())?;
-    let mut answer = String::new();
-    stdin
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| format!("cannot read the answer: {e}"))?;
-    Ok(answer.trim() == "yes")
 }

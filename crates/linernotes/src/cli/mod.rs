@@ -3,12 +3,18 @@
 //! - [`serve`]: migrates the database and serves both APIs until a shutdown signal;
 //! - [`migrate`]: migrations up, down and their status;
 //! - [`users`]: bootstrap an admin, import users of an older deployment;
+//! - [`db`]: how to reach the database with psql;
+//! - [`import`]: load the MusicBrainz JSON dumps;
+//! - [`backup`]: `backup` and `restore`;
 //! - `config check`: the effective configuration, secrets redacted, with where each value came from
 //!   (answered here, before anything connects).
 //!
 //! A command loads the configuration, calls the library and maps failures to an exit code: 2 for
 //! configuration and start-up failures, 1 otherwise.
 
+pub mod backup;
+pub mod db;
+pub mod import;
 pub mod migrate;
 pub mod serve;
 pub mod users;
@@ -52,6 +58,34 @@ enum Command {
         #[command(subcommand)]
         action: users::UsersAction,
     },
+    /// Writes a consistent, compressed snapshot of the database (also while linernotes serves).
+    Backup {
+        /// The file to write (written as FILE.partial, renamed when complete).
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Restores a backup into an empty database, or over the current one with --replace.
+    Restore {
+        /// The backup file.
+        #[arg(long)]
+        from: PathBuf,
+        /// Replace a database that holds data (asks first; refused while an instance serves it).
+        #[arg(long)]
+        replace: bool,
+        /// Replace without asking.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// The database: how to reach it.
+    Db {
+        #[command(subcommand)]
+        action: db::DbAction,
+    },
+    /// Loads bulk data: the MusicBrainz JSON dumps.
+    Import {
+        #[command(subcommand)]
+        source: import::ImportSource,
+    },
 }
 
 #[derive(Subcommand)]
@@ -77,7 +111,33 @@ fn sources_comment(loaded: &Loaded) -> String {
     for note in &loaded.notes {
         out.push_str(&format!("# Note: {note}\n"));
     }
+    out.push_str(&format!(
+        "# Database: {}\n",
+        database_comment(&loaded.settings)
+    ));
     out
+}
+
+/// Which database the settings mean, without starting or connecting to anything.
+fn database_comment(settings: &Settings) -> String {
+    use crate::config::DatabaseMode;
+    let mode = settings.database.mode;
+    let effective = settings.database.effective_mode();
+    let why = if mode == DatabaseMode::Auto {
+        match effective {
+            DatabaseMode::External => " (mode auto: a URL is set)",
+            _ => " (mode auto: no URL is set)",
+        }
+    } else {
+        ""
+    };
+    if effective == DatabaseMode::External {
+        return format!("external at {}{why}", settings.redacted_database_url());
+    }
+    match crate::store::embedded::EmbeddedServer::describe(settings) {
+        Ok(setup) => format!("{setup}{why}"),
+        Err(err) => format!("embedded{why}, but it cannot start: {err}"),
+    }
 }
 
 /// Runs the parsed command line to its end.
@@ -90,13 +150,19 @@ pub fn main(cli: Cli) -> ExitCode {
             return ExitCode::from(EXIT_STARTUP);
         }
     };
-    if let Command::Config {
-        action: ConfigAction::Check,
-    } = cli.command
-    {
-        print!("{}", loaded.settings.to_redacted_yaml());
-        print!("{}", sources_comment(&loaded));
-        return ExitCode::SUCCESS;
+    match cli.command {
+        Command::Config {
+            action: ConfigAction::Check,
+        } => {
+            print!("{}", loaded.settings.to_redacted_yaml());
+            print!("{}", sources_comment(&loaded));
+            return ExitCode::SUCCESS;
+        }
+        Command::Db { action } => {
+            print!("{}", db::run(action, &loaded.settings));
+            return ExitCode::SUCCESS;
+        }
+        _ => {}
     }
     let settings = loaded.settings;
     let runtime = match tokio::runtime::Runtime::new() {
@@ -106,7 +172,8 @@ pub fn main(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let one_shot = !matches!(cli.command, Command::Serve);
+    // Serving and importing run long and report as they go; the other commands stay quiet.
+    let one_shot = !matches!(cli.command, Command::Serve | Command::Import { .. });
     crate::app::init_logging(&settings, one_shot);
     for note in &loaded.notes {
         if one_shot {
@@ -120,7 +187,12 @@ pub fn main(cli: Cli) -> ExitCode {
             Command::Serve => serve::run(settings).await,
             Command::Migrate { action } => migrate::run(action, settings).await,
             Command::Users { action } => users::run(action, settings).await,
-            Command::Config { .. } => Ok(()),
+            Command::Import { source } => import::run(source, settings).await,
+            Command::Backup { to } => backup::backup(&to, settings).await,
+            Command::Restore { from, replace, yes } => {
+                backup::restore(&from, replace, yes, settings).await
+            }
+            Command::Config { .. } | Command::Db { .. } => Ok(()),
         }
     });
     match result {
@@ -130,4 +202,22 @@ pub fn main(cli: Cli) -> ExitCode {
             ExitCode::from(EXIT_STARTUP)
         }
     }
+}
+
+/// Asks `prompt` at a terminal and whether `yes` was typed; a piped standard input never confirms
+/// (that is what `--yes` is for).
+pub(crate) fn confirmed(prompt: &str) -> Result<bool, String> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        return Ok(false);
+    }
+    print!("{prompt}");
+    std::io::stdout().flush().map_err(|e| e.to_string())?;
+    let mut answer = String::new();
+    stdin
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| format!("cannot read the answer: {e}"))?;
+    Ok(answer.trim() == "yes")
 }

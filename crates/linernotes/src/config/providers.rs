@@ -16,6 +16,27 @@ pub const PLACEHOLDER_CONTACT: &str = "unset-contact@linernotes.invalid";
 pub struct ProvidersSettings {
     /// MusicBrainz WS/2: the catalogue.
     pub musicbrainz: ProviderSection<MusicBrainzSettings>,
+    /// Cover Art Archive: release and album images.
+    pub coverartarchive: ProviderSection<EnricherSettings>,
+    /// Wikidata: the bridge from a URL relation to Wikipedia articles and a Commons image.
+    pub wikidata: ProviderSection<EnricherSettings>,
+    /// Wikipedia: artist and album summaries (`base_url` holds `{lang}`).
+    pub wikipedia: ProviderSection<EnricherSettings>,
+    /// Deezer: pictures, covers, previews, BPM, explicit flag, popularity, Deezer IDs.
+    pub deezer: ProviderSection<EnricherSettings>,
+    /// iTunes: artwork, previews, genre, Apple IDs.
+    pub itunes: ProviderSection<EnricherSettings>,
+}
+
+/// The placeholder a `base_url` may hold for the language code.
+pub const LANG_PLACEHOLDER: &str = "{lang}";
+
+/// What only an enricher without a key has: whether it runs.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnricherSettings {
+    /// Whether the provider is asked at all; a disabled provider is never called.
+    pub enabled: bool,
 }
 
 /// How the polite client treats one provider; the same keys in every provider's section.
@@ -62,8 +83,13 @@ impl ClientSettings {
         std::time::Duration::from_millis(self.interactive_deadline_ms)
     }
 
+    /// The base URL for `language` (`{lang}` replaced by it).
+    pub fn base_url_for(&self, language: &str) -> String {
+        self.base_url.replace(LANG_PLACEHOLDER, language)
+    }
+
     fn check(&self, issues: &mut Issues) {
-        issues.http_url("base_url", &self.base_url);
+        issues.http_url("base_url", &self.base_url_for("en"));
         issues.check(
             self.requests_per_second.is_finite()
                 && self.requests_per_second > 0.0
@@ -158,6 +184,20 @@ impl ProvidersSettings {
                 "must be a non-empty e-mail address or URL (no parentheses or line breaks)",
             );
         });
+        for (name, client) in self.enricher_clients() {
+            issues.section(&format!("providers.{name}"), |issues| client.check(issues));
+        }
+    }
+
+    /// The client block of every enricher, by provider name.
+    fn enricher_clients(&self) -> [(&'static str, &ClientSettings); 5] {
+        [
+            ("coverartarchive", &self.coverartarchive.client),
+            ("wikidata", &self.wikidata.client),
+            ("wikipedia", &self.wikipedia.client),
+            ("deezer", &self.deezer.client),
+            ("itunes", &self.itunes.client),
+        ]
     }
 }
 

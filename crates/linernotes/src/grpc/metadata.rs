@@ -15,6 +15,9 @@ use tonic::server::{Grpc, NamedService, UnaryService};
 use tonic::{Request, Response, Status};
 
 use super::pb;
+use crate::cache::CachedRecord;
+use crate::config::metadata::is_language_code;
+use crate::domain::enrichment::{Enriched, Link};
 use crate::domain::{
     format_timestamp, Album, AlbumPage, Alias, Artist, CreditedArtist, Entity, EntityId,
     EntityKind, Freshness, Label, LifeSpan, Mbid, Record, Release, SearchPage, TagCount, Track,
@@ -22,6 +25,82 @@ use crate::domain::{
 };
 use crate::service::{AccountService, LibraryService, MetadataService, ServiceError};
 use linernotes_proto::codec::PreEncodedCodec;
+
+/// Sets what other providers add on an entity message (every entity message has the same fields).
+macro_rules! enrich {
+    ($message:expr, $enriched:expr) => {{
+        let mut message = $message;
+        let parts = enriched_parts($enriched);
+        message.images = parts.images;
+        message.bio = parts.bio;
+        message.previews = parts.previews;
+        message.links = parts.links;
+        message.attributes = parts.attributes.into_iter().collect();
+        message.sources = parts.sources.into_iter().collect();
+        message
+    }};
+}
+
+/// What other providers add, as the fields every entity message shares.
+struct EnrichedParts {
+    images: Vec<pb::Image>,
+    bio: Option<pb::Bio>,
+    previews: Vec<pb::Preview>,
+    links: Vec<pb::Link>,
+    attributes: Vec<(String, String)>,
+    sources: Vec<(String, pb::Source)>,
+}
+
+fn enriched_parts(e: &Enriched) -> EnrichedParts {
+    EnrichedParts {
+        images: e
+            .images
+            .iter()
+            .map(|i| pb::Image {
+                r#type: i.image_type.as_str().to_owned(),
+                url: i.url.clone(),
+                width: i.width,
+                height: i.height,
+                thumbnails: i.thumbnails.clone().into_iter().collect(),
+                source: i.source.clone(),
+            })
+            .collect(),
+        bio: e.bio.as_ref().map(|b| pb::Bio {
+            summary: b.summary.clone(),
+            url: b.url.clone(),
+            language: b.language.clone(),
+            source: b.source.clone(),
+        }),
+        previews: e
+            .previews
+            .iter()
+            .map(|p| pb::Preview {
+                url: p.url.clone(),
+                source: p.source.clone(),
+            })
+            .collect(),
+        links: links(&e.links),
+        attributes: e
+            .attributes
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_string()))
+            .collect(),
+        sources: e
+            .sources
+            .iter()
+            .map(|(field, s)| {
+                (
+                    field.clone(),
+                    pb::Source {
+                        provider: s.provider.clone(),
+                        fetched_at: format_timestamp(s.fetched_at),
+                        conflicts: s.conflicts.clone(),
+                    },
+                )
+            })
+            .collect(),
+    }
+}
 
 /// Serves `MetadataService` from the service layer.
 #[derive(Clone)]
@@ -50,20 +129,18 @@ impl MetadataAdapter {
         self
     }
 
-    /// Gets one entity of `kind` and converts it with `convert`.
+    /// Gets one entity of `kind` (summary in the request's language) and converts it with `convert`.
     async fn get<T>(
         &self,
         kind: EntityKind,
         request: Request<pb::GetEntityRequest>,
-        convert: fn(&Entity, Freshness) -> Option<T>,
+        convert: fn(&Record<Entity>) -> Option<T>,
     ) -> Result<Response<T>, Status> {
         let r = request.into_inner();
-        let record = self.service.get(kind, &r.id, r.refresh).await?;
-        convert(&record.entity, record.freshness)
-            .map(Response::new)
-            .ok_or_else(|| {
-                ServiceError::internal(format!("{kind} lookup answered another kind")).into()
-            })
+        let record = self.lookup(kind, &r).await?;
+        convert(&record).map(Response::new).ok_or_else(|| {
+            ServiceError::internal(format!("{kind} lookup answered another kind")).into()
+        })
     }
 
     /// Gets one entity of `kind` as its encoded protobuf message, encoded once per shared record.
@@ -73,7 +150,7 @@ impl MetadataAdapter {
         request: Request<pb::GetEntityRequest>,
     ) -> Result<Response<Bytes>, Status> {
         let r = request.into_inner();
-        let record = self.service.get(kind, &r.id, r.refresh).await?;
+        let record = self.lookup(kind, &r).await?;
         if record.entity.kind() != kind {
             return Err(
                 ServiceError::internal(format!("{kind} lookup answered another kind")).into(),
@@ -83,15 +160,40 @@ impl MetadataAdapter {
     }
 }
 
+impl MetadataAdapter {
+    /// The record a lookup request asks for, its summary in the request's language when one is set.
+    async fn lookup(
+        &self,
+        kind: EntityKind,
+        r: &pb::GetEntityRequest,
+    ) -> Result<CachedRecord, Status> {
+        let lang = r.lang.trim();
+        if lang.is_empty() {
+            return Ok(self.service.get(kind, &r.id, r.refresh).await?);
+        }
+        if !is_language_code(lang) {
+            return Err(ServiceError::invalid(format!(
+                "lang must be a language code such as en or pt-br, got '{lang}'"
+            ))
+            .into());
+        }
+        Ok(self
+            .service
+            .get_in(kind, &r.id, r.refresh, &[lang.to_owned()])
+            .await?)
+    }
+}
+
 /// The protobuf message of a record: the same message the generated lookup methods answer.
 fn encode(record: &Record<Entity>) -> Bytes {
     let fresh = record.freshness;
+    let e = &record.enriched;
     let message = match &record.entity {
-        Entity::Artist(a) => artist(a, fresh).encode_to_vec(),
-        Entity::Album(a) => album(a, Some(fresh)).encode_to_vec(),
-        Entity::Release(r) => release(r, fresh).encode_to_vec(),
-        Entity::Track(t) => track(t, fresh).encode_to_vec(),
-        Entity::Label(l) => label(l, fresh).encode_to_vec(),
+        Entity::Artist(a) => enrich!(artist(a, fresh), e).encode_to_vec(),
+        Entity::Album(a) => enrich!(album(a, Some(fresh)), e).encode_to_vec(),
+        Entity::Release(r) => enrich!(release(r, fresh), e).encode_to_vec(),
+        Entity::Track(t) => enrich!(track(t, fresh), e).encode_to_vec(),
+        Entity::Label(l) => enrich!(label(l, fresh), e).encode_to_vec(),
     };
     Bytes::from(message)
 }
@@ -192,8 +294,8 @@ impl pb::metadata_service_server::MetadataService for MetadataAdapter {
         &self,
         request: Request<pb::GetEntityRequest>,
     ) -> Result<Response<pb::Artist>, Status> {
-        self.get(EntityKind::Artist, request, |e, f| match e {
-            Entity::Artist(a) => Some(artist(a, f)),
+        self.get(EntityKind::Artist, request, |r| match &r.entity {
+            Entity::Artist(a) => Some(enrich!(artist(a, r.freshness), &r.enriched)),
             _ => None,
         })
         .await
@@ -203,8 +305,8 @@ impl pb::metadata_service_server::MetadataService for MetadataAdapter {
         &self,
         request: Request<pb::GetEntityRequest>,
     ) -> Result<Response<pb::Album>, Status> {
-        self.get(EntityKind::Album, request, |e, f| match e {
-            Entity::Album(a) => Some(album(a, Some(f))),
+        self.get(EntityKind::Album, request, |r| match &r.entity {
+            Entity::Album(a) => Some(enrich!(album(a, Some(r.freshness)), &r.enriched)),
             _ => None,
         })
         .await
@@ -214,8 +316,8 @@ impl pb::metadata_service_server::MetadataService for MetadataAdapter {
         &self,
         request: Request<pb::GetEntityRequest>,
     ) -> Result<Response<pb::Release>, Status> {
-        self.get(EntityKind::Release, request, |e, f| match e {
-            Entity::Release(r) => Some(release(r, f)),
+        self.get(EntityKind::Release, request, |r| match &r.entity {
+            Entity::Release(e) => Some(enrich!(release(e, r.freshness), &r.enriched)),
             _ => None,
         })
         .await
@@ -225,8 +327,8 @@ impl pb::metadata_service_server::MetadataService for MetadataAdapter {
         &self,
         request: Request<pb::GetEntityRequest>,
     ) -> Result<Response<pb::Track>, Status> {
-        self.get(EntityKind::Track, request, |e, f| match e {
-            Entity::Track(t) => Some(track(t, f)),
+        self.get(EntityKind::Track, request, |r| match &r.entity {
+            Entity::Track(t) => Some(enrich!(track(t, r.freshness), &r.enriched)),
             _ => None,
         })
         .await
@@ -236,8 +338,8 @@ impl pb::metadata_service_server::MetadataService for MetadataAdapter {
         &self,
         request: Request<pb::GetEntityRequest>,
     ) -> Result<Response<pb::Label>, Status> {
-        self.get(EntityKind::Label, request, |e, f| match e {
-            Entity::Label(l) => Some(label(l, f)),
+        self.get(EntityKind::Label, request, |r| match &r.entity {
+            Entity::Label(l) => Some(enrich!(label(l, r.freshness), &r.enriched)),
             _ => None,
         })
         .await
@@ -285,6 +387,56 @@ impl pb::metadata_service_server::MetadataService for MetadataAdapter {
         };
         Ok(Response::new(search_page(&page)))
     }
+
+    async fn resolve_ids(
+        &self,
+        request: Request<pb::ResolveIdsRequest>,
+    ) -> Result<Response<pb::ResolveIdsResponse>, Status> {
+        let r = request.into_inner();
+        let results = self.service.resolve_ids(&r.ids, Some(&r.r#type)).await?;
+        Ok(Response::new(pb::ResolveIdsResponse {
+            results: results
+                .into_iter()
+                .map(|res| pb::Resolution {
+                    input: res.input,
+                    status: res.status.as_str().to_owned(),
+                    id: res.id.map(|id| id.to_string()),
+                    r#type: res.kind.map(|k| k.as_str().to_owned()),
+                    reason: res.reason,
+                })
+                .collect(),
+        }))
+    }
+
+    async fn get_links(
+        &self,
+        request: Request<pb::GetLinksRequest>,
+    ) -> Result<Response<pb::GetLinksResponse>, Status> {
+        let r = request.into_inner();
+        let kind = r.r#type.parse::<EntityKind>().map_err(|_| {
+            ServiceError::invalid(format!(
+                "type must be artist, album, release, track or label, got '{}'",
+                r.r#type
+            ))
+        })?;
+        let (mbid, found) = self.service.links(kind, &r.id).await?;
+        Ok(Response::new(pb::GetLinksResponse {
+            id: id(mbid),
+            links: links(&found),
+        }))
+    }
+}
+
+fn links(list: &[Link]) -> Vec<pb::Link> {
+    list.iter()
+        .map(|l| pb::Link {
+            platform: l.platform.clone(),
+            id: l.id.clone(),
+            url: l.url.clone(),
+            method: l.method.as_str().to_owned(),
+            confidence: l.confidence,
+        })
+        .collect()
 }
 
 fn id(mbid: Mbid) -> String {
@@ -367,6 +519,7 @@ fn artist(a: &Artist, fresh: Freshness) -> pb::Artist {
         genres: tags(&a.genres),
         tags: tags(&a.tags),
         urls: urls(&a.urls),
+        ..Default::default()
     }
 }
 
@@ -386,6 +539,7 @@ fn album(a: &Album, fresh: Option<Freshness>) -> pb::Album {
         genres: tags(&a.genres),
         tags: tags(&a.tags),
         urls: urls(&a.urls),
+        ..Default::default()
     }
 }
 
@@ -437,6 +591,7 @@ fn release(r: &Release, fresh: Freshness) -> pb::Release {
         genres: tags(&r.genres),
         tags: tags(&r.tags),
         urls: urls(&r.urls),
+        ..Default::default()
     }
 }
 
@@ -455,6 +610,7 @@ fn track(t: &Track, fresh: Freshness) -> pb::Track {
         genres: tags(&t.genres),
         tags: tags(&t.tags),
         urls: urls(&t.urls),
+        ..Default::default()
     }
 }
 
@@ -474,6 +630,7 @@ fn label(l: &Label, fresh: Freshness) -> pb::Label {
         genres: tags(&l.genres),
         tags: tags(&l.tags),
         urls: urls(&l.urls),
+        ..Default::default()
     }
 }
 

@@ -6,18 +6,30 @@
 //! - [`client`]: the one polite HTTP client every provider speaks through (budget, breaker, retries,
 //!   timeouts, User-Agent, health, metrics);
 //! - [`registry`]: which providers run, built from the configuration;
-//! - [`musicbrainz`]: the MusicBrainz WS/2 catalogue source and its JSON model.
+//! - [`musicbrainz`]: the MusicBrainz WS/2 catalogue source and its JSON model;
+//! - enrichers, one folder or file each: [`coverartarchive`], [`wikidata`], [`wikipedia`],
+//!   [`deezer`], [`itunes`];
+//! - [`lenient`]: reading values out of provider JSON whose types vary.
 //!
 //! A new provider is a folder here with its client (a [`client::PoliteClient`] and a model of its
 //! JSON), an implementation of one of the traits, a `providers.<name>` config section sharing
 //! [`crate::config::ClientSettings`], and one line in [`registry::build`].
 
 pub mod client;
+pub mod coverartarchive;
+pub mod deezer;
+pub mod itunes;
+pub mod lenient;
 pub mod musicbrainz;
 pub mod registry;
+pub mod wikidata;
+pub mod wikipedia;
+
+use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
+use crate::domain::enrichment::Facts;
 use crate::domain::provider::ProviderStatus;
 use crate::domain::{Album, Entity, EntityKind, Mbid, SearchPage, SearchQuery};
 pub use client::ratelimit::Priority;
@@ -98,17 +110,35 @@ pub trait CatalogueSource: Send + Sync {
     async fn recordings_by_isrc(&self, isrc: &str) -> Result<Vec<Mbid>, ProviderError>;
     /// The releases carrying a barcode.
     async fn releases_by_barcode(&self, barcode: &str) -> Result<Vec<Mbid>, ProviderError>;
+    /// The entities a page elsewhere is linked to (URL relations), with their kinds.
+    async fn entities_by_url(&self, url: &str) -> Result<Vec<(EntityKind, Mbid)>, ProviderError>;
     /// Health, breaker and budget of the provider.
     fn status(&self) -> ProviderStatus;
 }
 
-/// What an enricher found for one catalogue entity, kept raw beside the entity.
+/// What an enricher found for one catalogue entity: the facts, and the raw body kept beside them.
 #[derive(Debug, Clone)]
 pub struct Enrichment {
     /// The request shape, stored with the raw body.
     pub request: String,
     /// The raw body.
     pub raw: serde_json::Value,
+    /// What the body says of the entity.
+    pub facts: Facts,
+}
+
+/// What an enricher is told of the entity it enriches.
+#[derive(Debug, Clone, Copy)]
+pub struct EnrichContext<'a> {
+    /// The entity as the catalogue has it.
+    pub entity: &'a Entity,
+    /// What the providers asked before this one reported, by provider name (Wikipedia reads the
+    /// article titles Wikidata found).
+    pub earlier: &'a BTreeMap<String, Facts>,
+    /// Languages of summaries to fetch, most preferred first.
+    pub languages: &'a [String],
+    /// Lowest confidence at which a fuzzy match links an entity.
+    pub match_threshold: f64,
 }
 
 /// A provider that adds to entities the catalogue already has (covers, pictures, biographies, lyrics,
@@ -119,10 +149,11 @@ pub trait Enricher: Send + Sync {
     fn name(&self) -> &'static str;
     /// Whether it has anything for entities of `kind`.
     fn enriches(&self, kind: EntityKind) -> bool;
-    /// What it knows of `entity`.
+    /// What it knows of the entity; [`ProviderError::NotFound`] when it knows nothing (or the entity
+    /// has none of the IDs it is found by).
     async fn enrich(
         &self,
-        entity: &Entity,
+        context: &EnrichContext<'_>,
         priority: Priority,
     ) -> Result<Enrichment, ProviderError>;
     /// Health, breaker and budget of the provider.

@@ -3,7 +3,13 @@
 
 use std::sync::Arc;
 
+use super::client::user_agent;
+use super::coverartarchive::CoverArtArchive;
+use super::deezer::Deezer;
+use super::itunes::Itunes;
 use super::musicbrainz::MusicBrainzClient;
+use super::wikidata::Wikidata;
+use super::wikipedia::Wikipedia;
 use super::{CatalogueSource, Enricher};
 use crate::config::ProvidersSettings;
 use crate::domain::provider::ProviderStatus;
@@ -62,6 +68,14 @@ impl ProviderRegistry {
     }
 }
 
+/// Builds one enricher from the settings, a User-Agent, the shared Redis and the clock.
+type EnricherBuilder = fn(
+    &ProvidersSettings,
+    &str,
+    Option<RedisHandle>,
+    Arc<dyn Clock>,
+) -> Result<Arc<dyn Enricher>, String>;
+
 /// Builds the configured providers. With `redis`, every provider's request budget is shared by all
 /// instances.
 pub fn build(
@@ -69,8 +83,34 @@ pub fn build(
     redis: Option<RedisHandle>,
     clock: Arc<dyn Clock>,
 ) -> Result<ProviderRegistry, String> {
-    let musicbrainz = MusicBrainzClient::new(&settings.musicbrainz, redis, clock)?;
-    Ok(ProviderRegistry::new(Arc::new(musicbrainz)))
+    let musicbrainz = MusicBrainzClient::new(&settings.musicbrainz, redis.clone(), clock.clone())?;
+    let agent = user_agent(&settings.musicbrainz.contact);
+    // Order matters: an enricher sees what those before it found (Wikipedia reads Wikidata's titles).
+    let enrichers: [(bool, EnricherBuilder); 5] = [
+        (settings.coverartarchive.enabled, |s, a, r, c| {
+            Ok(Arc::new(CoverArtArchive::new(&s.coverartarchive, a, r, c)?))
+        }),
+        (settings.wikidata.enabled, |s, a, r, c| {
+            Ok(Arc::new(Wikidata::new(&s.wikidata, a, r, c)?))
+        }),
+        (settings.wikipedia.enabled, |s, a, r, c| {
+            Ok(Arc::new(Wikipedia::new(&s.wikipedia, a, r, c)?))
+        }),
+        (settings.deezer.enabled, |s, a, r, c| {
+            Ok(Arc::new(Deezer::new(&s.deezer, a, r, c)?))
+        }),
+        (settings.itunes.enabled, |s, a, r, c| {
+            Ok(Arc::new(Itunes::new(&s.itunes, a, r, c)?))
+        }),
+    ];
+    let mut registry = ProviderRegistry::new(Arc::new(musicbrainz));
+    for (enabled, build) in enrichers {
+        if enabled {
+            registry =
+                registry.with_enricher(build(settings, &agent, redis.clone(), clock.clone())?);
+        }
+    }
+    Ok(registry)
 }
 
 #[cfg(test)]
@@ -79,8 +119,8 @@ mod tests {
 
     use super::*;
     use crate::config::Settings;
-    use crate::domain::{Entity, EntityKind};
-    use crate::providers::{Enrichment, Priority, ProviderError};
+    use crate::domain::EntityKind;
+    use crate::providers::{EnrichContext, Enrichment, Priority, ProviderError};
     use crate::support::SystemClock;
 
     struct Covers;
@@ -93,7 +133,11 @@ mod tests {
         fn enriches(&self, kind: EntityKind) -> bool {
             kind == EntityKind::Release
         }
-        async fn enrich(&self, _: &Entity, _: Priority) -> Result<Enrichment, ProviderError> {
+        async fn enrich(
+            &self,
+            _: &EnrichContext<'_>,
+            _: Priority,
+        ) -> Result<Enrichment, ProviderError> {
             Err(ProviderError::NotFound)
         }
         fn status(&self) -> ProviderStatus {
@@ -117,8 +161,20 @@ mod tests {
             .unwrap()
             .with_enricher(Arc::new(Covers));
         let names: Vec<_> = registry.statuses().iter().map(|s| s.name).collect();
-        assert_eq!(names, ["musicbrainz", "covers"]);
+        assert_eq!(
+            names,
+            [
+                "musicbrainz",
+                "coverartarchive",
+                "wikidata",
+                "wikipedia",
+                "deezer",
+                "itunes",
+                "covers"
+            ]
+        );
         assert_eq!(registry.catalogue().display_name(), "MusicBrainz");
-        assert!(registry.enrichers()[0].enriches(EntityKind::Release));
+        let last = registry.enrichers().last().unwrap();
+        assert!(last.enriches(EntityKind::Release));
     }
 }

@@ -4,21 +4,31 @@
 //! 2. Stored and fresh → answer. Stored and stale → answer at once and refresh in the background.
 //! 3. Missing → one upstream call shared by all concurrent requesters → one transaction → answer.
 //! 4. Upstream failure → the stored copy (marked stale) when there is one, else a clear error.
+//! 5. After the catalogue's answer is stored, the enrichers are asked in the background
+//!    ([`super::enrichment`]); every answer merges what they reported.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use super::enrichment::{self, MergeInputs};
 use super::{ErrorCode, ServiceError};
 use crate::cache::{Cached, CachedRecord, HotCache};
 use crate::config::MetadataSettings;
+use crate::domain::enrichment::Facts;
+use crate::domain::links::page_url;
 use crate::domain::provider::ProviderStatus;
 use crate::domain::{
-    AlbumPage, EntityId, EntityKind, Freshness, Mbid, Namespace, Record, SearchPage, SearchQuery,
+    AlbumPage, Entity, EntityId, EntityKind, Freshness, Mbid, Namespace, Record, SearchPage,
+    SearchQuery,
 };
-use crate::providers::{CatalogueSource, Priority, ProviderError, ProviderRegistry};
-use crate::store::metadata::{AlbumListWrite, EntityWrite};
+use crate::providers::{CatalogueSource, EnrichContext, Priority, ProviderError, ProviderRegistry};
+use crate::store::metadata::{
+    AlbumListWrite, EnrichmentOutcome, EnrichmentResult, EnrichmentWrite, EntityWrite,
+    StoredEnrichment,
+};
 use crate::store::{MetadataRepo, StoredEntity};
 use crate::support::BackgroundTasks;
 use crate::support::Clock;
@@ -43,6 +53,7 @@ struct Inner {
     cache: HotCache,
     lookups: SingleFlight<(EntityKind, Mbid, FetchMode), Result<StoredEntity, ServiceError>>,
     album_syncs: SingleFlight<Mbid, Result<(), ServiceError>>,
+    enrichment_runs: SingleFlight<Mbid, ()>,
     background: BackgroundTasks,
     /// This instance's name in shared provider health (random per start).
     instance: String,
@@ -75,6 +86,7 @@ impl MetadataService {
                 cache,
                 lookups: SingleFlight::default(),
                 album_syncs: SingleFlight::default(),
+                enrichment_runs: SingleFlight::default(),
                 background: BackgroundTasks::new("linernotes_background_refreshes"),
                 instance: uuid::Uuid::new_v4().to_string(),
             }),
@@ -133,7 +145,7 @@ impl MetadataService {
                 if stale {
                     self.spawn_refresh(kind, stored.entity.mbid());
                 }
-                let answer = cached(stored, stale);
+                let answer = self.record(stored, stale, None, true).await?;
                 if !stale {
                     self.inner
                         .cache
@@ -152,10 +164,10 @@ impl MetadataService {
                     .fetch_interactive(kind, stored.entity.mbid(), mode)
                     .await
                 {
-                    Ok(fresh) => Ok(cached(fresh, false)),
+                    Ok(fresh) => self.record(fresh, false, None, false).await,
                     Err(err) => {
                         tracing::warn!(%id, error = %err, "refresh failed; answering the stored copy");
-                        Ok(cached(stored, true))
+                        self.record(stored, true, None, true).await
                     }
                 }
             }
@@ -163,7 +175,7 @@ impl MetadataService {
                 let fetched = self
                     .fetch_interactive(kind, mbid, FetchMode::UnlessFresh)
                     .await?;
-                Ok(cached(fetched, false))
+                self.record(fetched, false, None, false).await
             }
         }
     }
@@ -193,10 +205,7 @@ impl MetadataService {
             return Ok(mbid);
         }
         if !matches!(namespace, Namespace::Isrc | Namespace::Barcode) {
-            return Err(ServiceError::not_found(format!(
-                "no {kind} with ID {id} is known yet; linernotes learns {namespace} IDs from \
-                 MusicBrainz URL relations, so look the {kind} up by its musicbrainz: ID first"
-            )));
+            return self.resolve_by_page(kind, id).await;
         }
         let catalogue = self.catalogue();
         let what = format!("{kind} {id}");
@@ -224,6 +233,157 @@ impl MetadataService {
                     &what,
                 )
             })
+    }
+
+    /// The MBID of a provider's entity not stored yet: the catalogue's entity whose URL relations name
+    /// its page (an album through one of its releases). When the namespace's provider is disabled, only
+    /// stored links resolve.
+    async fn resolve_by_page(&self, kind: EntityKind, id: &EntityId) -> Result<Mbid, ServiceError> {
+        let namespace = id.namespace();
+        if let Some(provider) = provider_of(namespace) {
+            if !self.enricher_enabled(provider) {
+                return Err(ServiceError::not_found(format!(
+                    "no {kind} with ID {id} is known; providers.{provider} is disabled, so only \
+                     {namespace} IDs already stored resolve"
+                )));
+            }
+        }
+        let Some(page) = page_url(id, kind) else {
+            return Err(ServiceError::not_found(format!(
+                "{namespace} IDs do not name {kind}s"
+            )));
+        };
+        let what = format!("{kind} {id}");
+        let service = self.clone();
+        let url = page.clone();
+        let linked = self
+            .within_deadline(&what, async move {
+                Ok(service.catalogue().entities_by_url(&url).await)
+            })
+            .await?;
+        let linked = match linked {
+            Ok(linked) => linked,
+            Err(ProviderError::NotFound) => Vec::new(),
+            Err(err) => return Err(self.catalogue_error(&what)(err)),
+        };
+        if let Some((_, mbid)) = linked.iter().find(|(k, _)| *k == kind) {
+            return Ok(*mbid);
+        }
+        if kind == EntityKind::Album {
+            // Streaming services' albums are MusicBrainz releases: their album is the release group.
+            if let Some((_, release)) = linked.iter().find(|(k, _)| *k == EntityKind::Release) {
+                let release = release.to_entity_id().to_string();
+                let record = Box::pin(self.get(EntityKind::Release, &release, false)).await?;
+                if let Entity::Release(r) = &record.entity {
+                    if let Some(album) = r.album_id {
+                        return Ok(album);
+                    }
+                }
+            }
+        }
+        Err(ServiceError::not_found(format!(
+            "no {kind} with ID {id} is known: MusicBrainz links no {kind} to {page}"
+        )))
+    }
+
+    /// Whether the enricher named `name` is enabled.
+    fn enricher_enabled(&self, name: &str) -> bool {
+        self.inner
+            .providers
+            .enrichers()
+            .iter()
+            .any(|e| e.name() == name)
+    }
+
+    /// Resolves up to [`MAX_RESOLVE_IDS`] IDs of any namespaces at once, each on its own: one bad ID
+    /// never fails the others. With `kind`, every ID is looked up as that type (upstream when not
+    /// stored); without it, ISRCs resolve as tracks, barcodes as releases, and other IDs through what
+    /// is stored.
+    #[tracing::instrument(level = "debug", skip(self, ids), fields(count = ids.len()))]
+    pub async fn resolve_ids(
+        &self,
+        ids: &[String],
+        kind: Option<&str>,
+    ) -> Result<Vec<Resolution>, ServiceError> {
+        if ids.is_empty() || ids.len() > MAX_RESOLVE_IDS {
+            return Err(ServiceError::invalid(format!(
+                "ids must list 1 to {MAX_RESOLVE_IDS} IDs, got {}",
+                ids.len()
+            )));
+        }
+        let kind = match kind.map(str::trim).filter(|k| !k.is_empty()) {
+            Some(text) => Some(text.parse::<EntityKind>().map_err(|_| {
+                ServiceError::invalid(format!(
+                    "type must be artist, album, release, track or label, got '{text}'"
+                ))
+            })?),
+            None => None,
+        };
+        use futures::StreamExt;
+        Ok(futures::stream::iter(ids.to_vec())
+            .map(|input| {
+                let service = self.clone();
+                async move { service.resolve_one(&input, kind).await }
+            })
+            .buffered(4)
+            .collect()
+            .await)
+    }
+
+    async fn resolve_one(&self, input: &str, hint: Option<EntityKind>) -> Resolution {
+        let id = match EntityId::parse(input) {
+            Ok(id) => id,
+            Err(err) => return Resolution::invalid(input, err.to_string()),
+        };
+        let kind = match (hint, id.namespace()) {
+            (Some(kind), _) => kind,
+            (None, Namespace::Isrc) => EntityKind::Track,
+            (None, Namespace::Barcode) => EntityKind::Release,
+            (None, _) => {
+                let known = match self.inner.repo.known_by(&id).await {
+                    Ok(known) => known,
+                    Err(err) => {
+                        return Resolution::not_found(input, ServiceError::from(err).message)
+                    }
+                };
+                return match known.as_slice() {
+                    [] => Resolution::not_found(
+                        input,
+                        format!("{id} is not known yet; give type to look it up upstream"),
+                    ),
+                    [(kind, mbid)] => Resolution::resolved(input, *kind, *mbid),
+                    several => Resolution::not_found(
+                        input,
+                        format!(
+                            "{id} names several entities ({}); give type to choose",
+                            several
+                                .iter()
+                                .map(|(k, m)| format!("{k} {}", m.to_entity_id()))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    ),
+                };
+            }
+        };
+        match self.get(kind, input, false).await {
+            Ok(record) => Resolution::resolved(input, kind, record.entity.mbid()),
+            Err(err) if err.code == ErrorCode::InvalidArgument => {
+                Resolution::invalid(input, err.message)
+            }
+            Err(err) => Resolution::not_found(input, err.message),
+        }
+    }
+
+    /// The entity on other platforms: the links of its answer (URL relations and enrichers' links,
+    /// with how each was made).
+    pub async fn links(
+        &self,
+        kind: EntityKind,
+        id: &str,
+    ) -> Result<(Mbid, Vec<crate::domain::enrichment::Link>), ServiceError> {
+        let record = self.get(kind, id, false).await?;
+        Ok((record.entity.mbid(), record.enriched.links.clone()))
     }
 
     /// Fetches one entity for a client that is waiting (see [`MetadataService::within_deadline`]).
@@ -335,13 +495,245 @@ impl MetadataService {
                     .cache
                     .invalidate_entity(kind, platform, canonical)
                     .await;
-                inner
-                    .cache
-                    .put_entity(kind, platform, cached(stored.clone(), false))
-                    .await;
+                let answer = self.record(stored.clone(), false, None, false).await?;
+                inner.cache.put_entity(kind, platform, answer).await;
+                self.spawn_enrichment(kind, canonical, mode == FetchMode::Always);
                 Ok(stored)
             })
             .await
+    }
+
+    /// A stored entity as answers carry it: marked stale or not, with what the enrichers reported
+    /// merged in, summaries in `languages` first (else the configured languages). With
+    /// `start_due`, starts an enrichment when one is due.
+    async fn record(
+        &self,
+        stored: StoredEntity,
+        stale: bool,
+        languages: Option<&[String]>,
+        start_due: bool,
+    ) -> Result<CachedRecord, ServiceError> {
+        let kind = stored.entity.kind();
+        let mbid = stored.entity.mbid();
+        let rows = self.inner.repo.enrichments(mbid).await?;
+        if start_due && self.enrichment_due(kind, &rows) {
+            self.spawn_enrichment(kind, mbid, false);
+        }
+        let preferred = enrichment::preferred_languages(
+            languages.unwrap_or(&[]),
+            &self.inner.settings.languages,
+        );
+        let enabled = self.enricher_names(kind);
+        let enriched = enrichment::merge(
+            &stored.entity,
+            &rows,
+            MergeInputs {
+                catalogue: self.catalogue().name(),
+                catalogue_fetched_at: stored.fetched_at,
+                enrichers: &enabled,
+                precedence: &self.inner.settings.merge,
+                languages: &preferred,
+            },
+        );
+        Ok(Arc::new(Cached::new(
+            Record::new(
+                stored.entity,
+                Freshness {
+                    fetched_at: stored.fetched_at,
+                    stale,
+                },
+            )
+            .with_enriched(enriched),
+        )))
+    }
+
+    /// The names of the enabled enrichers of `kind`, in configured order.
+    fn enricher_names(&self, kind: EntityKind) -> Vec<&'static str> {
+        self.inner
+            .providers
+            .enrichers()
+            .iter()
+            .filter(|e| e.enriches(kind))
+            .map(|e| e.name())
+            .collect()
+    }
+
+    /// Whether any enabled enricher of `kind` should be asked now.
+    fn enrichment_due(&self, kind: EntityKind, rows: &[StoredEnrichment]) -> bool {
+        let now = self.inner.clock.now();
+        let freshness = self.inner.settings.freshness_secs.for_kind(kind);
+        self.enricher_names(kind).into_iter().any(|name| {
+            let row = rows.iter().find(|r| r.provider == name);
+            enrichment::is_due(row, now, freshness, false)
+        })
+    }
+
+    /// Like [`MetadataService::get`], with summaries in `languages` first (the request's `?lang=` or
+    /// `Accept-Language`). Answers the shared record when the first preferred language is the
+    /// configured one, else merges again for these languages.
+    pub async fn get_in(
+        &self,
+        kind: EntityKind,
+        id: &str,
+        refresh: bool,
+        languages: &[String],
+    ) -> Result<CachedRecord, ServiceError> {
+        let record = self.get(kind, id, refresh).await?;
+        let configured = self.inner.settings.languages.first();
+        let asked = languages.first().map(|l| l.to_ascii_lowercase());
+        if asked.is_none() || asked.as_ref() == configured {
+            return Ok(record);
+        }
+        let stored = StoredEntity {
+            entity: record.entity.clone(),
+            fetched_at: record.freshness.fetched_at,
+            complete: true,
+        };
+        self.record(stored, record.freshness.stale, Some(languages), false)
+            .await
+    }
+
+    /// Starts an enrichment of the entity in the background (`forced`: ask every enricher, as on
+    /// `refresh=true`).
+    fn spawn_enrichment(&self, kind: EntityKind, mbid: Mbid, forced: bool) {
+        if self.enricher_names(kind).is_empty() {
+            return;
+        }
+        let service = self.clone();
+        self.inner.background.spawn(async move {
+            service.enrich(kind, mbid, forced).await;
+        });
+    }
+
+    /// Asks every due enricher about the stored entity, in configured order, records each outcome and
+    /// drops the entity from the hot cache so the next read merges what was found. Concurrent calls for
+    /// one entity share one run.
+    async fn enrich(&self, kind: EntityKind, mbid: Mbid, forced: bool) {
+        let inner = &self.inner;
+        inner
+            .enrichment_runs
+            .run(mbid, || async {
+                if let Err(err) = self.enrich_once(kind, mbid, forced).await {
+                    tracing::warn!(%kind, %mbid, error = %err, "enrichment could not be recorded");
+                }
+            })
+            .await
+    }
+
+    async fn enrich_once(
+        &self,
+        kind: EntityKind,
+        mbid: Mbid,
+        forced: bool,
+    ) -> Result<(), ServiceError> {
+        let inner = &self.inner;
+        let Some(stored) = inner.repo.find(kind, mbid).await? else {
+            return Ok(());
+        };
+        let mbid = stored.entity.mbid();
+        let rows = inner.repo.enrichments(mbid).await?;
+        let mut earlier: BTreeMap<String, Facts> = rows
+            .iter()
+            .filter(|r| r.fetched_at.is_some())
+            .map(|r| (r.provider.clone(), r.facts.clone()))
+            .collect();
+        let freshness = inner.settings.freshness_secs.for_kind(kind);
+        let retry_base = std::time::Duration::from_secs(inner.settings.enrichment_retry_secs);
+        let mut found_before = false;
+        let mut asked_any = false;
+        for enricher in inner.providers.enrichers() {
+            if !enricher.enriches(kind) {
+                continue;
+            }
+            let name = enricher.name();
+            let row = rows.iter().find(|r| r.provider == name);
+            // A provider that found nothing may find something now that one before it found more
+            // (Wikipedia after Wikidata).
+            let follows_news =
+                found_before && row.is_some_and(|r| r.outcome == EnrichmentOutcome::NotFound);
+            if !enrichment::is_due(row, inner.clock.now(), freshness, forced) && !follows_news {
+                continue;
+            }
+            asked_any = true;
+            let context = EnrichContext {
+                entity: &stored.entity,
+                earlier: &earlier,
+                languages: &inner.settings.languages,
+                match_threshold: inner.settings.match_threshold,
+            };
+            let answer = enricher.enrich(&context, Priority::Background).await;
+            let at = inner.clock.now();
+            let outcome = match &answer {
+                Ok(_) => "found",
+                Err(ProviderError::NotFound) => "not_found",
+                Err(_) => "failed",
+            };
+            metrics::counter!("linernotes_enrichment_runs_total", "provider" => name, "outcome" => outcome)
+                .increment(1);
+            match answer {
+                Ok(found) => {
+                    inner
+                        .repo
+                        .save_enrichment(EnrichmentWrite {
+                            mbid,
+                            provider: name,
+                            result: EnrichmentResult::Found {
+                                facts: &found.facts,
+                                request: &found.request,
+                                raw: &found.raw,
+                            },
+                            at,
+                        })
+                        .await?;
+                    earlier.insert(name.to_owned(), found.facts);
+                    found_before = true;
+                }
+                Err(ProviderError::NotFound) => {
+                    inner
+                        .repo
+                        .save_enrichment(EnrichmentWrite {
+                            mbid,
+                            provider: name,
+                            result: EnrichmentResult::NotFound,
+                            at,
+                        })
+                        .await?;
+                    earlier.remove(name);
+                }
+                Err(err) => {
+                    let failures = row.map_or(0, |r| {
+                        if r.outcome == EnrichmentOutcome::Failed {
+                            r.failures
+                        } else {
+                            0
+                        }
+                    }) + 1;
+                    let delay = enrichment::retry_delay(retry_base, failures);
+                    let retry_at =
+                        at + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::days(1));
+                    tracing::warn!(provider = name, %kind, %mbid, error = %err, failures, %retry_at, "enrichment failed; keeping what was found before");
+                    inner
+                        .repo
+                        .save_enrichment(EnrichmentWrite {
+                            mbid,
+                            provider: name,
+                            result: EnrichmentResult::Failed {
+                                error: &err.to_string(),
+                                retry_at,
+                            },
+                            at,
+                        })
+                        .await?;
+                }
+            }
+        }
+        if asked_any {
+            inner
+                .cache
+                .invalidate_entity(kind, self.catalogue().name(), mbid)
+                .await;
+        }
+        Ok(())
     }
 
     fn is_stale(&self, kind: EntityKind, fetched_at: DateTime<Utc>) -> bool {
@@ -524,6 +916,20 @@ impl MetadataService {
             },
         };
         let (entries, bytes) = self.inner.cache.local_usage();
+        let mut enrichment_failures: BTreeMap<String, i64> = self
+            .inner
+            .providers
+            .enrichers()
+            .iter()
+            .map(|e| (e.name().to_owned(), 0))
+            .collect();
+        if let Ok(failures) = self.inner.repo.enrichment_failures().await {
+            for (provider, count) in failures {
+                if let Some(known) = enrichment_failures.get_mut(&provider) {
+                    *known = count;
+                }
+            }
+        }
         self.report_provider_health().await;
         let mut providers = self.inner.providers.statuses();
         for provider in &mut providers {
@@ -539,6 +945,7 @@ impl MetadataService {
             cache_entries: entries,
             cache_bytes: bytes,
             background_refreshes: self.inner.background.running(),
+            enrichment_failures,
         }
     }
 
@@ -559,8 +966,91 @@ impl MetadataService {
     }
 }
 
+/// Most IDs one resolve request may hold.
+pub const MAX_RESOLVE_IDS: usize = 100;
+
+/// How one ID of a resolve request resolved.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct Resolution {
+    /// The ID as given.
+    pub input: String,
+    /// `resolved`, `not_found` or `invalid`.
+    pub status: ResolutionStatus,
+    /// The canonical ID, when resolved.
+    pub id: Option<EntityId>,
+    /// The entity's type, when resolved.
+    #[serde(rename = "type")]
+    pub kind: Option<EntityKind>,
+    /// Why it did not resolve.
+    pub reason: Option<String>,
+}
+
+/// The outcome of resolving one ID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ResolutionStatus {
+    /// It names a known entity.
+    Resolved,
+    /// It is well formed but names nothing known (or nothing could be looked up now).
+    NotFound,
+    /// It is malformed.
+    Invalid,
+}
+
+impl ResolutionStatus {
+    /// The name on the API.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ResolutionStatus::Resolved => "resolved",
+            ResolutionStatus::NotFound => "not_found",
+            ResolutionStatus::Invalid => "invalid",
+        }
+    }
+}
+
+impl Resolution {
+    fn resolved(input: &str, kind: EntityKind, mbid: Mbid) -> Self {
+        Self {
+            input: input.to_owned(),
+            status: ResolutionStatus::Resolved,
+            id: Some(mbid.to_entity_id()),
+            kind: Some(kind),
+            reason: None,
+        }
+    }
+
+    fn not_found(input: &str, reason: String) -> Self {
+        Self {
+            input: input.to_owned(),
+            status: ResolutionStatus::NotFound,
+            id: None,
+            kind: None,
+            reason: Some(reason),
+        }
+    }
+
+    fn invalid(input: &str, reason: String) -> Self {
+        Self {
+            input: input.to_owned(),
+            status: ResolutionStatus::Invalid,
+            ..Self::not_found(input, reason)
+        }
+    }
+}
+
+/// The enricher whose platform a namespace is, when there is one.
+fn provider_of(namespace: Namespace) -> Option<&'static str> {
+    match namespace {
+        Namespace::Deezer => Some("deezer"),
+        Namespace::Itunes => Some("itunes"),
+        Namespace::Discogs => Some("discogs"),
+        Namespace::Wikidata => Some("wikidata"),
+        _ => None,
+    }
+}
+
 /// What `GET /v1/status` answers.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct ServiceStatus {
     /// One entry per provider.
     pub providers: Vec<ProviderStatus>,
@@ -572,17 +1062,8 @@ pub struct ServiceStatus {
     pub cache_entries: u64,
     /// Weighed bytes of the in-process cache.
     pub cache_bytes: u64,
-    /// Background refreshes running.
+    /// Background refreshes and enrichments running.
     pub background_refreshes: usize,
-}
-
-/// A stored entity as the cache shares it, marked stale or not.
-fn cached(stored: StoredEntity, stale: bool) -> CachedRecord {
-    Arc::new(Cached::new(Record::new(
-        stored.entity,
-        Freshness {
-            fetched_at: stored.fetched_at,
-            stale,
-        },
-    )))
+    /// Per enabled enricher, the entities whose latest enrichment failed and awaits a retry.
+    pub enrichment_failures: BTreeMap<String, i64>,
 }

@@ -4,12 +4,16 @@
 //! - this file: [`ErrorCode`] and [`ServiceError`], the one error shape every transport maps, and
 //!   [`Services`], the bundle both transports serve;
 //! - [`metadata`]: [`MetadataService`], the database-first read path;
+//! - [`enrichment`]: when other providers are asked, and how their facts merge into answers;
 //! - [`accounts`]: [`AccountService`]: registration, login, sessions, roles, audit, deletion, with
 //!   passwords (Argon2id, legacy bcrypt), tokens (JWT access tokens, opaque refresh and mailed tokens)
 //!   and mail (the outbox) beside it;
-//! - [`library`]: [`LibraryService`]: favourites, playlists, history, playback, search history.
+//! - [`library`]: [`LibraryService`]: favourites, playlists, history, playback, search history;
+//! - [`import`]: loading the MusicBrainz JSON dumps (streaming, checkpoints, progress, swap).
 
 pub mod accounts;
+pub mod enrichment;
+pub mod import;
 pub mod library;
 pub mod metadata;
 

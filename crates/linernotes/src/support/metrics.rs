@@ -8,6 +8,7 @@
 //! - `linernotes_provider_requests_total{provider,outcome}`, `…_request_duration_seconds`,
 //!   `…_rate_limit_wait_seconds`, `linernotes_provider_circuit_state`, `…_queued_requests`
 //! - `linernotes_background_refreshes`
+//! - `linernotes_enrichment_runs_total{provider,outcome}` (`found`, `not_found`, `failed`)
 
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;

@@ -22,19 +22,11 @@ fn user_agent() -> String {
     )
 }
 
-/// Mounts a lookup answer for `/ws/2/<entity>/<mbid>`.
-async fn mount_lookup(app: &TestApp, entity: &str, mbid: &str, body: Value) {
-    Mock::given(method("GET"))
-        .and(path(format!("/ws/2/{entity}/{mbid}")))
-        .respond_with(json_response(&body))
-        .mount(&app.mock)
-        .await;
-}
-
 fn get_request(id: &str, refresh: bool) -> pb::GetEntityRequest {
     pb::GetEntityRequest {
         id: id.to_owned(),
         refresh,
+        ..Default::default()
     }
 }
 

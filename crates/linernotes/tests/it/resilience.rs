@@ -410,6 +410,7 @@ async fn the_circuit_breaker_opens_fails_fast_and_closes_after_recovery() {
         .get_artist(pb::GetEntityRequest {
             id: format!("musicbrainz:{GUEST}"),
             refresh: false,
+            ..Default::default()
         })
         .await
         .expect_err("open breaker");
@@ -536,6 +537,7 @@ async fn metrics_are_exposed() {
         .get_artist(pb::GetEntityRequest {
             id: format!("musicbrainz:{ARTIST}"),
             refresh: false,
+            ..Default::default()
         })
         .await
         .expect("GetArtist");

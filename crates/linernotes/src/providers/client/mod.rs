@@ -34,6 +34,10 @@ use crate::support::Clock;
 /// How many redirects one request follows.
 const MAX_REDIRECTS: u32 = 3;
 
+/// The largest answer read by default, in bytes; a longer one is refused as malformed (no enricher
+/// answers with this much, and reading it would only cost memory).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
 /// Who a client speaks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProviderName {
@@ -68,6 +72,7 @@ pub struct PoliteClient {
     max_retry_after: Duration,
     interactive_deadline: Duration,
     read_rejection: RejectionReader,
+    max_body_bytes: usize,
 }
 
 impl std::fmt::Debug for PoliteClient {
@@ -126,12 +131,33 @@ impl PoliteClient {
             max_retry_after: Duration::from_secs(settings.max_retry_after_secs),
             interactive_deadline: settings.interactive_deadline(),
             read_rejection: |_| None,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         })
+    }
+
+    /// A client for an enricher: its configured base URL (with `{lang}` as English, when it has one)
+    /// taken as a directory, so paths join under it.
+    pub fn for_enricher(
+        name: ProviderName,
+        settings: &ClientSettings,
+        user_agent: &str,
+        redis: Option<RedisHandle>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, String> {
+        let base_url = directory_url(&settings.base_url_for("en"))
+            .map_err(|e| format!("providers.{}.{e}", name.key))?;
+        Self::new(name, settings, base_url, user_agent, redis, clock)
     }
 
     /// Reads the provider's explanation of a 400 answer with `reader` (else: "bad request").
     pub fn with_rejection_reader(mut self, reader: RejectionReader) -> Self {
         self.read_rejection = reader;
+        self
+    }
+
+    /// Refuses answers longer than `bytes` (instead of [`DEFAULT_MAX_BODY_BYTES`]).
+    pub fn with_max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body_bytes = bytes;
         self
     }
 
@@ -224,9 +250,7 @@ impl PoliteClient {
                 Ok(response) => {
                     let status = response.status();
                     if status.is_success() {
-                        return response.bytes().await.map(|b| b.to_vec()).map_err(|e| {
-                            ProviderError::Unavailable(format!("reading the answer failed: {e}"))
-                        });
+                        return read_body(response, display, self.max_body_bytes).await;
                     }
                     if status.is_redirection() && redirects < MAX_REDIRECTS {
                         redirects += 1;
@@ -302,6 +326,46 @@ impl PoliteClient {
             requests_per_second: self.limiter.requests_per_second(),
             queued_requests: self.limiter.queued(),
             shared_budget: self.limiter.is_shared(),
+        }
+    }
+}
+
+/// A configured base URL with a trailing slash, so that paths join under it rather than replace its
+/// last segment.
+pub fn directory_url(configured: &str) -> Result<Url, String> {
+    let with_slash = format!("{}/", configured.trim_end_matches('/'));
+    Url::parse(&with_slash).map_err(|e| format!("base_url {configured}: {e}"))
+}
+
+/// The body of a successful answer, refused past `max` bytes (declared or read).
+async fn read_body(
+    mut response: reqwest::Response,
+    display: &str,
+    max: usize,
+) -> Result<Vec<u8>, ProviderError> {
+    let too_large =
+        || ProviderError::Malformed(format!("{display} sent an answer larger than {max} bytes"));
+    if response
+        .content_length()
+        .is_some_and(|length| length > max as u64)
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > max {
+                    return Err(too_large());
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(body),
+            Err(e) => {
+                return Err(ProviderError::Unavailable(format!(
+                    "reading the answer failed: {e}"
+                )))
+            }
         }
     }
 }

@@ -2,8 +2,9 @@
 //!
 //! Requests go through the polite client (1 request/second by default, as MusicBrainz asks, with
 //! `User-Agent: linernotes/<version> ( <contact> )`); a merged MBID answers with a redirect, which the
-//! client follows. Bodies are parsed by [`model`].
+//! client follows. Bodies are parsed by [`model`]; the JSON dumps are read by [`dump`].
 
+pub mod dump;
 pub mod model;
 
 use std::sync::Arc;
@@ -72,7 +73,9 @@ impl MusicBrainzClient {
             redis,
             clock,
         )?
-        .with_rejection_reader(model::parse_error_message);
+        .with_rejection_reader(model::parse_error_message)
+        // Lookups of the largest box sets run to tens of megabytes.
+        .with_max_body_bytes(256 * 1024 * 1024);
         Ok(Self { client })
     }
 
@@ -225,6 +228,22 @@ impl CatalogueSource for MusicBrainzClient {
             )
             .await?;
         Ok(page.results.into_iter().map(|hit| hit.id).collect())
+    }
+
+    async fn entities_by_url(&self, url: &str) -> Result<Vec<(EntityKind, Mbid)>, ProviderError> {
+        self.get(
+            "url",
+            &[
+                ("resource", url),
+                (
+                    "inc",
+                    "artist-rels+label-rels+recording-rels+release-rels+release-group-rels",
+                ),
+            ],
+            Priority::Interactive,
+            |_, raw| Ok(model::parse_url_relations(&raw)),
+        )
+        .await
     }
 
     fn status(&self) -> ProviderStatus {

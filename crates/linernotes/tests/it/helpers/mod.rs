@@ -125,6 +125,13 @@ pub fn test_settings(database_url: &str, provider_url: &str) -> Settings {
             "1",
         ),
         ("LINERNOTES__PROVIDERS__MUSICBRAINZ__TIMEOUT_MS", "5000"),
+        // The enrichers are off unless a test turns them on ([`enable_enricher`]), so the mock
+        // MusicBrainz sees only MusicBrainz requests.
+        ("LINERNOTES__PROVIDERS__COVERARTARCHIVE__ENABLED", "false"),
+        ("LINERNOTES__PROVIDERS__WIKIDATA__ENABLED", "false"),
+        ("LINERNOTES__PROVIDERS__WIKIPEDIA__ENABLED", "false"),
+        ("LINERNOTES__PROVIDERS__DEEZER__ENABLED", "false"),
+        ("LINERNOTES__PROVIDERS__ITUNES__ENABLED", "false"),
         // Accounts: a cheap Argon2id cost keeps the many hashes of the tests fast.
         ("LINERNOTES__AUTH__ARGON2__MEMORY_KIB", "64"),
         ("LINERNOTES__AUTH__ARGON2__ITERATIONS", "1"),
@@ -445,6 +452,15 @@ pub fn json_response(body: &Value) -> ResponseTemplate {
     ResponseTemplate::new(200)
         .insert_header("content-type", "application/json; charset=utf-8")
         .set_body_string(body.to_string())
+}
+
+/// Mounts a MusicBrainz lookup answer for `/ws/2/<entity>/<mbid>` on the app's mock.
+pub async fn mount_lookup(app: &TestApp, entity: &str, mbid: &str, body: Value) {
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path(format!("/ws/2/{entity}/{mbid}")))
+        .respond_with(json_response(&body))
+        .mount(&app.mock)
+        .await;
 }
 
 /// A MusicBrainz error response.

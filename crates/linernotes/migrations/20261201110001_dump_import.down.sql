@@ -1,0 +1,2 @@
+DROP TABLE dump_import_file;
+DROP TABLE dump_import;
