@@ -4,6 +4,7 @@
 //! - [`migrate`]: migrations up, down and their status;
 //! - [`users`]: bootstrap an admin, import users of an older deployment;
 //! - [`import`]: load the MusicBrainz JSON dumps;
+//! - [`search`]: rebuild the search index;
 //! - `config check`: the effective configuration, secrets redacted, with where each value came from
 //!   (answered here, before anything connects).
 //!
@@ -12,6 +13,7 @@
 
 pub mod import;
 pub mod migrate;
+pub mod search;
 pub mod serve;
 pub mod users;
 
@@ -58,6 +60,11 @@ enum Command {
     Import {
         #[command(subcommand)]
         source: import::ImportSource,
+    },
+    /// The embedded search index.
+    Search {
+        #[command(subcommand)]
+        action: search::SearchAction,
     },
 }
 
@@ -114,7 +121,10 @@ pub fn main(cli: Cli) -> ExitCode {
         }
     };
     // Serving and importing run long and report as they go; the other commands stay quiet.
-    let one_shot = !matches!(cli.command, Command::Serve | Command::Import { .. });
+    let one_shot = !matches!(
+        cli.command,
+        Command::Serve | Command::Import { .. } | Command::Search { .. }
+    );
     crate::app::init_logging(&settings, one_shot);
     for note in &loaded.notes {
         if one_shot {
@@ -129,6 +139,7 @@ pub fn main(cli: Cli) -> ExitCode {
             Command::Migrate { action } => migrate::run(action, settings).await,
             Command::Users { action } => users::run(action, settings).await,
             Command::Import { source } => import::run(source, settings).await,
+            Command::Search { action } => search::run(action, settings).await,
             Command::Config { .. } => Ok(()),
         }
     });

@@ -15,6 +15,8 @@
 //! - [`accounts`]: accounts, sessions, throttling, roles, audit, deletion, export, import;
 //! - [`library`]: favourites, playlists, plays, history, playback, search history;
 //! - [`hardening`]: what a hostile client found at the transports (limits, deadlines, labels);
+//! - [`search`]: the embedded index: every kind of query with its expected top hit, live updates,
+//!   the provider as fallback;
 //! - [`readme`]: the README's examples, run as written.
 
 mod accounts;
@@ -30,3 +32,4 @@ mod metadata;
 mod operations;
 mod readme;
 mod resilience;
+mod search;
