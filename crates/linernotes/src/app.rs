@@ -15,7 +15,8 @@ use crate::config::Settings;
 use crate::search::SearchIndex;
 use crate::service::accounts::mailer::{Mailer, OutboxMailer, SmtpMailer};
 use crate::service::{AccountService, LibraryService, MetadataService, Services};
-use crate::store::{self, PgAccountRepo, PgLibraryRepo, PgMetadataRepo};
+use crate::store::embedded::Claim;
+use crate::store::{self, Database, PgAccountRepo, PgLibraryRepo, PgMetadataRepo};
 use crate::support::metrics::MetricsExporter;
 use crate::support::net::GuardedListener;
 use crate::support::redis::RedisHandle;
@@ -24,9 +25,9 @@ use crate::support::{Clock, SystemClock};
 /// Why the application could not start. Each variant is one line for the operator.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    /// The database could not be reached or created.
+    /// The database could not be started, reached or created.
     #[error(transparent)]
-    Database(#[from] store::ConnectError),
+    Database(#[from] store::OpenError),
     /// Migrations failed (e.g. an applied migration was edited: checksum mismatch).
     #[error("migrations failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -52,6 +53,7 @@ pub enum StartError {
 /// A built, not yet running, linernotes.
 pub struct Application {
     settings: Settings,
+    database: Database,
     pool: PgPool,
     metadata: MetadataService,
     accounts: AccountService,
@@ -71,8 +73,13 @@ impl Application {
         settings: Settings,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartError> {
-        let pool = store::connect(&settings.database).await?;
-        store::migrate_up(&pool).await?;
+        let database = Database::open(&settings, Claim::Exclusive).await?;
+        tracing::info!(database = %database.setup, "database");
+        let pool = database.pool.clone();
+        if let Err(err) = store::migrate_up(&pool).await {
+            database.close(Duration::from_secs(5)).await;
+            return Err(err.into());
+        }
         let redis = match &settings.cache.redis_url {
             Some(url) => Some(
                 RedisHandle::new(
@@ -115,6 +122,7 @@ impl Application {
         let http_listener = bind(&settings.server.http_addr).await?;
         Ok(Self {
             settings,
+            database,
             pool,
             metadata,
             accounts,
@@ -199,7 +207,7 @@ impl Application {
             stopped(),
         ));
         let router = crate::http::router(
-            crate::http::AppState::new(services, metrics.clone()),
+            crate::http::AppState::new(services, metrics.clone(), self.database.setup.clone()),
             self.settings.server.max_body_bytes,
         );
         let indexer = self.metadata.clone();
@@ -244,7 +252,15 @@ impl Application {
         });
         tracing::info!("linernotes is serving");
 
-        shutdown.await;
+        // A built-in server that dies under linernotes ends it: serving only errors would hide the
+        // failure from whatever supervises linernotes.
+        let server_died = tokio::select! {
+            () = shutdown => None,
+            status = self.database.server_exited() => {
+                tracing::error!(%status, "the built-in PostgreSQL stopped unexpectedly; shutting down");
+                Some(status)
+            }
+        };
         tracing::info!("shutting down: draining in-flight requests");
         crate::grpc::set_health(&health, tonic_health::ServingStatus::NotServing).await;
         let _ = stop_tx.send(true);
@@ -280,16 +296,16 @@ impl Application {
             grpc_abort.abort();
             http_abort.abort();
         }
-        if tokio::time::timeout(grace, self.pool.close())
-            .await
-            .is_err()
-        {
-            tracing::warn!(
-                "database connections still busy after the grace period; exiting anyway"
-            );
-        }
+        drop(self.pool);
+        self.database.close(grace).await;
         tracing::info!("stopped");
-        Ok(())
+        match server_died {
+            Some(status) => Err(std::io::Error::other(format!(
+                "the built-in PostgreSQL stopped unexpectedly ({status}); see its log in {}",
+                self.settings.data_dir().display()
+            ))),
+            None => Ok(()),
+        }
     }
 }
 

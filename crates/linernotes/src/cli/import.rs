@@ -99,9 +99,10 @@ pub async fn run(source: ImportSource, settings: Settings) -> Result<(), String>
         index_memory,
         crash_after_batches,
     };
-    let pool = store::connect(&settings.database)
+    let database = store::Database::open(&settings, store::embedded::Claim::ShareWithRunning)
         .await
         .map_err(|e| e.to_string())?;
+    let pool = database.pool.clone();
     store::migrate_up(&pool).await.map_err(|e| e.to_string())?;
     let mode = if std::io::stderr().is_terminal() {
         ProgressMode::Terminal
@@ -111,7 +112,8 @@ pub async fn run(source: ImportSource, settings: Settings) -> Result<(), String>
     let progress = ImportProgress::new(mode);
     let result = import_musicbrainz(&pool, &options, &progress).await;
     progress.finish();
-    pool.close().await;
+    drop(pool);
+    database.close(std::time::Duration::from_secs(10)).await;
     match result.map_err(|e| e.to_string())? {
         ImportOutcome::AlreadyImported { finished_at } => {
             println!(

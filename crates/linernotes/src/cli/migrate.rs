@@ -9,7 +9,8 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use clap::Subcommand;
 
-use crate::store::{self, MigrationStatus};
+use crate::store::embedded::Claim;
+use crate::store::{self, Database, MigrationStatus, OpenError};
 use crate::Settings;
 
 /// What to do with the migrations.
@@ -37,27 +38,28 @@ pub async fn run(action: MigrateAction, mut settings: Settings) -> Result<(), St
         // Looking at or reverting migrations must not create a database that is not there.
         settings.database.create_if_missing = false;
     }
-    let pool = match store::connect(&settings.database).await {
-        Ok(pool) => pool,
-        Err(err) if !creates && store::is_missing_database(&err) => {
+    let database = match Database::open(&settings, Claim::ShareWithRunning).await {
+        Ok(database) => database,
+        Err(OpenError::Connect(err)) if !creates && store::is_missing_database(&err) => {
             return match action {
                 MigrateAction::Status => {
                     println!(
                         "database {} does not exist yet: every migration is pending \
                          (`linernotes migrate up` or `serve` creates it)",
-                        settings.redacted_database_url()
+                        err.url
                     );
                     print_status(&store::embedded_migrations());
                     Ok(())
                 }
                 _ => Err(format!(
                     "database {} does not exist: nothing to revert",
-                    settings.redacted_database_url()
+                    err.url
                 )),
             };
         }
         Err(err) => return Err(err.to_string()),
     };
+    let pool = database.pool.clone();
     let result = match action {
         MigrateAction::Up => store::migrate_up(&pool)
             .await
@@ -69,7 +71,8 @@ pub async fn run(action: MigrateAction, mut settings: Settings) -> Result<(), St
             .map(|list| print_status(&list))
             .map_err(|e| e.to_string()),
     };
-    pool.close().await;
+    drop(pool);
+    database.close(std::time::Duration::from_secs(10)).await;
     result
 }
 

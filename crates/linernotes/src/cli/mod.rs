@@ -3,6 +3,7 @@
 //! - [`serve`]: migrates the database and serves both APIs until a shutdown signal;
 //! - [`migrate`]: migrations up, down and their status;
 //! - [`users`]: bootstrap an admin, import users of an older deployment;
+//! - [`db`]: how to reach the database with psql;
 //! - [`import`]: load the MusicBrainz JSON dumps;
 //! - [`search`]: rebuild the search index;
 //! - `config check`: the effective configuration, secrets redacted, with where each value came from
@@ -11,6 +12,7 @@
 //! A command loads the configuration, calls the library and maps failures to an exit code: 2 for
 //! configuration and start-up failures, 1 otherwise.
 
+pub mod db;
 pub mod import;
 pub mod migrate;
 pub mod search;
@@ -56,6 +58,11 @@ enum Command {
         #[command(subcommand)]
         action: users::UsersAction,
     },
+    /// The database: how to reach it.
+    Db {
+        #[command(subcommand)]
+        action: db::DbAction,
+    },
     /// Loads bulk data: the MusicBrainz JSON dumps.
     Import {
         #[command(subcommand)]
@@ -91,7 +98,33 @@ fn sources_comment(loaded: &Loaded) -> String {
     for note in &loaded.notes {
         out.push_str(&format!("# Note: {note}\n"));
     }
+    out.push_str(&format!(
+        "# Database: {}\n",
+        database_comment(&loaded.settings)
+    ));
     out
+}
+
+/// Which database the settings mean, without starting or connecting to anything.
+fn database_comment(settings: &Settings) -> String {
+    use crate::config::DatabaseMode;
+    let mode = settings.database.mode;
+    let effective = settings.database.effective_mode();
+    let why = if mode == DatabaseMode::Auto {
+        match effective {
+            DatabaseMode::External => " (mode auto: a URL is set)",
+            _ => " (mode auto: no URL is set)",
+        }
+    } else {
+        ""
+    };
+    if effective == DatabaseMode::External {
+        return format!("external at {}{why}", settings.redacted_database_url());
+    }
+    match crate::store::embedded::EmbeddedServer::describe(settings) {
+        Ok(setup) => format!("{setup}{why}"),
+        Err(err) => format!("embedded{why}, but it cannot start: {err}"),
+    }
 }
 
 /// Runs the parsed command line to its end.
@@ -104,13 +137,19 @@ pub fn main(cli: Cli) -> ExitCode {
             return ExitCode::from(EXIT_STARTUP);
         }
     };
-    if let Command::Config {
-        action: ConfigAction::Check,
-    } = cli.command
-    {
-        print!("{}", loaded.settings.to_redacted_yaml());
-        print!("{}", sources_comment(&loaded));
-        return ExitCode::SUCCESS;
+    match cli.command {
+        Command::Config {
+            action: ConfigAction::Check,
+        } => {
+            print!("{}", loaded.settings.to_redacted_yaml());
+            print!("{}", sources_comment(&loaded));
+            return ExitCode::SUCCESS;
+        }
+        Command::Db { action } => {
+            print!("{}", db::run(action, &loaded.settings));
+            return ExitCode::SUCCESS;
+        }
+        _ => {}
     }
     let settings = loaded.settings;
     let runtime = match tokio::runtime::Runtime::new() {
@@ -140,7 +179,7 @@ pub fn main(cli: Cli) -> ExitCode {
             Command::Users { action } => users::run(action, settings).await,
             Command::Import { source } => import::run(source, settings).await,
             Command::Search { action } => search::run(action, settings).await,
-            Command::Config { .. } => Ok(()),
+            Command::Config { .. } | Command::Db { .. } => Ok(()),
         }
     });
     match result {

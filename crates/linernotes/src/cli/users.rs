@@ -4,8 +4,10 @@ use std::sync::Arc;
 
 use clap::Subcommand;
 
+use crate::store::embedded::Claim;
+use crate::store::{self, Database};
 use crate::support::SystemClock;
-use crate::{app, store, Settings};
+use crate::{app, Settings};
 
 /// What to do with accounts.
 #[derive(Subcommand)]
@@ -55,9 +57,10 @@ pub async fn run(action: UsersAction, settings: Settings) -> Result<(), String> 
         UsersAction::CreateAdmin { .. } => Some(read_admin_password()?),
         UsersAction::Import { .. } => None,
     };
-    let pool = store::connect(&settings.database)
+    let database = Database::open(&settings, Claim::ShareWithRunning)
         .await
         .map_err(|e| e.to_string())?;
+    let pool = database.pool.clone();
     store::migrate_up(&pool).await.map_err(|e| e.to_string())?;
     let accounts = app::build_accounts(&settings, &pool, Arc::new(SystemClock))
         .await
@@ -74,6 +77,7 @@ pub async fn run(action: UsersAction, settings: Settings) -> Result<(), String> 
             )
         }),
     };
-    pool.close().await;
+    drop(pool);
+    database.close(std::time::Duration::from_secs(10)).await;
     result.map_err(|e| e.message)
 }

@@ -1,18 +1,58 @@
-//! `database`: the PostgreSQL URL and the pool's settings.
+//! `database`: which PostgreSQL (an external server or the built-in one), its URL and the pool's
+//! settings.
+
+use std::fmt;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-use super::redact::{redact_url, serialize_redacted_url};
+use super::redact::{redact_url, serialize_redacted_optional_url};
 use super::Issues;
+
+/// Where the database lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DatabaseMode {
+    /// `external` when a URL is set, `embedded` otherwise.
+    Auto,
+    /// A PostgreSQL server someone else runs, at `database.url`.
+    External,
+    /// A PostgreSQL cluster under `data_dir`, run by linernotes as its child process.
+    Embedded,
+}
+
+impl fmt::Display for DatabaseMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DatabaseMode::Auto => "auto",
+            DatabaseMode::External => "external",
+            DatabaseMode::Embedded => "embedded",
+        })
+    }
+}
+
+/// The built-in PostgreSQL: where its binaries come from and which account runs it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbeddedSettings {
+    /// Folder holding `postgres` and `initdb`; unset: searched (PATH, `pg_config`, the usual folders).
+    pub bin_dir: Option<String>,
+    /// The account the server runs as when linernotes runs as root (PostgreSQL refuses root); unset:
+    /// `postgres` when that account exists.
+    pub run_as: Option<String>,
+}
 
 /// PostgreSQL settings. The URL is a secret because it may carry a password.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseSettings {
-    /// Connection URL.
-    #[serde(serialize_with = "serialize_redacted_url")]
-    pub url: SecretString,
+    /// `auto`, `external` or `embedded`.
+    pub mode: DatabaseMode,
+    /// Connection URL of an external server; unset in embedded mode.
+    #[serde(serialize_with = "serialize_redacted_optional_url")]
+    pub url: Option<SecretString>,
+    /// The built-in server.
+    pub embedded: EmbeddedSettings,
     /// Create the database if it is missing.
     pub create_if_missing: bool,
     /// Pool ceiling.
@@ -34,14 +74,36 @@ pub struct DatabaseSettings {
 }
 
 impl DatabaseSettings {
-    /// The URL with its password replaced, for logs and messages.
+    /// The URL with its password replaced, for logs and messages (`(none)` while unset).
     pub fn redacted_url(&self) -> String {
-        redact_url(self.url.expose_secret())
+        self.url.as_ref().map_or_else(
+            || "(none)".to_owned(),
+            |url| redact_url(url.expose_secret()),
+        )
+    }
+
+    /// The mode that runs: `auto` resolved to `external` when a URL is set, else `embedded`.
+    pub fn effective_mode(&self) -> DatabaseMode {
+        match (self.mode, &self.url) {
+            (DatabaseMode::Auto, Some(_)) => DatabaseMode::External,
+            (DatabaseMode::Auto, None) => DatabaseMode::Embedded,
+            (mode, _) => mode,
+        }
     }
 
     pub(super) fn check(&self, issues: &mut Issues) {
-        if let Err(reason) = parse_database_url(self.url.expose_secret()) {
-            issues.check(false, "url", reason);
+        match &self.url {
+            Some(url) => {
+                if let Err(reason) = parse_database_url(url.expose_secret()) {
+                    issues.check(false, "url", reason);
+                }
+            }
+            None => issues.check(
+                self.mode != DatabaseMode::External,
+                "url",
+                "database.mode is external but no URL is set: set database.url (or \
+                 LINERNOTES__DATABASE__URL or DATABASE_URL), or set database.mode to auto or embedded",
+            ),
         }
         issues.range("max_connections", self.max_connections, 1, 1000);
         issues.check(

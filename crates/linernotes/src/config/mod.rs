@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 
 pub use auth::{Argon2Settings, AuthSettings, ThrottleSettings};
 pub use cache::{CacheSettings, CacheTtlSettings};
-pub use database::{parse_database_url, DatabaseSettings};
+pub use database::{parse_database_url, DatabaseMode, DatabaseSettings, EmbeddedSettings};
 pub use issues::{ConfigIssue, Issues};
 pub use library::LibrarySettings;
 pub use load::{Loaded, Source};
@@ -53,6 +53,10 @@ pub const DEFAULT_CONFIG_FILE: &str = "linernotes.yaml";
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
+    /// Where local files live (the embedded cluster, its socket, the instance lock); unset: the
+    /// default for the running account, see [`Settings::data_dir`].
+    #[serde(rename = "data_dir")]
+    pub data_dir_setting: Option<PathBuf>,
     /// Listening addresses and request limits.
     pub server: ServerSettings,
     /// PostgreSQL connection and pool.
@@ -133,6 +137,25 @@ impl Settings {
     pub fn redacted_database_url(&self) -> String {
         self.database.redacted_url()
     }
+
+    /// Where local files live: `data_dir`, else `/var/lib/linernotes` for root, else
+    /// `$XDG_DATA_HOME/linernotes` or `~/.local/share/linernotes`.
+    pub fn data_dir(&self) -> PathBuf {
+        if let Some(dir) = &self.data_dir_setting {
+            return dir.clone();
+        }
+        if nix::unistd::geteuid().is_root() {
+            return PathBuf::from("/var/lib/linernotes");
+        }
+        let data_home = std::env::var_os("XDG_DATA_HOME")
+            .filter(|dir| !dir.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| {
+                std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/share"))
+            })
+            .unwrap_or_else(|| PathBuf::from("."));
+        data_home.join("linernotes")
+    }
 }
 
 #[cfg(test)]
@@ -156,6 +179,8 @@ mod tests {
         assert_eq!(s.database.idle_timeout_secs, 1800);
         assert_eq!(s.database.health_check_interval_secs, 60);
         assert_eq!(s.server.grpc_addr, "127.0.0.1:50051");
+        assert!(s.database.url.is_none());
+        assert_eq!(s.database.effective_mode(), DatabaseMode::Embedded);
         assert_eq!(s.server.http_addr, "127.0.0.1:8080");
         assert_eq!(s.providers.musicbrainz.client.requests_per_second, 1.0);
     }
@@ -174,9 +199,13 @@ mod tests {
         assert_eq!(s.server.http_addr, "127.0.0.1:9999");
         assert_eq!(s.database.max_connections, 4);
         assert_eq!(
-            s.database.url.expose_secret(),
-            "postgres://u:hunter2@db:5432/x"
+            s.database
+                .url
+                .as_ref()
+                .map(|u| u.expose_secret().to_owned()),
+            Some("postgres://u:hunter2@db:5432/x".to_owned())
         );
+        assert_eq!(s.database.effective_mode(), DatabaseMode::External);
         let shown = s.to_redacted_yaml();
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(!format!("{s:?}").contains("hunter2"));
@@ -189,7 +218,13 @@ mod tests {
             ]),
         )
         .unwrap();
-        assert_eq!(s.database.url.expose_secret(), "postgres://localhost/a");
+        assert_eq!(
+            s.database
+                .url
+                .as_ref()
+                .map(|u| u.expose_secret().to_owned()),
+            Some("postgres://localhost/a".to_owned())
+        );
     }
 
     #[test]
@@ -260,6 +295,30 @@ mod tests {
             !err.contains("short"),
             "the rejected secret is not echoed: {err}"
         );
+    }
+
+    #[test]
+    fn external_mode_needs_a_url_and_auto_follows_it() {
+        let err = Settings::load_from(None, &env(&[("LINERNOTES__DATABASE__MODE", "external")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("database.url") && err.contains("LINERNOTES__DATABASE__URL"),
+            "{err}"
+        );
+        let s = Settings::load_from(
+            None,
+            &env(&[
+                ("LINERNOTES__DATABASE__MODE", "embedded"),
+                ("DATABASE_URL", "postgres://localhost/x"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.database.effective_mode(), DatabaseMode::Embedded);
+        let err = Settings::load_from(None, &env(&[("LINERNOTES__DATABASE__MODE", "builtin")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("database.mode"), "{err}");
     }
 
     #[test]

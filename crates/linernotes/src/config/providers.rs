@@ -22,6 +22,10 @@ pub struct ProvidersSettings {
     pub wikidata: ProviderSection<EnricherSettings>,
     /// Wikipedia: artist and album summaries (`base_url` holds `{lang}`).
     pub wikipedia: ProviderSection<EnricherSettings>,
+    /// Deezer: pictures, covers, previews, BPM, explicit flag, popularity, Deezer IDs.
+    pub deezer: ProviderSection<EnricherSettings>,
+    /// iTunes: artwork, previews, genre, Apple IDs.
+    pub itunes: ProviderSection<EnricherSettings>,
 }
 
 /// The placeholder a `base_url` may hold for the language code.
@@ -186,11 +190,13 @@ impl ProvidersSettings {
     }
 
     /// The client block of every enricher, by provider name.
-    fn enricher_clients(&self) -> [(&'static str, &ClientSettings); 3] {
+    fn enricher_clients(&self) -> [(&'static str, &ClientSettings); 5] {
         [
             ("coverartarchive", &self.coverartarchive.client),
             ("wikidata", &self.wikidata.client),
             ("wikipedia", &self.wikipedia.client),
+            ("deezer", &self.deezer.client),
+            ("itunes", &self.itunes.client),
         ]
     }
 }

@@ -3,7 +3,7 @@
 //! MusicBrainz links an entity to its pages elsewhere; each recognised page URL yields a namespaced ID
 //! in `external_ids`, so the entity can later be resolved by that ID too.
 
-use super::id::{EntityId, Namespace};
+use super::id::{EntityId, EntityKind, Namespace};
 use super::UrlRelation;
 
 /// The IDs that the recognised URLs of `urls` carry, without duplicates, in URL order.
@@ -22,6 +22,40 @@ pub fn linked_pages(urls: &[UrlRelation]) -> Vec<(EntityId, &str)> {
         }
     }
     pages
+}
+
+/// The page of a provider's entity of `kind` that MusicBrainz URL relations would name, for looking the
+/// entity up by that page; `None` for namespaces and kinds without pages.
+pub fn page_url(id: &EntityId, kind: EntityKind) -> Option<String> {
+    let value = id.value();
+    let media = |artist: &str, album: &str, track: &str| match kind {
+        EntityKind::Artist => Some(artist.to_owned()),
+        EntityKind::Album | EntityKind::Release => Some(album.to_owned()),
+        EntityKind::Track => Some(track.to_owned()),
+        EntityKind::Label => None,
+    };
+    match id.namespace() {
+        Namespace::Deezer => media("artist", "album", "track")
+            .map(|path| format!("https://www.deezer.com/{path}/{value}")),
+        Namespace::Spotify => media("artist", "album", "track")
+            .map(|path| format!("https://open.spotify.com/{path}/{value}")),
+        Namespace::Tidal => media("artist", "album", "track")
+            .map(|path| format!("https://tidal.com/{path}/{value}")),
+        Namespace::Itunes => media("artist", "album", "song")
+            .map(|path| format!("https://music.apple.com/us/{path}/{value}")),
+        Namespace::Discogs => {
+            let path = match kind {
+                EntityKind::Artist => "artist",
+                EntityKind::Album => "master",
+                EntityKind::Release => "release",
+                EntityKind::Label => "label",
+                EntityKind::Track => return None,
+            };
+            Some(format!("https://www.discogs.com/{path}/{value}"))
+        }
+        Namespace::Wikidata => Some(format!("https://www.wikidata.org/wiki/{value}")),
+        Namespace::MusicBrainz | Namespace::Isrc | Namespace::Barcode => None,
+    }
 }
 
 /// The ID one page URL carries, when its site and path are recognised.

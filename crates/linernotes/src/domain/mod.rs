@@ -10,22 +10,27 @@
 //! - [`enrichment`]: what other providers add (images, summaries, previews, links), merged with
 //!   where each field came from.
 //! - [`links`]: other services' IDs read from URL relations.
+//! - [`matching`]: how sure a provider's entity is the catalogue's one (fuzzy confidence).
 //! - [`provider`]: how upstream providers are doing, as status reports show it.
 //! - [`text`]: what text people type may contain.
 //! - [`account`]: fields of accounts that parse (e-mail addresses, passwords, roles, profile fields);
 //!   users, sessions, audit entries and outbox mail; login-throttle arithmetic.
+//! - [`deployment`]: which PostgreSQL this instance uses and where it lives.
 //! - [`library`]: favourites, playlists, plays, top lists, playback state, search history.
 
 pub mod account;
+pub mod deployment;
 pub mod enrichment;
 pub mod entity;
 pub mod id;
 pub mod library;
 pub mod links;
+pub mod matching;
 pub mod provider;
 pub mod search;
 pub mod text;
 
+pub use deployment::DatabaseSetup;
 pub use entity::*;
 pub use id::{EntityId, EntityKind, IdError, Mbid, Namespace};
 pub use search::{SearchDocument, SearchHit, SearchPage, SearchQuery};

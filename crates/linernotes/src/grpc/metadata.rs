@@ -17,7 +17,7 @@ use tonic::{Request, Response, Status};
 use super::pb;
 use crate::cache::CachedRecord;
 use crate::config::metadata::is_language_code;
-use crate::domain::enrichment::Enriched;
+use crate::domain::enrichment::{Enriched, Link};
 use crate::domain::{
     format_timestamp, Album, AlbumPage, Alias, Artist, CreditedArtist, Entity, EntityId,
     EntityKind, Freshness, Label, LifeSpan, Mbid, Record, Release, SearchPage, TagCount, Track,
@@ -79,17 +79,7 @@ fn enriched_parts(e: &Enriched) -> EnrichedParts {
                 source: p.source.clone(),
             })
             .collect(),
-        links: e
-            .links
-            .iter()
-            .map(|l| pb::Link {
-                platform: l.platform.clone(),
-                id: l.id.clone(),
-                url: l.url.clone(),
-                method: l.method.as_str().to_owned(),
-                confidence: l.confidence,
-            })
-            .collect(),
+        links: links(&e.links),
         attributes: e
             .attributes
             .iter()
@@ -397,6 +387,56 @@ impl pb::metadata_service_server::MetadataService for MetadataAdapter {
         };
         Ok(Response::new(search_page(&page)))
     }
+
+    async fn resolve_ids(
+        &self,
+        request: Request<pb::ResolveIdsRequest>,
+    ) -> Result<Response<pb::ResolveIdsResponse>, Status> {
+        let r = request.into_inner();
+        let results = self.service.resolve_ids(&r.ids, Some(&r.r#type)).await?;
+        Ok(Response::new(pb::ResolveIdsResponse {
+            results: results
+                .into_iter()
+                .map(|res| pb::Resolution {
+                    input: res.input,
+                    status: res.status.as_str().to_owned(),
+                    id: res.id.map(|id| id.to_string()),
+                    r#type: res.kind.map(|k| k.as_str().to_owned()),
+                    reason: res.reason,
+                })
+                .collect(),
+        }))
+    }
+
+    async fn get_links(
+        &self,
+        request: Request<pb::GetLinksRequest>,
+    ) -> Result<Response<pb::GetLinksResponse>, Status> {
+        let r = request.into_inner();
+        let kind = r.r#type.parse::<EntityKind>().map_err(|_| {
+            ServiceError::invalid(format!(
+                "type must be artist, album, release, track or label, got '{}'",
+                r.r#type
+            ))
+        })?;
+        let (mbid, found) = self.service.links(kind, &r.id).await?;
+        Ok(Response::new(pb::GetLinksResponse {
+            id: id(mbid),
+            links: links(&found),
+        }))
+    }
+}
+
+fn links(list: &[Link]) -> Vec<pb::Link> {
+    list.iter()
+        .map(|l| pb::Link {
+            platform: l.platform.clone(),
+            id: l.id.clone(),
+            url: l.url.clone(),
+            method: l.method.as_str().to_owned(),
+            confidence: l.confidence,
+        })
+        .collect()
 }
 
 fn id(mbid: Mbid) -> String {

@@ -34,6 +34,7 @@ use tower_http::timeout::RequestBodyTimeoutLayer;
 
 pub use error::ApiError;
 
+use crate::domain::DatabaseSetup;
 use crate::service::{ServiceError, Services};
 use crate::support::metrics::MetricsExporter;
 use crate::support::net::{ClientAddr, GuardedListener, TrustedProxies};
@@ -44,12 +45,18 @@ use crate::support::net::{ClientAddr, GuardedListener, TrustedProxies};
 pub struct AppState {
     services: Services,
     metrics: MetricsExporter,
+    /// Which PostgreSQL this instance uses, for `/v1/status`.
+    database: Arc<DatabaseSetup>,
 }
 
 impl AppState {
-    /// The state of a router serving `services`.
-    pub fn new(services: Services, metrics: MetricsExporter) -> Self {
-        Self { services, metrics }
+    /// The state of a router serving `services` on the database `database`.
+    pub fn new(services: Services, metrics: MetricsExporter, database: DatabaseSetup) -> Self {
+        Self {
+            services,
+            metrics,
+            database: Arc::new(database),
+        }
     }
 }
 

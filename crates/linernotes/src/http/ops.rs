@@ -7,6 +7,7 @@ use axum::Json;
 use serde_json::json;
 
 use super::{ApiError, AppState};
+use crate::domain::DatabaseSetup;
 use crate::service::metadata::ServiceStatus;
 use crate::service::{ErrorCode, ServiceError};
 
@@ -29,9 +30,22 @@ pub async fn metrics_text(State(state): State<AppState>) -> Response {
     }
 }
 
+/// What `GET /v1/status` answers: the service's view, and how the database is deployed.
+#[derive(serde::Serialize)]
+pub struct StatusAnswer {
+    /// Providers, database reachability, cache.
+    #[serde(flatten)]
+    pub service: ServiceStatus,
+    /// Which PostgreSQL, where its data lives, which binaries and version.
+    pub database_setup: DatabaseSetup,
+}
+
 /// `GET /v1/status`: providers, database and cache as an operator sees them.
-pub async fn status(State(state): State<AppState>) -> Json<ServiceStatus> {
-    Json(state.metadata.status().await)
+pub async fn status(State(state): State<AppState>) -> Json<StatusAnswer> {
+    Json(StatusAnswer {
+        service: state.metadata.status().await,
+        database_setup: (*state.database).clone(),
+    })
 }
 
 /// `GET /healthz`: the process answers.

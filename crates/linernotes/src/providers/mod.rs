@@ -7,7 +7,8 @@
 //!   timeouts, User-Agent, health, metrics);
 //! - [`registry`]: which providers run, built from the configuration;
 //! - [`musicbrainz`]: the MusicBrainz WS/2 catalogue source and its JSON model;
-//! - enrichers, one folder or file each: [`coverartarchive`], [`wikidata`], [`wikipedia`];
+//! - enrichers, one folder or file each: [`coverartarchive`], [`wikidata`], [`wikipedia`],
+//!   [`deezer`], [`itunes`];
 //! - [`lenient`]: reading values out of provider JSON whose types vary.
 //!
 //! A new provider is a folder here with its client (a [`client::PoliteClient`] and a model of its
@@ -16,6 +17,8 @@
 
 pub mod client;
 pub mod coverartarchive;
+pub mod deezer;
+pub mod itunes;
 pub mod lenient;
 pub mod musicbrainz;
 pub mod registry;
@@ -107,6 +110,8 @@ pub trait CatalogueSource: Send + Sync {
     async fn recordings_by_isrc(&self, isrc: &str) -> Result<Vec<Mbid>, ProviderError>;
     /// The releases carrying a barcode.
     async fn releases_by_barcode(&self, barcode: &str) -> Result<Vec<Mbid>, ProviderError>;
+    /// The entities a page elsewhere is linked to (URL relations), with their kinds.
+    async fn entities_by_url(&self, url: &str) -> Result<Vec<(EntityKind, Mbid)>, ProviderError>;
     /// Health, breaker and budget of the provider.
     fn status(&self) -> ProviderStatus;
 }

@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use super::client::user_agent;
 use super::coverartarchive::CoverArtArchive;
+use super::deezer::Deezer;
+use super::itunes::Itunes;
 use super::musicbrainz::MusicBrainzClient;
 use super::wikidata::Wikidata;
 use super::wikipedia::Wikipedia;
@@ -84,7 +86,7 @@ pub fn build(
     let musicbrainz = MusicBrainzClient::new(&settings.musicbrainz, redis.clone(), clock.clone())?;
     let agent = user_agent(&settings.musicbrainz.contact);
     // Order matters: an enricher sees what those before it found (Wikipedia reads Wikidata's titles).
-    let enrichers: [(bool, EnricherBuilder); 3] = [
+    let enrichers: [(bool, EnricherBuilder); 5] = [
         (settings.coverartarchive.enabled, |s, a, r, c| {
             Ok(Arc::new(CoverArtArchive::new(&s.coverartarchive, a, r, c)?))
         }),
@@ -93,6 +95,12 @@ pub fn build(
         }),
         (settings.wikipedia.enabled, |s, a, r, c| {
             Ok(Arc::new(Wikipedia::new(&s.wikipedia, a, r, c)?))
+        }),
+        (settings.deezer.enabled, |s, a, r, c| {
+            Ok(Arc::new(Deezer::new(&s.deezer, a, r, c)?))
+        }),
+        (settings.itunes.enabled, |s, a, r, c| {
+            Ok(Arc::new(Itunes::new(&s.itunes, a, r, c)?))
         }),
     ];
     let mut registry = ProviderRegistry::new(Arc::new(musicbrainz));
@@ -160,10 +168,13 @@ mod tests {
                 "coverartarchive",
                 "wikidata",
                 "wikipedia",
+                "deezer",
+                "itunes",
                 "covers"
             ]
         );
         assert_eq!(registry.catalogue().display_name(), "MusicBrainz");
-        assert!(registry.enrichers()[3].enriches(EntityKind::Release));
+        let last = registry.enrichers().last().unwrap();
+        assert!(last.enriches(EntityKind::Release));
     }
 }

@@ -20,8 +20,9 @@ use super::{ErrorCode, ServiceError};
 use crate::cache::{Cached, CachedRecord, HotCache};
 use crate::config::{MetadataSettings, SearchSettings};
 use crate::domain::enrichment::Facts;
+use crate::domain::links::page_url;
 use crate::domain::provider::ProviderStatus;
-use crate::domain::{AlbumPage, EntityId, EntityKind, Freshness, Mbid, Namespace, Record};
+use crate::domain::{AlbumPage, Entity, EntityId, EntityKind, Freshness, Mbid, Namespace, Record};
 use crate::providers::{CatalogueSource, EnrichContext, Priority, ProviderError, ProviderRegistry};
 use crate::search::SearchIndex;
 use crate::store::metadata::{
@@ -215,10 +216,7 @@ impl MetadataService {
             return Ok(mbid);
         }
         if !matches!(namespace, Namespace::Isrc | Namespace::Barcode) {
-            return Err(ServiceError::not_found(format!(
-                "no {kind} with ID {id} is known yet; linernotes learns {namespace} IDs from \
-                 MusicBrainz URL relations, so look the {kind} up by its musicbrainz: ID first"
-            )));
+            return self.resolve_by_page(kind, id).await;
         }
         let catalogue = self.catalogue();
         let what = format!("{kind} {id}");
@@ -246,6 +244,157 @@ impl MetadataService {
                     &what,
                 )
             })
+    }
+
+    /// The MBID of a provider's entity not stored yet: the catalogue's entity whose URL relations name
+    /// its page (an album through one of its releases). When the namespace's provider is disabled, only
+    /// stored links resolve.
+    async fn resolve_by_page(&self, kind: EntityKind, id: &EntityId) -> Result<Mbid, ServiceError> {
+        let namespace = id.namespace();
+        if let Some(provider) = provider_of(namespace) {
+            if !self.enricher_enabled(provider) {
+                return Err(ServiceError::not_found(format!(
+                    "no {kind} with ID {id} is known; providers.{provider} is disabled, so only \
+                     {namespace} IDs already stored resolve"
+                )));
+            }
+        }
+        let Some(page) = page_url(id, kind) else {
+            return Err(ServiceError::not_found(format!(
+                "{namespace} IDs do not name {kind}s"
+            )));
+        };
+        let what = format!("{kind} {id}");
+        let service = self.clone();
+        let url = page.clone();
+        let linked = self
+            .within_deadline(&what, async move {
+                Ok(service.catalogue().entities_by_url(&url).await)
+            })
+            .await?;
+        let linked = match linked {
+            Ok(linked) => linked,
+            Err(ProviderError::NotFound) => Vec::new(),
+            Err(err) => return Err(self.catalogue_error(&what)(err)),
+        };
+        if let Some((_, mbid)) = linked.iter().find(|(k, _)| *k == kind) {
+            return Ok(*mbid);
+        }
+        if kind == EntityKind::Album {
+            // Streaming services' albums are MusicBrainz releases: their album is the release group.
+            if let Some((_, release)) = linked.iter().find(|(k, _)| *k == EntityKind::Release) {
+                let release = release.to_entity_id().to_string();
+                let record = Box::pin(self.get(EntityKind::Release, &release, false)).await?;
+                if let Entity::Release(r) = &record.entity {
+                    if let Some(album) = r.album_id {
+                        return Ok(album);
+                    }
+                }
+            }
+        }
+        Err(ServiceError::not_found(format!(
+            "no {kind} with ID {id} is known: MusicBrainz links no {kind} to {page}"
+        )))
+    }
+
+    /// Whether the enricher named `name` is enabled.
+    fn enricher_enabled(&self, name: &str) -> bool {
+        self.inner
+            .providers
+            .enrichers()
+            .iter()
+            .any(|e| e.name() == name)
+    }
+
+    /// Resolves up to [`MAX_RESOLVE_IDS`] IDs of any namespaces at once, each on its own: one bad ID
+    /// never fails the others. With `kind`, every ID is looked up as that type (upstream when not
+    /// stored); without it, ISRCs resolve as tracks, barcodes as releases, and other IDs through what
+    /// is stored.
+    #[tracing::instrument(level = "debug", skip(self, ids), fields(count = ids.len()))]
+    pub async fn resolve_ids(
+        &self,
+        ids: &[String],
+        kind: Option<&str>,
+    ) -> Result<Vec<Resolution>, ServiceError> {
+        if ids.is_empty() || ids.len() > MAX_RESOLVE_IDS {
+            return Err(ServiceError::invalid(format!(
+                "ids must list 1 to {MAX_RESOLVE_IDS} IDs, got {}",
+                ids.len()
+            )));
+        }
+        let kind = match kind.map(str::trim).filter(|k| !k.is_empty()) {
+            Some(text) => Some(text.parse::<EntityKind>().map_err(|_| {
+                ServiceError::invalid(format!(
+                    "type must be artist, album, release, track or label, got '{text}'"
+                ))
+            })?),
+            None => None,
+        };
+        use futures::StreamExt;
+        Ok(futures::stream::iter(ids.to_vec())
+            .map(|input| {
+                let service = self.clone();
+                async move { service.resolve_one(&input, kind).await }
+            })
+            .buffered(4)
+            .collect()
+            .await)
+    }
+
+    async fn resolve_one(&self, input: &str, hint: Option<EntityKind>) -> Resolution {
+        let id = match EntityId::parse(input) {
+            Ok(id) => id,
+            Err(err) => return Resolution::invalid(input, err.to_string()),
+        };
+        let kind = match (hint, id.namespace()) {
+            (Some(kind), _) => kind,
+            (None, Namespace::Isrc) => EntityKind::Track,
+            (None, Namespace::Barcode) => EntityKind::Release,
+            (None, _) => {
+                let known = match self.inner.repo.known_by(&id).await {
+                    Ok(known) => known,
+                    Err(err) => {
+                        return Resolution::not_found(input, ServiceError::from(err).message)
+                    }
+                };
+                return match known.as_slice() {
+                    [] => Resolution::not_found(
+                        input,
+                        format!("{id} is not known yet; give type to look it up upstream"),
+                    ),
+                    [(kind, mbid)] => Resolution::resolved(input, *kind, *mbid),
+                    several => Resolution::not_found(
+                        input,
+                        format!(
+                            "{id} names several entities ({}); give type to choose",
+                            several
+                                .iter()
+                                .map(|(k, m)| format!("{k} {}", m.to_entity_id()))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    ),
+                };
+            }
+        };
+        match self.get(kind, input, false).await {
+            Ok(record) => Resolution::resolved(input, kind, record.entity.mbid()),
+            Err(err) if err.code == ErrorCode::InvalidArgument => {
+                Resolution::invalid(input, err.message)
+            }
+            Err(err) => Resolution::not_found(input, err.message),
+        }
+    }
+
+    /// The entity on other platforms: the links of its answer (URL relations and enrichers' links,
+    /// with how each was made).
+    pub async fn links(
+        &self,
+        kind: EntityKind,
+        id: &str,
+    ) -> Result<(Mbid, Vec<crate::domain::enrichment::Link>), ServiceError> {
+        let record = self.get(kind, id, false).await?;
+        Ok((record.entity.mbid(), record.enriched.links.clone()))
     }
 
     /// Fetches one entity for a client that is waiting (see [`MetadataService::within_deadline`]).
@@ -799,6 +948,89 @@ impl MetadataService {
     /// Whether the database answers (readiness).
     pub async fn ready(&self) -> Result<(), ServiceError> {
         self.inner.repo.ping().await.map_err(ServiceError::from)
+    }
+}
+
+/// Most IDs one resolve request may hold.
+pub const MAX_RESOLVE_IDS: usize = 100;
+
+/// How one ID of a resolve request resolved.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Resolution {
+    /// The ID as given.
+    pub input: String,
+    /// `resolved`, `not_found` or `invalid`.
+    pub status: ResolutionStatus,
+    /// The canonical ID, when resolved.
+    pub id: Option<EntityId>,
+    /// The entity's type, when resolved.
+    #[serde(rename = "type")]
+    pub kind: Option<EntityKind>,
+    /// Why it did not resolve.
+    pub reason: Option<String>,
+}
+
+/// The outcome of resolving one ID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResolutionStatus {
+    /// It names a known entity.
+    Resolved,
+    /// It is well formed but names nothing known (or nothing could be looked up now).
+    NotFound,
+    /// It is malformed.
+    Invalid,
+}
+
+impl ResolutionStatus {
+    /// The name on the API.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ResolutionStatus::Resolved => "resolved",
+            ResolutionStatus::NotFound => "not_found",
+            ResolutionStatus::Invalid => "invalid",
+        }
+    }
+}
+
+impl Resolution {
+    fn resolved(input: &str, kind: EntityKind, mbid: Mbid) -> Self {
+        Self {
+            input: input.to_owned(),
+            status: ResolutionStatus::Resolved,
+            id: Some(mbid.to_entity_id()),
+            kind: Some(kind),
+            reason: None,
+        }
+    }
+
+    fn not_found(input: &str, reason: String) -> Self {
+        Self {
+            input: input.to_owned(),
+            status: ResolutionStatus::NotFound,
+            id: None,
+            kind: None,
+            reason: Some(reason),
+        }
+    }
+
+    fn invalid(input: &str, reason: String) -> Self {
+        Self {
+            input: input.to_owned(),
+            status: ResolutionStatus::Invalid,
+            ..Self::not_found(input, reason)
+        }
+    }
+}
+
+/// The enricher whose platform a namespace is, when there is one.
+fn provider_of(namespace: Namespace) -> Option<&'static str> {
+    match namespace {
+        Namespace::Deezer => Some("deezer"),
+        Namespace::Itunes => Some("itunes"),
+        Namespace::Discogs => Some("discogs"),
+        Namespace::Wikidata => Some("wikidata"),
+        _ => None,
     }
 }
 

@@ -1,7 +1,9 @@
 //! Storage layer: PostgreSQL connection, migrations and repositories. All SQL lives below this module.
 //!
 //! Layout:
-//! - this file: [`StoreError`], connecting (with database creation) and the embedded [`MIGRATOR`];
+//! - this file: [`StoreError`], connecting (with database creation), [`Database`] (the pool and, in
+//!   embedded mode, the server behind it) and the embedded [`MIGRATOR`];
+//! - [`embedded`]: the built-in PostgreSQL, run by linernotes as a child process;
 //! - [`metadata`]: [`MetadataRepo`], the repository of provider metadata, and its PostgreSQL implementation;
 //! - [`accounts`]: [`AccountRepo`], users, sessions, tokens, throttling, outbox and audit log;
 //! - [`library`]: [`LibraryRepo`], favourites, playlists, plays, playback state, search history;
@@ -9,6 +11,7 @@
 
 pub mod accounts;
 pub mod dump;
+pub mod embedded;
 pub mod library;
 pub mod metadata;
 
@@ -20,7 +23,8 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgPool};
 
-use crate::config::{parse_database_url, redact_url, DatabaseSettings};
+use crate::config::{parse_database_url, redact_url, DatabaseMode, DatabaseSettings, Settings};
+use crate::domain::DatabaseSetup;
 
 pub use accounts::{AccountRepo, PgAccountRepo};
 pub use library::{LibraryRepo, PgLibraryRepo};
@@ -92,7 +96,13 @@ pub fn is_missing_database(err: &ConnectError) -> bool {
 /// returns a pool built with the configured settings. The first connection is made here, so an
 /// unreachable server is reported now, not on the first request.
 pub async fn connect(settings: &DatabaseSettings) -> Result<PgPool, ConnectError> {
-    let url = settings.url.expose_secret();
+    let Some(url) = settings.url.as_ref().map(ExposeSecret::expose_secret) else {
+        return Err(ConnectError {
+            url: settings.redacted_url(),
+            reason: "no database URL is set".into(),
+            missing_database: false,
+        });
+    };
     let fail = |reason: String| ConnectError {
         url: redact_url(url),
         reason,
@@ -136,6 +146,96 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<PgPool, ConnectError
     conn.ping().await.map_err(|e| fail(e.to_string()))?;
     drop(conn);
     Ok(pool)
+}
+
+/// Why the database could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The built-in server could not be started (the message names the fix).
+    #[error(transparent)]
+    Embedded(#[from] embedded::EmbeddedError),
+    /// The server could not be reached, or the database created.
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+}
+
+/// The database linernotes works on: the pool, and in embedded mode the server behind it.
+pub struct Database {
+    /// The connection pool.
+    pub pool: PgPool,
+    /// Which PostgreSQL this is and where it lives.
+    pub setup: DatabaseSetup,
+    server: Option<embedded::EmbeddedServer>,
+}
+
+impl Database {
+    /// Opens the database of `settings`: in embedded mode starts the built-in server first (or, with
+    /// [`embedded::Claim::ShareWithRunning`], uses the one a running instance runs), then connects
+    /// (creating the database when allowed).
+    pub async fn open(settings: &Settings, claim: embedded::Claim) -> Result<Self, OpenError> {
+        if settings.database.effective_mode() == DatabaseMode::External {
+            let pool = connect(&settings.database).await?;
+            let server_version = sqlx::query_scalar::<_, String>("SHOW server_version")
+                .fetch_one(&pool)
+                .await
+                .ok();
+            let setup = DatabaseSetup {
+                mode: "external",
+                location: settings.database.redacted_url(),
+                data_dir: None,
+                binaries: None,
+                server_version,
+            };
+            return Ok(Self {
+                pool,
+                setup,
+                server: None,
+            });
+        }
+        if settings.database.url.is_some() {
+            tracing::warn!(
+                "database.url is set but database.mode is embedded: the URL is not used"
+            );
+        }
+        let server = embedded::EmbeddedServer::start(settings, claim).await?;
+        let mut database = settings.database.clone();
+        database.url = Some(server.url().into());
+        match connect(&database).await {
+            Ok(pool) => Ok(Self {
+                pool,
+                setup: server.setup().clone(),
+                server: Some(server),
+            }),
+            Err(err) => {
+                server.stop().await;
+                Err(err.into())
+            }
+        }
+    }
+
+    /// Completes when the built-in server stops without being asked to, with how it ended; never in
+    /// external mode.
+    pub async fn server_exited(&self) -> String {
+        match &self.server {
+            Some(server) => server.unexpected_exit().await,
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Closes the pool within `patience`, then stops the built-in server (if this process runs it).
+    pub async fn close(self, patience: Duration) {
+        if tokio::time::timeout(patience, self.pool.close())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "database connections still busy after the grace period; closing anyway"
+            );
+        }
+        if let Some(server) = self.server {
+            server.stop().await;
+        }
+    }
 }
 
 /// Creates the database named in `options` when it does not exist, through the `postgres` maintenance

@@ -59,6 +59,14 @@ pub fn enable(settings: &mut Settings, name: &str, base_url: &str) {
             &mut providers.wikipedia.client,
             &mut providers.wikipedia.own.enabled,
         ),
+        "deezer" => (
+            &mut providers.deezer.client,
+            &mut providers.deezer.own.enabled,
+        ),
+        "itunes" => (
+            &mut providers.itunes.client,
+            &mut providers.itunes.own.enabled,
+        ),
         other => panic!("no enricher {other}"),
     };
     *enabled = true;
@@ -70,7 +78,7 @@ pub fn enable(settings: &mut Settings, name: &str, base_url: &str) {
 }
 
 /// An app whose enrichers `names` all speak to `upstream`.
-async fn app_with(names: &'static [&'static str], upstream: &MockServer) -> TestApp {
+pub async fn app_with(names: &'static [&'static str], upstream: &MockServer) -> TestApp {
     let base = upstream.uri();
     TestApp::spawn_with(TestOptions {
         configure: Some(Box::new(move |settings: &mut Settings| {

@@ -4,8 +4,11 @@
 //! - [`helpers`]: fresh database per test, mock provider, app on port 0, the binary, users and admins;
 //! - [`bodies`]: WS/2 bodies written for the tests;
 //! - [`conformance`]: the MusicBrainz model against real recorded bodies in `../shared/fixtures`;
+//! - [`embedded`]: the built-in PostgreSQL (no database configured), its lifetime and refusals;
 //! - [`enrichment`]: the Cover Art Archive, Wikidata and Wikipedia merged into answers, with
 //!   sources, languages and provider faults;
+//! - [`identity`]: Deezer and iTunes links by URL relation, ISRC, barcode and fuzzy match,
+//!   conflicts, namespaced IDs resolving alone and in batches, links;
 //! - [`loadgen`]: the load generator against a running app (counts and status codes);
 //! - [`import`]: loading generated and genuine MusicBrainz dumps, resuming, damaged archives, swaps;
 //! - [`metadata`]: the read path through both transports, upstream politeness, bad input;
@@ -22,9 +25,11 @@
 mod accounts;
 mod bodies;
 mod conformance;
+mod embedded;
 mod enrichment;
 mod hardening;
 mod helpers;
+mod identity;
 mod import;
 mod library;
 mod loadgen;

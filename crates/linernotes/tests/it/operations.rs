@@ -544,7 +544,7 @@ async fn a_database_outage_answers_503_and_recovers_without_restart() {
     let app = TestApp::spawn_with(TestOptions {
         database: Some(db),
         configure: Some(Box::new(move |s| {
-            s.database.url = SecretString::from(proxied);
+            s.database.url = Some(SecretString::from(proxied));
             s.database.acquire_timeout_secs = 1;
         })),
         ..Default::default()

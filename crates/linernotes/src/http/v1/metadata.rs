@@ -5,12 +5,15 @@ use axum::extract::State;
 use axum::http::header::{ACCEPT_LANGUAGE, CONTENT_TYPE};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
+
+use serde::Deserialize;
+use serde_json::json;
 
 use crate::config::metadata::is_language_code;
 use crate::domain::EntityKind;
-use crate::http::extract::{Authorization, Params, Segments};
+use crate::http::extract::{Authorization, JsonBody, Params, Segments};
 use crate::http::{ApiError, AppState};
 use crate::service::ServiceError;
 
@@ -38,6 +41,27 @@ pub fn routes() -> Router<AppState> {
             get(|s, p, q, h| get_entity(EntityKind::Label, s, p, q, h)),
         )
         .route("/v1/artists/{id}/albums", get(list_artist_albums))
+        .route(
+            "/v1/artists/{id}/links",
+            get(|s, p| get_links(EntityKind::Artist, s, p)),
+        )
+        .route(
+            "/v1/albums/{id}/links",
+            get(|s, p| get_links(EntityKind::Album, s, p)),
+        )
+        .route(
+            "/v1/releases/{id}/links",
+            get(|s, p| get_links(EntityKind::Release, s, p)),
+        )
+        .route(
+            "/v1/tracks/{id}/links",
+            get(|s, p| get_links(EntityKind::Track, s, p)),
+        )
+        .route(
+            "/v1/labels/{id}/links",
+            get(|s, p| get_links(EntityKind::Label, s, p)),
+        )
+        .route("/v1/resolve", post(resolve))
         .route("/v1/search", get(search))
 }
 
@@ -62,6 +86,35 @@ async fn get_entity(
         .json()
         .map_err(|e| ServiceError::internal(format!("cannot serialize the {kind}: {e}")))?;
     Ok(([(CONTENT_TYPE, "application/json")], json).into_response())
+}
+
+async fn get_links(
+    kind: EntityKind,
+    State(state): State<AppState>,
+    Segments(id): Segments<String>,
+) -> Result<Response, ApiError> {
+    let (mbid, links) = state.metadata.links(kind, &id).await?;
+    Ok(Json(json!({"id": mbid.to_entity_id(), "links": links})).into_response())
+}
+
+/// `POST /v1/resolve`: `{"ids": [...], "type": "track"}` (type optional).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResolveBody {
+    ids: Vec<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+async fn resolve(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<ResolveBody>,
+) -> Result<Response, ApiError> {
+    let results = state
+        .metadata
+        .resolve_ids(&body.ids, body.kind.as_deref())
+        .await?;
+    Ok(Json(json!({ "results": results })).into_response())
 }
 
 async fn list_artist_albums(

@@ -230,6 +230,22 @@ impl CatalogueSource for MusicBrainzClient {
         Ok(page.results.into_iter().map(|hit| hit.id).collect())
     }
 
+    async fn entities_by_url(&self, url: &str) -> Result<Vec<(EntityKind, Mbid)>, ProviderError> {
+        self.get(
+            "url",
+            &[
+                ("resource", url),
+                (
+                    "inc",
+                    "artist-rels+label-rels+recording-rels+release-rels+release-group-rels",
+                ),
+            ],
+            Priority::Interactive,
+            |_, raw| Ok(model::parse_url_relations(&raw)),
+        )
+        .await
+    }
+
     fn status(&self) -> ProviderStatus {
         self.client.status()
     }

@@ -7,8 +7,8 @@ use uuid::Uuid;
 
 use super::super::StoreError;
 use super::write::write_raw_payload;
-use crate::domain::enrichment::Facts;
-use crate::domain::Mbid;
+use crate::domain::enrichment::{Facts, Link};
+use crate::domain::{EntityId, Mbid};
 
 /// How the latest enrichment attempt of one provider for one entity ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,6 +146,7 @@ pub(super) async fn save_enrichment(
             raw,
         } => {
             upsert_success(&mut tx, &write, EnrichmentOutcome::Found, facts).await?;
+            replace_links(&mut tx, write.mbid, write.provider, &facts.links).await?;
             write_raw_payload(&mut tx, write.mbid, write.provider, request, raw, write.at).await?;
         }
         EnrichmentResult::NotFound => {
@@ -156,6 +157,7 @@ pub(super) async fn save_enrichment(
                 &Facts::default(),
             )
             .await?;
+            replace_links(&mut tx, write.mbid, write.provider, &[]).await?;
         }
         EnrichmentResult::Failed { error, retry_at } => {
             sqlx::query(
@@ -185,6 +187,40 @@ pub(super) async fn failures_by_provider(pool: &PgPool) -> Result<Vec<(String, i
     )
     .fetch_all(pool)
     .await?)
+}
+
+/// Replaces the links `provider` made for the entity with `links` (those whose ID does not parse are
+/// left out; a link already made by another provider stays theirs).
+async fn replace_links(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    mbid: Mbid,
+    provider: &str,
+    links: &[Link],
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM entity_link WHERE entity_mbid = $1 AND provider = $2")
+        .bind(mbid.as_uuid())
+        .bind(provider)
+        .execute(&mut **tx)
+        .await?;
+    for link in links {
+        let Ok(id) = EntityId::parse(&link.id) else {
+            continue;
+        };
+        sqlx::query(
+            "INSERT INTO entity_link (entity_mbid, namespace, value, provider, url, method, confidence) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+        )
+        .bind(mbid.as_uuid())
+        .bind(id.namespace().as_str())
+        .bind(id.value())
+        .bind(provider)
+        .bind(&link.url)
+        .bind(link.method.as_str())
+        .bind(link.confidence.clamp(0.0, 1.0) as f32)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
 }
 
 async fn upsert_success(

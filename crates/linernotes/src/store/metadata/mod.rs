@@ -78,6 +78,9 @@ pub trait MetadataRepo: Send + Sync {
     /// The canonical MBID of an entity known by a non-MusicBrainz ID (ISRC, barcode, provider ID), or
     /// of a redirected MBID.
     async fn resolve(&self, kind: EntityKind, id: &EntityId) -> Result<Option<Mbid>, StoreError>;
+    /// Every stored entity an ID names, with its kind: an MBID (after redirects) names at most one; a
+    /// provider's ID may name entities of several kinds.
+    async fn known_by(&self, id: &EntityId) -> Result<Vec<(EntityKind, Mbid)>, StoreError>;
     /// Stores a fetched entity (rows, external IDs, raw payload and any redirect) in one transaction.
     async fn save(&self, write: EntityWrite<'_>) -> Result<(), StoreError>;
     /// A page of an artist's stored albums and when the list was synchronised; `None` when it never was.
@@ -132,6 +135,15 @@ const CANONICAL_MBID_SQL: &str = "WITH RECURSIVE chain(mbid, depth) AS ( \
      WHERE c.depth < 8) \
  SELECT mbid FROM chain ORDER BY depth DESC LIMIT 1";
 
+/// The entities known by the ID `($1, $2)` (namespace, value), as `c` (with `c.rank`: IDs the
+/// catalogue gave first, 0, then links enrichers made, 1) joined to `entity e`.
+const KNOWN_BY_SQL: &str = "FROM ( \
+     SELECT x.entity_mbid AS mbid, 0 AS rank FROM external_id x \
+     WHERE x.namespace = $1 AND x.value = $2 \
+     UNION ALL \
+     SELECT l.entity_mbid, 1 FROM entity_link l WHERE l.namespace = $1 AND l.value = $2) c \
+ JOIN entity e ON e.mbid = c.mbid";
+
 /// Follows redirects from `mbid` (at most a few hops, in case of chains of merges).
 async fn canonical_mbid(pool: &PgPool, mbid: Mbid) -> Result<Mbid, StoreError> {
     let target: Option<Uuid> = sqlx::query_scalar(CANONICAL_MBID_SQL)
@@ -159,17 +171,48 @@ impl MetadataRepo for PgMetadataRepo {
             if let Some(mbid) = id.as_mbid() {
                 return canonical_mbid(&self.pool, mbid).await.map(Some);
             }
-            let found: Option<Uuid> = sqlx::query_scalar(
-                "SELECT x.entity_mbid FROM external_id x JOIN entity e ON e.mbid = x.entity_mbid \
-                 WHERE x.namespace = $1 AND x.value = $2 AND e.kind = $3 \
-                 ORDER BY e.complete DESC, e.fetched_at DESC LIMIT 1",
-            )
+            let found: Option<Uuid> = sqlx::query_scalar(&format!(
+                "SELECT e.mbid {KNOWN_BY_SQL} WHERE e.kind = $3 \
+                 ORDER BY c.rank, e.complete DESC, e.fetched_at DESC LIMIT 1"
+            ))
             .bind(id.namespace().as_str())
             .bind(id.value())
             .bind(kind.as_str())
             .fetch_optional(&self.pool)
             .await?;
             Ok(found.map(Mbid::from))
+        })
+        .await
+    }
+
+    async fn known_by(&self, id: &EntityId) -> Result<Vec<(EntityKind, Mbid)>, StoreError> {
+        timed_query("known_by", self.slow, async {
+            let rows: Vec<(String, Uuid)> = match id.as_mbid() {
+                Some(mbid) => {
+                    let mbid = canonical_mbid(&self.pool, mbid).await?;
+                    sqlx::query_as("SELECT kind, mbid FROM entity WHERE mbid = $1")
+                        .bind(mbid.as_uuid())
+                        .fetch_all(&self.pool)
+                        .await?
+                }
+                None => {
+                    sqlx::query_as(&format!(
+                        "SELECT DISTINCT e.kind, e.mbid {KNOWN_BY_SQL} ORDER BY e.kind"
+                    ))
+                    .bind(id.namespace().as_str())
+                    .bind(id.value())
+                    .fetch_all(&self.pool)
+                    .await?
+                }
+            };
+            rows.into_iter()
+                .map(|(kind, mbid)| {
+                    let kind = kind
+                        .parse::<EntityKind>()
+                        .map_err(|_| StoreError::Corrupt(format!("entity kind '{kind}'")))?;
+                    Ok((kind, Mbid::from(mbid)))
+                })
+                .collect()
         })
         .await
     }

@@ -130,6 +130,8 @@ pub fn test_settings(database_url: &str, provider_url: &str) -> Settings {
         ("LINERNOTES__PROVIDERS__COVERARTARCHIVE__ENABLED", "false"),
         ("LINERNOTES__PROVIDERS__WIKIDATA__ENABLED", "false"),
         ("LINERNOTES__PROVIDERS__WIKIPEDIA__ENABLED", "false"),
+        ("LINERNOTES__PROVIDERS__DEEZER__ENABLED", "false"),
+        ("LINERNOTES__PROVIDERS__ITUNES__ENABLED", "false"),
         // Accounts: a cheap Argon2id cost keeps the many hashes of the tests fast.
         ("LINERNOTES__AUTH__ARGON2__MEMORY_KIB", "64"),
         ("LINERNOTES__AUTH__ARGON2__ITERATIONS", "1"),

@@ -97,6 +97,31 @@ pub fn parse_isrc_lookup(body: &[u8]) -> Result<Vec<Mbid>, ParseError> {
     Ok(recordings.into_iter().filter_map(|r| mbid(r.id)).collect())
 }
 
+/// `/ws/2/url?resource=…&inc=…-rels` → the entities the URL is linked to, with their kinds. A relation's
+/// `target-type` is spelled with an underscore (`release_group`), its entity under that same key.
+pub fn parse_url_relations(raw: &serde_json::Value) -> Vec<(EntityKind, Mbid)> {
+    let relations = raw
+        .get("relations")
+        .and_then(serde_json::Value::as_array)
+        .map_or(&[][..], Vec::as_slice);
+    relations
+        .iter()
+        .filter_map(|relation| {
+            let target = relation.get("target-type")?.as_str()?;
+            let kind = match target {
+                "artist" => EntityKind::Artist,
+                "release_group" => EntityKind::Album,
+                "release" => EntityKind::Release,
+                "recording" => EntityKind::Track,
+                "label" => EntityKind::Label,
+                _ => return None,
+            };
+            let id = relation.get(target)?.get("id")?.as_str()?;
+            Some((kind, Mbid::parse(id).ok()?))
+        })
+        .collect()
+}
+
 /// The `{"error": "...", "help": "..."}` body MusicBrainz sends with 4xx/5xx, if the body is one.
 pub fn parse_error_message(body: &[u8]) -> Option<String> {
     serde_json::from_slice::<RawError>(body)
