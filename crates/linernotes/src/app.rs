@@ -73,7 +73,7 @@ impl Application {
         settings: Settings,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartError> {
-        let database = Database::open(&settings, Claim::Exclusive).await?;
+        let database = Database::open(&settings, Claim::Serve).await?;
         tracing::info!(database = %database.setup, "database");
         let pool = database.pool.clone();
         if let Err(err) = store::migrate_up(&pool).await {

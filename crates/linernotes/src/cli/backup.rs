@@ -38,7 +38,12 @@ pub async fn backup(to: &Path, settings: Settings) -> Result<(), String> {
 }
 
 /// Restores the backup at `from` into the configured database.
-pub async fn restore(from: &Path, replace: bool, yes: bool, settings: Settings) -> Result<(), String> {
+pub async fn restore(
+    from: &Path,
+    replace: bool,
+    yes: bool,
+    settings: Settings,
+) -> Result<(), String> {
     let started = Instant::now();
     let manifest = backup::verify(from).await.map_err(|e| e.to_string())?;
     let database = Database::open(&settings, Claim::Exclusive)

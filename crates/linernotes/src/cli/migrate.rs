@@ -5,8 +5,6 @@
 //! it would revert, and reverts only after a confirmation: `--yes`, or typing `yes` at a terminal —
 //! reverting drops tables and everything in them (accounts, the audit log, libraries).
 
-use std::io::{BufRead, IsTerminal, Write};
-
 use clap::Subcommand;
 
 use crate::store::embedded::Claim;
@@ -115,7 +113,7 @@ async fn revert(pool: &sqlx::PgPool, to: Option<i64>, yes: bool) -> Result<(), S
     for m in reverted.iter().rev() {
         println!("{:>16}  {}", m.version, m.description);
     }
-    if !yes && !confirmed()? {
+    if !yes && !super::confirmed("type yes to revert: ")? {
         return Err("not reverted: confirm with --yes (or type yes at a terminal)".into());
     }
     store::migrate_down(pool, target)
@@ -123,20 +121,4 @@ async fn revert(pool: &sqlx::PgPool, to: Option<i64>, yes: bool) -> Result<(), S
         .map_err(|e| e.to_string())?;
     println!("reverted migrations newer than {target}");
     Ok(())
-}
-
-/// Asks at a terminal; a piped standard input never confirms (that is what `--yes` is for).
-fn confirmed() -> Result<bool, String> {
-    let stdin = std::io::stdin();
-    if !stdin.is_terminal() {
-        return Ok(false);
-    }
-    print!("type yes to revert: ");
-    std::io::stdout().flush().map_err(|e| e.to_string())?;
-    let mut answer = String::new();
-    stdin
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| format!("cannot read the answer: {e}"))?;
-    Ok(answer.trim() == "yes")
 }

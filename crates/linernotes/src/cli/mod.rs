@@ -6,12 +6,14 @@
 //! - [`db`]: how to reach the database with psql;
 //! - [`import`]: load the MusicBrainz JSON dumps;
 //! - [`search`]: rebuild the search index;
+//! - [`backup`]: `backup` and `restore`;
 //! - `config check`: the effective configuration, secrets redacted, with where each value came from
 //!   (answered here, before anything connects).
 //!
 //! A command loads the configuration, calls the library and maps failures to an exit code: 2 for
 //! configuration and start-up failures, 1 otherwise.
 
+pub mod backup;
 pub mod db;
 pub mod import;
 pub mod migrate;
@@ -57,6 +59,24 @@ enum Command {
     Users {
         #[command(subcommand)]
         action: users::UsersAction,
+    },
+    /// Writes a consistent, compressed snapshot of the database (also while linernotes serves).
+    Backup {
+        /// The file to write (written as FILE.partial, renamed when complete).
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Restores a backup into an empty database, or over the current one with --replace.
+    Restore {
+        /// The backup file.
+        #[arg(long)]
+        from: PathBuf,
+        /// Replace a database that holds data (asks first; refused while an instance serves it).
+        #[arg(long)]
+        replace: bool,
+        /// Replace without asking.
+        #[arg(long)]
+        yes: bool,
     },
     /// The database: how to reach it.
     Db {
@@ -179,6 +199,10 @@ pub fn main(cli: Cli) -> ExitCode {
             Command::Users { action } => users::run(action, settings).await,
             Command::Import { source } => import::run(source, settings).await,
             Command::Search { action } => search::run(action, settings).await,
+            Command::Backup { to } => backup::backup(&to, settings).await,
+            Command::Restore { from, replace, yes } => {
+                backup::restore(&from, replace, yes, settings).await
+            }
             Command::Config { .. } | Command::Db { .. } => Ok(()),
         }
     });
@@ -189,4 +213,22 @@ pub fn main(cli: Cli) -> ExitCode {
             ExitCode::from(EXIT_STARTUP)
         }
     }
+}
+
+/// Asks `prompt` at a terminal and whether `yes` was typed; a piped standard input never confirms
+/// (that is what `--yes` is for).
+pub(crate) fn confirmed(prompt: &str) -> Result<bool, String> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        return Ok(false);
+    }
+    print!("{prompt}");
+    std::io::stdout().flush().map_err(|e| e.to_string())?;
+    let mut answer = String::new();
+    stdin
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| format!("cannot read the answer: {e}"))?;
+    Ok(answer.trim() == "yes")
 }

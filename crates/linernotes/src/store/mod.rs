@@ -4,12 +4,14 @@
 //! - this file: [`StoreError`], connecting (with database creation), [`Database`] (the pool and, in
 //!   embedded mode, the server behind it) and the embedded [`MIGRATOR`];
 //! - [`embedded`]: the built-in PostgreSQL, run by linernotes as a child process;
+//! - [`backup`]: snapshots of the whole database and their restoration;
 //! - [`metadata`]: [`MetadataRepo`], the repository of provider metadata, and its PostgreSQL implementation;
 //! - [`accounts`]: [`AccountRepo`], users, sessions, tokens, throttling, outbox and audit log;
 //! - [`library`]: [`LibraryRepo`], favourites, playlists, plays, playback state, search history;
 //! - [`dump`]: loading MusicBrainz dumps into a staging schema and swapping it in.
 
 pub mod accounts;
+pub mod backup;
 pub mod dump;
 pub mod embedded;
 pub mod library;
@@ -96,6 +98,14 @@ pub fn is_missing_database(err: &ConnectError) -> bool {
 /// returns a pool built with the configured settings. The first connection is made here, so an
 /// unreachable server is reported now, not on the first request.
 pub async fn connect(settings: &DatabaseSettings) -> Result<PgPool, ConnectError> {
+    connect_as(settings, "linernotes").await
+}
+
+/// Like [`connect`], with the `application_name` the server shows for these connections.
+pub async fn connect_as(
+    settings: &DatabaseSettings,
+    application_name: &str,
+) -> Result<PgPool, ConnectError> {
     let Some(url) = settings.url.as_ref().map(ExposeSecret::expose_secret) else {
         return Err(ConnectError {
             url: settings.redacted_url(),
@@ -109,8 +119,9 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<PgPool, ConnectError
         missing_database: false,
     };
     let options = parse_database_url(url).map_err(fail)?;
-    let options =
-        options.log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1));
+    let options = options
+        .application_name(application_name)
+        .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1));
     let connect_timeout = Duration::from_secs(settings.connect_timeout_secs);
     let timed_out = || {
         fail(format!(
@@ -173,8 +184,12 @@ impl Database {
     /// [`embedded::Claim::ShareWithRunning`], uses the one a running instance runs), then connects
     /// (creating the database when allowed).
     pub async fn open(settings: &Settings, claim: embedded::Claim) -> Result<Self, OpenError> {
+        let application_name = match claim {
+            embedded::Claim::Serve => embedded::SERVING_APPLICATION,
+            _ => "linernotes",
+        };
         if settings.database.effective_mode() == DatabaseMode::External {
-            let pool = connect(&settings.database).await?;
+            let pool = connect_as(&settings.database, application_name).await?;
             let server_version = sqlx::query_scalar::<_, String>("SHOW server_version")
                 .fetch_one(&pool)
                 .await
@@ -200,7 +215,7 @@ impl Database {
         let server = embedded::EmbeddedServer::start(settings, claim).await?;
         let mut database = settings.database.clone();
         database.url = Some(server.url().into());
-        match connect(&database).await {
+        match connect_as(&database, application_name).await {
             Ok(pool) => Ok(Self {
                 pool,
                 setup: server.setup().clone(),

@@ -175,7 +175,8 @@ async fn system_identifier(connection: &mut PgConnection) -> i64 {
         .expect("system identifier")
 }
 
-/// From an empty directory to a running service, and on through a refused second instance, `kill -9`
+/// From an empty directory to a running service (backed up by a one-shot command while it serves), and
+/// on through a refused second instance, `kill -9`
 /// of linernotes and its server (every committed row back, no new initialisation), a server dying
 /// under linernotes (linernotes exits non-zero) and a clean stop that leaves no server behind.
 #[tokio::test]
@@ -224,6 +225,22 @@ async fn embedded_database_lives_through_restarts_crashes_and_a_clean_stop() {
             .expect("commit one row");
     }
     drop(connection);
+
+    // One-shot commands use the running instance's server: a backup while it serves.
+    let backup_file = dir.0.with_extension("lnbackup");
+    let out = binary()
+        .args(["backup", "--to", backup_file.to_str().expect("path")])
+        .env("LINERNOTES__DATA_DIR", &dir.0)
+        .output()
+        .expect("run linernotes backup");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("backed up"), "{stdout}");
+    let _ = std::fs::remove_file(&backup_file);
 
     // A second instance on the same directory is refused with the holder's pid.
     let (code, log) = match Serve::start(&dir.0, &mock) {

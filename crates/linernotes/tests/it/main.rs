@@ -2,6 +2,7 @@
 //! and a mock MusicBrainz.
 //!
 //! - [`helpers`]: fresh database per test, mock provider, app on port 0, the binary, users and admins;
+//! - [`backup`]: backup and restore, and the files and states they refuse;
 //! - [`bodies`]: WS/2 bodies written for the tests;
 //! - [`conformance`]: the MusicBrainz model against real recorded bodies in `../shared/fixtures`;
 //! - [`embedded`]: the built-in PostgreSQL (no database configured), its lifetime and refusals;
@@ -23,6 +24,7 @@
 //! - [`readme`]: the README's examples, run as written.
 
 mod accounts;
+mod backup;
 mod bodies;
 mod conformance;
 mod embedded;

@@ -80,7 +80,8 @@ pub enum BackupFileError {
 pub struct BackupWriter {
     path: PathBuf,
     partial: PathBuf,
-    gzip: GzEncoder<HashingWriter<BufWriter<File>>>,
+    /// `None` once finished.
+    gzip: Option<GzEncoder<HashingWriter<BufWriter<File>>>>,
     rows: u64,
 }
 
@@ -102,9 +103,15 @@ impl BackupWriter {
         Ok(Self {
             path: path.to_owned(),
             partial,
-            gzip,
+            gzip: Some(gzip),
             rows: 0,
         })
+    }
+
+    fn stream(&mut self) -> io::Result<&mut GzEncoder<HashingWriter<BufWriter<File>>>> {
+        self.gzip
+            .as_mut()
+            .ok_or_else(|| io::Error::other("the backup is already finished"))
     }
 
     /// Appends a chunk of the current table's COPY text.
@@ -113,23 +120,29 @@ impl BackupWriter {
             return Ok(());
         }
         self.rows += count_rows(bytes);
-        let length = u32::try_from(bytes.len())
-            .map_err(|_| io::Error::other("a COPY chunk over 4 GiB"))?;
-        self.gzip.write_all(&length.to_be_bytes())?;
-        self.gzip.write_all(bytes)
+        let length =
+            u32::try_from(bytes.len()).map_err(|_| io::Error::other("a COPY chunk over 4 GiB"))?;
+        let stream = self.stream()?;
+        stream.write_all(&length.to_be_bytes())?;
+        stream.write_all(bytes)
     }
 
     /// Ends the current table; returns its row count.
     pub fn end_table(&mut self) -> io::Result<u64> {
         let rows = std::mem::take(&mut self.rows);
-        self.gzip.write_all(&0u32.to_be_bytes())?;
-        self.gzip.write_all(&rows.to_be_bytes())?;
+        let stream = self.stream()?;
+        stream.write_all(&0u32.to_be_bytes())?;
+        stream.write_all(&rows.to_be_bytes())?;
         Ok(rows)
     }
 
     /// Finishes the stream, appends the checksum, syncs and gives the file its name.
-    pub fn finish(self) -> io::Result<u64> {
-        let hashing = self.gzip.finish()?;
+    pub fn finish(mut self) -> io::Result<u64> {
+        let hashing = self
+            .gzip
+            .take()
+            .ok_or_else(|| io::Error::other("the backup is already finished"))?
+            .finish()?;
         let digest = hex(&hashing.hash.finalize());
         let mut file = hashing.inner;
         file.write_all(TRAILER_PREFIX)?;
@@ -251,9 +264,8 @@ impl BackupReader {
 
     /// The next piece of the current table's data.
     pub fn next_piece(&mut self) -> Result<Piece, BackupFileError> {
-        let damaged = || {
-            BackupFileError::Damaged(self.path.clone(), "its data is cut short".to_owned())
-        };
+        let damaged =
+            || BackupFileError::Damaged(self.path.clone(), "its data is cut short".to_owned());
         let mut length = [0u8; 4];
         self.stream.read_exact(&mut length).map_err(|_| damaged())?;
         let length = u32::from_be_bytes(length) as usize;

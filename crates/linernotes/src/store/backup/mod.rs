@@ -20,9 +20,10 @@ use futures::TryStreamExt;
 use sqlx::migrate::Migrate;
 use sqlx::{Connection, PgPool};
 
-use self::format::{BackupFileError, BackupReader, BackupWriter, Manifest, Piece, SequenceState, TableManifest};
+use self::format::{
+    BackupFileError, BackupReader, BackupWriter, Manifest, Piece, SequenceState, TableManifest,
+};
 use super::MIGRATOR;
-
 
 /// Why a backup or restore failed.
 #[derive(Debug, thiserror::Error)]
@@ -62,7 +63,11 @@ fn quote(identifier: &str) -> String {
 }
 
 fn column_list(columns: &[String]) -> String {
-    columns.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", ")
+    columns
+        .iter()
+        .map(|c| quote(c))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Writes a snapshot of the database behind `pool` to `path`.
@@ -132,7 +137,9 @@ pub async fn backup(pool: &PgPool, path: &Path) -> Result<Summary, BackupError> 
 
 /// The tables of schema `public` (but the migrations' own) with their columns (generated ones left
 /// out), referenced tables before the tables referring to them.
-async fn tables_in_load_order(conn: &mut sqlx::PgConnection) -> Result<Vec<TableManifest>, sqlx::Error> {
+async fn tables_in_load_order(
+    conn: &mut sqlx::PgConnection,
+) -> Result<Vec<TableManifest>, sqlx::Error> {
     let tables: Vec<(String, Vec<String>)> = sqlx::query_as(
         "SELECT c.relname::text, array_agg(a.attname::text ORDER BY a.attnum) \
          FROM pg_class c \
@@ -156,7 +163,10 @@ async fn tables_in_load_order(conn: &mut sqlx::PgConnection) -> Result<Vec<Table
     .await?;
     let mut needs: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for (child, parent) in &references {
-        needs.entry(child.as_str()).or_default().insert(parent.as_str());
+        needs
+            .entry(child.as_str())
+            .or_default()
+            .insert(parent.as_str());
     }
     let mut ordered: Vec<TableManifest> = Vec::with_capacity(tables.len());
     let mut placed: BTreeSet<String> = BTreeSet::new();
@@ -172,7 +182,11 @@ async fn tables_in_load_order(conn: &mut sqlx::PgConnection) -> Result<Vec<Table
             .collect();
         // A cycle of references (none today) is loaded in name order.
         let next: Vec<&(String, Vec<String>)> = if ready.is_empty() {
-            tables.iter().filter(|(name, _)| !placed.contains(name)).take(1).collect()
+            tables
+                .iter()
+                .filter(|(name, _)| !placed.contains(name))
+                .take(1)
+                .collect()
         } else {
             ready
         };
@@ -234,7 +248,11 @@ pub async fn tables_with_rows(pool: &PgPool) -> Result<Vec<String>, sqlx::Error>
 /// Restores the checked backup at `path` (its `manifest` from [`verify`]) into the database behind
 /// `pool`, replacing whatever schema and data it has, then applies newer migrations. The caller has
 /// made sure replacing is wanted and no instance serves the database.
-pub async fn restore(pool: &PgPool, path: &Path, manifest: &Manifest) -> Result<Summary, BackupError> {
+pub async fn restore(
+    pool: &PgPool,
+    path: &Path,
+    manifest: &Manifest,
+) -> Result<Summary, BackupError> {
     let known: Vec<&sqlx::migrate::Migration> = MIGRATOR
         .iter()
         .filter(|m| m.migration_type.is_up_migration())
@@ -258,12 +276,17 @@ pub async fn restore(pool: &PgPool, path: &Path, manifest: &Manifest) -> Result<
     sqlx::query("DROP SCHEMA IF EXISTS public CASCADE")
         .execute(&mut *tx)
         .await?;
-    sqlx::query("CREATE SCHEMA public").execute(&mut *tx).await?;
+    sqlx::query("CREATE SCHEMA public")
+        .execute(&mut *tx)
+        .await?;
     sqlx::query("GRANT USAGE ON SCHEMA public TO PUBLIC")
         .execute(&mut *tx)
         .await?;
     tx.ensure_migrations_table().await?;
-    for migration in known.iter().filter(|m| m.version <= manifest.schema_version) {
+    for migration in known
+        .iter()
+        .filter(|m| m.version <= manifest.schema_version)
+    {
         tx.apply(migration).await?;
     }
     let mut rows = 0;

@@ -129,14 +129,20 @@ impl Layout {
     }
 }
 
-/// Whether a command needs the data directory for itself or may use the server of a running instance.
+/// What a process opening the database means to do with it: serve, have it to itself, or share it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Claim {
-    /// `serve`: refuse when another linernotes holds the data directory.
+    /// `serve`: the data directory to itself; its connections are named [`SERVING_APPLICATION`].
+    Serve,
+    /// A command that must not run beside an instance (restore): the data directory to itself.
     Exclusive,
     /// One-shot commands: use the running instance's server when there is one.
     ShareWithRunning,
 }
+
+/// The `application_name` of a serving linernotes' connections (a restore refuses while one is
+/// connected to its database).
+pub const SERVING_APPLICATION: &str = "linernotes serve";
 
 /// The built-in database, started by this process or run by another linernotes on the same data
 /// directory.

@@ -24,12 +24,12 @@ use wiremock::Mock;
 use crate::bodies::{self, ARTIST};
 use crate::helpers::*;
 
-fn mb(id: &str) -> String {
+pub(crate) fn mb(id: &str) -> String {
     format!("musicbrainz:{id}")
 }
 
 /// A recording MBID numbered `n` (answered by [`mount_catalogue`]).
-fn track_id(n: u32) -> String {
+pub(crate) fn track_id(n: u32) -> String {
     format!("5a000000-0000-4000-8000-{n:012x}")
 }
 
@@ -56,7 +56,7 @@ async fn mount_catalogue(app: &TestApp) {
         .await;
 }
 
-async fn spawn() -> TestApp {
+pub(crate) async fn spawn() -> TestApp {
     let app = TestApp::spawn().await;
     mount_catalogue(&app).await;
     app
@@ -69,7 +69,7 @@ async fn spawn_with_clock() -> TestApp {
 }
 
 /// Creates a playlist over HTTP; returns its ID.
-async fn playlist(app: &TestApp, token: &str, name: &str, public: bool) -> String {
+pub(crate) async fn playlist(app: &TestApp, token: &str, name: &str, public: bool) -> String {
     let (status, body) = app
         .post_auth(
             "/v1/me/playlists",
@@ -82,7 +82,7 @@ async fn playlist(app: &TestApp, token: &str, name: &str, public: bool) -> Strin
 }
 
 /// Adds tracks; returns the added item IDs.
-async fn add(
+pub(crate) async fn add(
     app: &TestApp,
     token: &str,
     list: &str,
