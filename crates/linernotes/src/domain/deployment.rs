@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 /// Which PostgreSQL linernotes uses and where it lives.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct DatabaseSetup {
     /// `external` or `embedded`.
     pub mode: &'static str,

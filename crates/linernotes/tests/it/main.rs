@@ -21,6 +21,7 @@
 //! - [`hardening`]: what a hostile client found at the transports (limits, deadlines, labels);
 //! - [`search`]: the embedded index: every kind of query with its expected top hit, live updates,
 //!   the provider as fallback;
+//! - [`openapi`]: the OpenAPI description against the routes served;
 //! - [`readme`]: the README's examples, run as written.
 
 mod accounts;
@@ -36,6 +37,7 @@ mod import;
 mod library;
 mod loadgen;
 mod metadata;
+mod openapi;
 mod operations;
 mod readme;
 mod resilience;
