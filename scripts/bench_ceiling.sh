@@ -16,7 +16,11 @@
 # nothing is built then).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -n "${BIN_DIR:-}" ] || cargo build --release --quiet --bins
+if [ -n "${BIN_DIR:-}" ]; then
+  export LINERNOTES_BIN="$BIN_DIR/linernotes"
+else
+  cargo build --release --quiet --bins
+fi
 source scripts/bench_lib.sh
 command -v h2load >/dev/null || { echo "h2load is missing: apt-get install nghttp2-client" >&2; exit 1; }
 
