@@ -15,6 +15,7 @@ use crate::config::Settings;
 use crate::service::accounts::mailer::{Mailer, OutboxMailer, SmtpMailer};
 use crate::service::{AccountService, LibraryService, MetadataService, Services};
 use crate::store::embedded::Claim;
+use crate::store::replicas::ReadPools;
 use crate::store::{self, Database, PgAccountRepo, PgLibraryRepo, PgMetadataRepo};
 use crate::support::metrics::MetricsExporter;
 use crate::support::net::GuardedListener;
@@ -51,6 +52,8 @@ pub struct Application {
     settings: Settings,
     database: Database,
     pool: PgPool,
+    /// The primary and the read replicas.
+    reads: ReadPools,
     metadata: MetadataService,
     accounts: AccountService,
     library: LibraryService,
@@ -90,11 +93,16 @@ impl Application {
         let providers =
             crate::providers::registry::build(&settings.providers, redis.clone(), clock.clone())
                 .map_err(StartError::Provider)?;
+        let reads = ReadPools::connect(pool.clone(), &settings.database)
+            .map_err(|e| StartError::Database(e.into()))?;
         let metadata = MetadataService::new(
-            Arc::new(PgMetadataRepo::new(
-                pool.clone(),
-                Duration::from_millis(settings.database.slow_query_ms),
-            )),
+            Arc::new(
+                PgMetadataRepo::new(
+                    pool.clone(),
+                    Duration::from_millis(settings.database.slow_query_ms),
+                )
+                .with_reads(reads.clone()),
+            ),
             providers,
             HotCache::new(&settings.cache, redis),
             settings.metadata.clone(),
@@ -118,6 +126,7 @@ impl Application {
             settings,
             database,
             pool,
+            reads,
             metadata,
             accounts,
             library,
@@ -178,8 +187,10 @@ impl Application {
         let grace = Duration::from_secs(self.settings.server.shutdown_grace_secs);
         let metrics = {
             let (pool, max) = (self.pool.clone(), self.settings.database.max_connections);
+            let reads = self.reads.clone();
             MetricsExporter::install()
                 .on_scrape(Arc::new(move || store::record_pool_gauges(&pool, max)))
+                .on_scrape(Arc::new(move || reads.record_gauges()))
         };
         let services = Services {
             metadata: self.metadata.clone(),
@@ -201,7 +212,11 @@ impl Application {
             stopped(),
         ));
         let router = crate::http::router(
-            crate::http::AppState::new(services, metrics.clone(), self.database.setup.clone()),
+            crate::http::AppState::new(services, metrics.clone(), self.database.setup.clone())
+                .with_replicas({
+                    let reads = self.reads.clone();
+                    Arc::new(move || reads.statuses())
+                }),
             self.settings.server.max_body_bytes,
         );
         let invalidations = self.metadata.cache().spawn_invalidation_listener();
@@ -219,6 +234,9 @@ impl Application {
         let watchdog = tokio::spawn(watch_database(
             self.metadata.clone(),
             Duration::from_secs(self.settings.database.health_check_interval_secs),
+        ));
+        let replica_checks = self.reads.spawn_checks(Duration::from_secs(
+            self.settings.database.replica_check_interval_secs,
         ));
         let purge = tokio::spawn(run_purge_job(
             self.accounts.clone(),
@@ -251,6 +269,9 @@ impl Application {
             listener.abort();
         }
         purge.abort();
+        if let Some(checks) = &replica_checks {
+            checks.abort();
+        }
         for task in metrics_upkeep.iter().chain(&health_reports) {
             task.abort();
         }
@@ -278,6 +299,7 @@ impl Application {
             http_abort.abort();
         }
         drop(self.pool);
+        self.reads.close().await;
         self.database.close(grace).await;
         tracing::info!("stopped");
         match server_died {

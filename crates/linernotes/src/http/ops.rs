@@ -7,7 +7,7 @@ use axum::Json;
 use serde_json::json;
 
 use super::{ApiError, AppState};
-use crate::domain::DatabaseSetup;
+use crate::domain::{DatabaseSetup, ReplicaStatus};
 use crate::service::metadata::ServiceStatus;
 use crate::service::{ErrorCode, ServiceError};
 
@@ -38,6 +38,8 @@ pub struct StatusAnswer {
     pub service: ServiceStatus,
     /// Which PostgreSQL, where its data lives, which binaries and version.
     pub database_setup: DatabaseSetup,
+    /// Each read replica's health, lag and reads.
+    pub replicas: Vec<ReplicaStatus>,
 }
 
 /// `GET /v1/status`: providers, database and cache as an operator sees them.
@@ -45,6 +47,7 @@ pub async fn status(State(state): State<AppState>) -> Json<StatusAnswer> {
     Json(StatusAnswer {
         service: state.metadata.status().await,
         database_setup: (*state.database).clone(),
+        replicas: (state.replicas)(),
     })
 }
 

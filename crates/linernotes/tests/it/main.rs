@@ -19,6 +19,7 @@
 //! - [`accounts`]: accounts, sessions, throttling, roles, audit, deletion, export, import;
 //! - [`library`]: favourites, playlists, plays, history, playback, search history;
 //! - [`hardening`]: what a hostile client found at the transports (limits, deadlines, labels);
+//! - [`replicas`]: reads on a real streaming replica, falling back to the primary;
 //! - [`readme`]: the README's examples, run as written.
 
 mod accounts;
@@ -36,4 +37,5 @@ mod loadgen;
 mod metadata;
 mod operations;
 mod readme;
+mod replicas;
 mod resilience;
