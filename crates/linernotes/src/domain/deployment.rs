@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 /// Which PostgreSQL linernotes uses and where it lives.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct DatabaseSetup {
     /// `external` or `embedded`.
     pub mode: &'static str,
@@ -35,7 +35,7 @@ impl std::fmt::Display for DatabaseSetup {
 }
 
 /// A read replica as its last health check saw it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ReplicaStatus {
     /// Its URL, password redacted.
     pub name: String,

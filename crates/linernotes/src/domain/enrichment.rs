@@ -13,7 +13,19 @@ use serde::{Deserialize, Serialize};
 use super::entity::format_timestamp;
 
 /// What an image shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ImageType {
     /// An artist's picture.
@@ -63,7 +75,7 @@ impl ImageType {
 }
 
 /// One image of an entity.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Image {
     /// What it shows.
     #[serde(rename = "type")]
@@ -82,7 +94,7 @@ pub struct Image {
 }
 
 /// A summary of an artist or album.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Bio {
     /// Plain text.
     pub summary: String,
@@ -95,7 +107,7 @@ pub struct Bio {
 }
 
 /// A short audio excerpt of a track.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Preview {
     /// Where to play it (provider URLs may carry tokens that expire).
     pub url: String,
@@ -104,7 +116,7 @@ pub struct Preview {
 }
 
 /// How a link between a provider's entity and the canonical one was made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LinkMethod {
     /// The catalogue's own ID (the provider is keyed by MBID).
@@ -133,7 +145,7 @@ impl LinkMethod {
 }
 
 /// The same entity on another platform.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Link {
     /// The platform (`deezer`, `wikidata`, …), also the namespace of `id`.
     pub platform: String,
@@ -148,7 +160,7 @@ pub struct Link {
 }
 
 /// Where one merged field came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Source {
     /// The provider.
     pub provider: String,
@@ -199,7 +211,7 @@ pub struct ProviderFacts {
 }
 
 /// The merged view of every provider's facts, as answers carry it beside the catalogue's fields.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct Enriched {
     /// Images grouped by type, the preferred one first within each type.

@@ -44,6 +44,37 @@ impl<'de> Deserialize<'de> for Mbid {
     }
 }
 
+impl utoipa::PartialSchema for Mbid {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .pattern(Some(
+                "^musicbrainz:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+            ))
+            .description(Some("A MusicBrainz ID, namespaced: `musicbrainz:<mbid>`."))
+            .examples(["musicbrainz:5b11f4ce-a62d-471e-81fc-a69a8278c7da"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Mbid {}
+
+impl utoipa::PartialSchema for EntityId {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .pattern(Some("^[a-z]+:.+$"))
+            .description(Some(
+                "An ID of an entity in some namespace, `<namespace>:<value>`: `musicbrainz`, `isrc`, \
+                 `barcode` or a provider's name.",
+            ))
+            .examples(["isrc:USRC17607839"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for EntityId {}
+
 impl<'de> Deserialize<'de> for EntityId {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
@@ -58,7 +89,7 @@ impl Serialize for EntityId {
 }
 
 /// When a life began and ended. Each date may be partial.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LifeSpan {
     /// Begin date (`YYYY`, `YYYY-MM` or `YYYY-MM-DD`).
     pub begin: Option<String>,
@@ -69,7 +100,7 @@ pub struct LifeSpan {
 }
 
 /// Another name an artist or label is known by.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Alias {
     /// The alias itself.
     pub name: String,
@@ -85,7 +116,7 @@ pub struct Alias {
 }
 
 /// A genre or folksonomy tag with its vote count.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TagCount {
     /// Genre or tag name.
     pub name: String,
@@ -94,7 +125,7 @@ pub struct TagCount {
 }
 
 /// A link from the entity to a web page (official site, Discogs, Wikidata, streaming pages, …).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UrlRelation {
     /// Relation type as MusicBrainz names it (`official homepage`, `discogs`, `free streaming`, …).
     #[serde(rename = "type")]
@@ -104,7 +135,7 @@ pub struct UrlRelation {
 }
 
 /// One element of an artist credit: who, as credited, and what joins them to the next.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CreditedArtist {
     /// The name as credited (may differ from the artist's own name).
     pub name: String,
@@ -125,7 +156,7 @@ impl CreditedArtist {
 }
 
 /// A person, group, orchestra or other credited artist.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Artist {
     /// Canonical ID.
     pub id: Mbid,
@@ -159,7 +190,7 @@ pub struct Artist {
 }
 
 /// An album in the abstract (a MusicBrainz release group): all editions of one work.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Album {
     /// Canonical ID.
     pub id: Mbid,
@@ -188,7 +219,7 @@ pub struct Album {
 }
 
 /// A label and catalogue number a release was issued under.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ReleaseLabel {
     /// The label, when MusicBrainz knows which.
     pub label_id: Option<Mbid>,
@@ -199,7 +230,7 @@ pub struct ReleaseLabel {
 }
 
 /// One track of a medium.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ReleaseTrack {
     /// 1-based position on the medium.
     pub position: i32,
@@ -216,7 +247,7 @@ pub struct ReleaseTrack {
 }
 
 /// A disc, side or file set of a release.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Medium {
     /// 1-based position in the release.
     pub position: i32,
@@ -229,7 +260,7 @@ pub struct Medium {
 }
 
 /// One edition of an album (a MusicBrainz release).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Release {
     /// Canonical ID.
     pub id: Mbid,
@@ -268,7 +299,7 @@ pub struct Release {
 }
 
 /// A recording: one performance, wherever it was released.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Track {
     /// Canonical ID.
     pub id: Mbid,
@@ -297,7 +328,7 @@ pub struct Track {
 }
 
 /// A record label or imprint.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Label {
     /// Canonical ID.
     pub id: Mbid,
@@ -424,7 +455,7 @@ impl Entity {
 }
 
 /// How old the answer is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Freshness {
     /// When linernotes last fetched this entity from its provider (RFC 3339 with milliseconds, UTC,
     /// on every transport).
@@ -436,7 +467,7 @@ pub struct Freshness {
 }
 
 /// An entity as the service answers it: the data plus how fresh it is.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Record<T> {
     /// The entity.
     #[serde(flatten)]
@@ -466,7 +497,7 @@ impl<T> Record<T> {
 }
 
 /// One page of an artist's albums.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AlbumPage {
     /// Albums on this page, earliest first.
     pub albums: Vec<Album>,

@@ -288,7 +288,9 @@ pub enum IdError {
 }
 
 /// The kinds of entity linernotes serves; shown as their API names (`artist`, `album`, …).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum EntityKind {
     /// A person, group or other credited artist (MusicBrainz artist).

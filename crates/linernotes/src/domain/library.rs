@@ -23,7 +23,7 @@ fn optional_timestamp<S: Serializer>(at: &Option<DateTime<Utc>>, s: S) -> Result
 }
 
 /// One favourite: the entity's canonical ID, kind and display name.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Favorite {
     /// Canonical ID (`musicbrainz:<mbid>`).
     pub id: Mbid,
@@ -38,7 +38,7 @@ pub struct Favorite {
 }
 
 /// A page of favourites, newest first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FavoritePage {
     /// The favourites on this page.
     pub items: Vec<Favorite>,
@@ -49,7 +49,7 @@ pub struct FavoritePage {
 }
 
 /// A track as a playlist or history shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct TrackSummary {
     /// Canonical ID.
     pub id: Mbid,
@@ -62,7 +62,7 @@ pub struct TrackSummary {
 }
 
 /// One entry of a playlist.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PlaylistItem {
     /// The item's own ID (the same track may be in a playlist twice).
     pub item_id: i64,
@@ -73,7 +73,7 @@ pub struct PlaylistItem {
 }
 
 /// A playlist without its items.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PlaylistSummary {
     /// ID.
     pub id: Uuid,
@@ -96,7 +96,7 @@ pub struct PlaylistSummary {
 }
 
 /// A playlist with its items in order: `{id, name, description, public, owner_id, items, total}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Playlist {
     /// ID.
     pub id: Uuid,
@@ -130,7 +130,7 @@ impl PlaylistSummary {
 }
 
 /// A page of the caller's playlists.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PlaylistPage {
     /// Playlists, newest first.
     pub playlists: Vec<PlaylistSummary>,
@@ -141,7 +141,7 @@ pub struct PlaylistPage {
 }
 
 /// What adding tracks answered: the new items and the playlist's new size.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct AddedItems {
     /// The items added, in order.
     pub items: Vec<PlaylistItem>,
@@ -150,7 +150,7 @@ pub struct AddedItems {
 }
 
 /// Whether a play was stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum PlayStatus {
     /// Stored.
@@ -173,7 +173,7 @@ impl PlayStatus {
 }
 
 /// One play in the history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Play {
     /// The track.
     pub track: TrackSummary,
@@ -187,7 +187,7 @@ pub struct Play {
 }
 
 /// A page of history, newest first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct HistoryPage {
     /// Plays on this page.
     pub plays: Vec<Play>,
@@ -197,7 +197,7 @@ pub struct HistoryPage {
 }
 
 /// A track of a top list with its play count.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct TopTrack {
     /// The track.
     pub track: TrackSummary,
@@ -206,7 +206,7 @@ pub struct TopTrack {
 }
 
 /// An artist of a top list with its play count.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct TopArtist {
     /// Canonical ID.
     pub id: Mbid,
@@ -217,7 +217,7 @@ pub struct TopArtist {
 }
 
 /// A top list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct TopList<T> {
     /// The period (`7d`, `30d`, `365d`, `all`).
     pub period: Period,
@@ -226,7 +226,7 @@ pub struct TopList<T> {
 }
 
 /// The play count of one track.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PlayCount {
     /// The track.
     pub track: TrackSummary,
@@ -285,6 +285,18 @@ impl Period {
     }
 }
 
+impl utoipa::PartialSchema for Period {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .enum_values(Some(["7d", "30d", "365d", "all"]))
+            .description(Some("The window a top list is computed over."))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Period {}
+
 impl Serialize for Period {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.as_str())
@@ -293,7 +305,7 @@ impl Serialize for Period {
 
 /// Where the user is listening: the same state on every device, versioned. The default is the state
 /// before the first update: no track, version 0.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PlaybackState {
     /// The current track (`None` before anything was played).
     pub track: Option<TrackSummary>,
@@ -318,7 +330,7 @@ pub enum PlaybackUpdate {
 }
 
 /// One remembered search.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct SearchHistoryEntry {
     /// The search text.
     pub query: String,

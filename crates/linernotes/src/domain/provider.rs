@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 /// How a provider is doing, for the status endpoint.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct ProviderStatus {
     /// Provider name.
     pub name: &'static str,

@@ -79,7 +79,7 @@ impl SearchQuery {
 }
 
 /// One search result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SearchHit {
     /// The entity's canonical ID.
     pub id: Mbid,
@@ -94,7 +94,7 @@ pub struct SearchHit {
 }
 
 /// A page of search results.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SearchPage {
     /// Results, best first.
     pub results: Vec<SearchHit>,

@@ -4,7 +4,8 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::service::{ErrorCode, ServiceError};
 
@@ -51,9 +52,40 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The one error body of the API.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: ErrorDetail,
+}
+
+/// What went wrong: a code a program can act on and a sentence for people.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// `INVALID_ARGUMENT`, `UNAUTHENTICATED`, `PERMISSION_DENIED`, `NOT_FOUND`, `ALREADY_EXISTS`,
+    /// `ABORTED`, `FAILED_PRECONDITION`, `RESOURCE_EXHAUSTED`, `UNAVAILABLE`, `INTERNAL`, or one of the
+    /// transport's own (`METHOD_NOT_ALLOWED`, `PAYLOAD_TOO_LARGE`, `URI_TOO_LONG`,
+    /// `HEADERS_TOO_LARGE`, `REQUEST_TIMEOUT`).
+    #[schema(example = "NOT_FOUND")]
+    pub code: String,
+    /// What was expected or what happened, for people.
+    pub message: String,
+}
+
+impl ErrorBody {
+    /// The body of an error with `code` and `message`.
+    pub fn new(code: &str, message: &str) -> Self {
+        ErrorBody {
+            error: ErrorDetail {
+                code: code.to_owned(),
+                message: message.to_owned(),
+            },
+        }
+    }
+}
+
 /// The error body with any status and code, for what the transport refuses before a service is asked
 /// (`METHOD_NOT_ALLOWED`, `PAYLOAD_TOO_LARGE`, …).
 pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = json!({"error": {"code": code, "message": message}});
-    (status, Json(body)).into_response()
+    (status, Json(ErrorBody::new(code, message))).into_response()
 }

@@ -8,11 +8,16 @@
 //!   bearer token, client address), each read once with errors in the API's shape;
 //! - [`error`]: [`ApiError`], the one JSON error body;
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics`, `/v1/status`;
-//! - [`pages`]: the pages mailed links open (`/account/…`), for people rather than programs.
+//! - [`pages`]: the pages mailed links open (`/account/…`), for people rather than programs;
+//! - [`openapi`]: the OpenAPI description of all of it, `/openapi.json`.
+//!
+//! Every route is registered with `utoipa_axum::routes!` from a handler's `#[utoipa::path]`, so what
+//! is served and what is described are one list.
 
 pub mod error;
 pub mod extract;
 pub mod guard;
+pub mod openapi;
 pub mod ops;
 pub mod pages;
 pub mod v1;
@@ -22,7 +27,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, DefaultBodyLimit};
-use axum::routing::get;
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -31,6 +35,8 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tower::ServiceExt;
 use tower_http::timeout::RequestBodyTimeoutLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use error::ApiError;
 
@@ -80,15 +86,23 @@ impl std::ops::Deref for AppState {
     }
 }
 
-/// The whole HTTP API.
-pub fn router(state: AppState, max_body_bytes: usize) -> Router {
-    Router::new()
+/// Every route with its description.
+pub fn described_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
         .merge(v1::routes())
         .merge(pages::routes())
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics_text))
-        .route("/v1/status", get(ops::status))
+        .merge(ops::routes())
+        .routes(routes!(openapi::openapi_json))
+}
+
+/// Every route, without state, fallbacks or layers.
+pub fn routes() -> Router<AppState> {
+    described_routes().split_for_parts().0
+}
+
+/// The whole HTTP API.
+pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+    routes()
         .fallback(not_found)
         .method_not_allowed_fallback(guard::method_not_allowed)
         .layer(axum::middleware::from_fn(move |request, next| {

@@ -4,14 +4,37 @@
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use super::error::ErrorBody;
 use super::{ApiError, AppState};
 use crate::domain::{DatabaseSetup, ReplicaStatus};
 use crate::service::metadata::ServiceStatus;
 use crate::service::{ErrorCode, ServiceError};
 
-/// `GET /metrics`: Prometheus' text format.
+/// The operations routes.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(metrics_text))
+        .routes(routes!(status))
+}
+
+/// Prometheus' text format.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    summary = "Metrics",
+    responses(
+        (status = 200, description = "Every metric in Prometheus' text format", body = String, content_type = "text/plain; version=0.0.4"),
+        (status = 503, description = "Another component of the process records the metrics", body = ErrorBody),
+    )
+)]
 pub async fn metrics_text(State(state): State<AppState>) -> Response {
     match state.metrics.render() {
         Some(text) => (
@@ -31,7 +54,7 @@ pub async fn metrics_text(State(state): State<AppState>) -> Response {
 }
 
 /// What `GET /v1/status` answers: the service's view, and how the database is deployed.
-#[derive(serde::Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct StatusAnswer {
     /// Providers, database reachability, cache.
     #[serde(flatten)]
@@ -42,7 +65,14 @@ pub struct StatusAnswer {
     pub replicas: Vec<ReplicaStatus>,
 }
 
-/// `GET /v1/status`: providers, database and cache as an operator sees them.
+/// Providers, database and cache as an operator sees them.
+#[utoipa::path(
+    get,
+    path = "/v1/status",
+    tag = "operations",
+    summary = "Status of providers, database and cache",
+    responses((status = 200, description = "The status", body = StatusAnswer))
+)]
 pub async fn status(State(state): State<AppState>) -> Json<StatusAnswer> {
     Json(StatusAnswer {
         service: state.metadata.status().await,
@@ -51,15 +81,55 @@ pub async fn status(State(state): State<AppState>) -> Json<StatusAnswer> {
     })
 }
 
-/// `GET /healthz`: the process answers.
-pub async fn healthz() -> Json<serde_json::Value> {
-    Json(json!({"status": "ok"}))
+/// What `/healthz` answers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok`.
+    #[schema(example = "ok")]
+    pub status: &'static str,
 }
 
-/// `GET /readyz`: the database answers.
+/// What `/readyz` answers when ready.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    /// Always `ready`.
+    #[schema(example = "ready")]
+    pub status: &'static str,
+    /// Always `ok`.
+    #[schema(example = "ok")]
+    pub database: &'static str,
+}
+
+/// The process answers.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    summary = "Liveness",
+    responses((status = 200, description = "The process answers", body = Health))
+)]
+pub async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
+}
+
+/// The database answers.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    summary = "Readiness",
+    responses(
+        (status = 200, description = "The database answers", body = Readiness),
+        (status = 503, description = "The database does not answer", body = ErrorBody),
+    )
+)]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     match state.metadata.ready().await {
-        Ok(()) => Json(json!({"status": "ready", "database": "ok"})).into_response(),
+        Ok(()) => Json(Readiness {
+            status: "ready",
+            database: "ok",
+        })
+        .into_response(),
         Err(err) => ApiError(err).into_response(),
     }
 }

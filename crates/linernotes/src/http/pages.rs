@@ -12,24 +12,38 @@ use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::{Client, Params};
 use super::AppState;
 use crate::domain::account::MAX_PASSWORD_CHARS;
 
 /// The pages.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/account/verify-email",
-            get(verify_email_page).post(verify_email),
-        )
-        .route(
-            "/account/reset-password",
-            get(reset_password_page).post(reset_password),
-        )
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(verify_email_page, verify_email))
+        .routes(routes!(reset_password_page, reset_password))
+}
+
+/// A form of a page, as the browser posts it.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // Describes the form; handlers read its fields by name.
+struct TokenForm {
+    /// The token from the mailed link.
+    token: String,
+}
+
+/// The reset form, as the browser posts it.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // Describes the form; handlers read its fields by name.
+struct ResetForm {
+    /// The token from the mailed link.
+    token: String,
+    /// The new password.
+    new_password: String,
+    /// The new password again.
+    repeat: String,
 }
 
 /// Escapes text for HTML content and attribute values.
@@ -101,6 +115,18 @@ fn form_fields(
     form.map(|Form(fields)| fields).unwrap_or_default()
 }
 
+/// The page a verification link opens: a button that verifies the address.
+#[utoipa::path(
+    get,
+    path = "/account/verify-email",
+    tag = "pages",
+    summary = "Verification page",
+    params(("token" = Option<String>, Query, description = "The token from the mailed link")),
+    responses(
+        (status = 200, description = "The page with its button", body = String, content_type = "text/html"),
+        (status = 400, description = "A page saying the link is incomplete", body = String, content_type = "text/html"),
+    )
+)]
 async fn verify_email_page(params: Params) -> Response {
     let Some(token) = token_of(params.text("token")) else {
         return incomplete_link();
@@ -118,6 +144,22 @@ async fn verify_email_page(params: Params) -> Response {
     )
 }
 
+/// What the verification page's button posts.
+#[utoipa::path(
+    post,
+    path = "/account/verify-email",
+    tag = "pages",
+    summary = "Verify an address (from the page)",
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "A page saying the address is verified", body = String, content_type = "text/html"),
+        (status = 400, description = "A page saying what is wrong with the link", body = String, content_type = "text/html"),
+        (status = 404, description = "A page saying the token is unknown", body = String, content_type = "text/html"),
+        (status = 409, description = "A page saying the link was used", body = String, content_type = "text/html"),
+        (status = 429, description = "A page saying to try later", body = String, content_type = "text/html"),
+        (status = 503, description = "A page saying the database is unavailable", body = String, content_type = "text/html"),
+    )
+)]
 async fn verify_email(
     State(state): State<AppState>,
     Client(context): Client,
@@ -169,6 +211,18 @@ fn reset_form(status: StatusCode, token: &str, problem: Option<&str>) -> Respons
     )
 }
 
+/// The page a reset link opens: a form that takes the new password twice.
+#[utoipa::path(
+    get,
+    path = "/account/reset-password",
+    tag = "pages",
+    summary = "Password reset page",
+    params(("token" = Option<String>, Query, description = "The token from the mailed link")),
+    responses(
+        (status = 200, description = "The page with its form", body = String, content_type = "text/html"),
+        (status = 400, description = "A page saying the link is incomplete", body = String, content_type = "text/html"),
+    )
+)]
 async fn reset_password_page(params: Params) -> Response {
     match token_of(params.text("token")) {
         Some(token) => reset_form(StatusCode::OK, token, None),
@@ -176,6 +230,22 @@ async fn reset_password_page(params: Params) -> Response {
     }
 }
 
+/// What the reset page's form posts.
+#[utoipa::path(
+    post,
+    path = "/account/reset-password",
+    tag = "pages",
+    summary = "Set a new password (from the page)",
+    request_body(content = ResetForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "A page saying the password is changed", body = String, content_type = "text/html"),
+        (status = 400, description = "The form again, saying what is wrong", body = String, content_type = "text/html"),
+        (status = 404, description = "The form again, saying the token is unknown", body = String, content_type = "text/html"),
+        (status = 409, description = "The form again, saying the link was used", body = String, content_type = "text/html"),
+        (status = 429, description = "The form again, saying to try later", body = String, content_type = "text/html"),
+        (status = 503, description = "The form again, saying the database is unavailable", body = String, content_type = "text/html"),
+    )
+)]
 async fn reset_password(
     State(state): State<AppState>,
     Client(context): Client,

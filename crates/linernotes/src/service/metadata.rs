@@ -970,7 +970,7 @@ impl MetadataService {
 pub const MAX_RESOLVE_IDS: usize = 100;
 
 /// How one ID of a resolve request resolved.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct Resolution {
     /// The ID as given.
     pub input: String,
@@ -986,7 +986,7 @@ pub struct Resolution {
 }
 
 /// The outcome of resolving one ID.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ResolutionStatus {
     /// It names a known entity.
@@ -1050,7 +1050,7 @@ fn provider_of(namespace: Namespace) -> Option<&'static str> {
 }
 
 /// What `GET /v1/status` answers.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct ServiceStatus {
     /// One entry per provider.
     pub providers: Vec<ProviderStatus>,

@@ -19,6 +19,7 @@
 //! - [`accounts`]: accounts, sessions, throttling, roles, audit, deletion, export, import;
 //! - [`library`]: favourites, playlists, plays, history, playback, search history;
 //! - [`hardening`]: what a hostile client found at the transports (limits, deadlines, labels);
+//! - [`openapi`]: the OpenAPI description against the routes served;
 //! - [`replicas`]: reads on a real streaming replica, falling back to the primary;
 //! - [`readme`]: the README's examples, run as written.
 
@@ -35,6 +36,7 @@ mod import;
 mod library;
 mod loadgen;
 mod metadata;
+mod openapi;
 mod operations;
 mod readme;
 mod replicas;

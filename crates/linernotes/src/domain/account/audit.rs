@@ -164,7 +164,7 @@ pub struct NewAuditEntry<'a> {
 }
 
 /// A stored audit entry.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     /// Sequence number.
     pub id: i64,

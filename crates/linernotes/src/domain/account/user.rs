@@ -76,7 +76,7 @@ pub struct NewUser<'a> {
 }
 
 /// Language and region.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Preferences {
     /// Language tag.
     pub language: Option<String>,
@@ -85,7 +85,7 @@ pub struct Preferences {
 }
 
 /// Privacy and notification settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct AccountSettings {
     /// Keep listening history.
     pub keep_listening_history: bool,

@@ -9,54 +9,71 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::json;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use crate::domain::library::PlaybackUpdate;
+use crate::domain::library::{
+    AddedItems, Favorite, FavoritePage, HistoryPage, Period, PlayCount, PlayStatus, PlaybackState,
+    PlaybackUpdate, Playlist, PlaylistItem, PlaylistPage, PlaylistSummary, SearchHistoryEntry,
+    TopArtist, TopList, TopTrack,
+};
+use crate::domain::EntityKind;
+use crate::http::error::{ErrorBody, ErrorDetail};
 use crate::http::extract::{Authorization, JsonBody, Params, Segments};
 use crate::http::{ApiError, AppState};
 use crate::service::library::{PlayReport, PlaybackReport, PlaylistEdit};
 use crate::service::LibraryService;
 
 /// The library routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/me/favorites", get(list_favorites))
-        .route(
-            "/v1/me/favorites/{id}",
-            put(add_favorite).delete(remove_favorite),
-        )
-        .route(
-            "/v1/me/playlists",
-            post(create_playlist).get(list_playlists),
-        )
-        .route(
-            "/v1/playlists/{playlist_id}",
-            get(get_playlist)
-                .patch(update_playlist)
-                .delete(delete_playlist),
-        )
-        .route("/v1/playlists/{playlist_id}/items", post(add_items))
-        .route(
-            "/v1/playlists/{playlist_id}/items/{item_id}",
-            axum::routing::delete(remove_item),
-        )
-        .route(
-            "/v1/playlists/{playlist_id}/items/{item_id}/move",
-            post(move_item),
-        )
-        .route("/v1/me/plays", post(record_play))
-        .route("/v1/me/history", get(history))
-        .route("/v1/me/play-counts", get(play_counts))
-        .route("/v1/me/top/tracks", get(top_tracks))
-        .route("/v1/me/top/artists", get(top_artists))
-        .route("/v1/me/playback", get(playback).put(update_playback))
-        .route(
-            "/v1/me/search-history",
-            get(search_history).delete(clear_search_history),
-        )
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_favorites))
+        .routes(routes!(add_favorite, remove_favorite))
+        .routes(routes!(create_playlist, list_playlists))
+        .routes(routes!(get_playlist, update_playlist, delete_playlist))
+        .routes(routes!(add_items))
+        .routes(routes!(remove_item))
+        .routes(routes!(move_item))
+        .routes(routes!(record_play))
+        .routes(routes!(history))
+        .routes(routes!(play_counts))
+        .routes(routes!(top_tracks))
+        .routes(routes!(top_artists))
+        .routes(routes!(playback, update_playback))
+        .routes(routes!(search_history, clear_search_history))
+}
+
+/// What reporting a play answers.
+#[derive(Serialize, ToSchema)]
+struct PlayRecorded {
+    /// Whether it was stored.
+    status: PlayStatus,
+}
+
+/// Tracks with their play counts.
+#[derive(Serialize, ToSchema)]
+struct PlayCounts {
+    /// Most played first.
+    items: Vec<PlayCount>,
+}
+
+/// Remembered searches.
+#[derive(Serialize, ToSchema)]
+struct SearchHistory {
+    /// Newest first.
+    items: Vec<SearchHistoryEntry>,
+}
+
+/// A playback update that lost to a newer one: the error and the state that won.
+#[derive(Serialize, ToSchema)]
+struct StalePlayback {
+    /// `ABORTED`, saying which version is current.
+    error: ErrorDetail,
+    /// The current state.
+    current: PlaybackState,
 }
 
 fn no_content() -> Response {
@@ -67,6 +84,24 @@ fn library(state: &AppState) -> &LibraryService {
     &state.library
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/me/favorites/{id}",
+    tag = "library",
+    summary = "Add a favourite",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "Any known ID of the entity, `<namespace>:<value>`"),
+        ("type" = Option<EntityKind>, Query, description = "The kind of entity (needed when the ID does not say)"),
+    ),
+    responses(
+        (status = 200, description = "The favourite (adding it again changes nothing)", body = Favorite),
+        (status = 400, description = "A parameter or the body is malformed (the message says what was expected)", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 404, description = "No such entity", body = ErrorBody),
+        (status = 503, description = "The database (or, for an entity not stored yet, its provider) is unavailable", body = ErrorBody),
+    )
+)]
 async fn add_favorite(
     State(state): State<AppState>,
     auth: Authorization,
@@ -80,6 +115,23 @@ async fn add_favorite(
     Ok(Json(favorite).into_response())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/me/favorites/{id}",
+    tag = "library",
+    summary = "Remove a favourite",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "Any known ID of the entity, `<namespace>:<value>`"),
+        ("type" = Option<EntityKind>, Query, description = "The kind of entity (needed when the ID does not say)"),
+    ),
+    responses(
+        (status = 204, description = "It is not a favourite (any more)"),
+        (status = 400, description = "A parameter or the body is malformed (the message says what was expected)", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 503, description = "The database (or, for an entity not stored yet, its provider) is unavailable", body = ErrorBody),
+    )
+)]
 async fn remove_favorite(
     State(state): State<AppState>,
     auth: Authorization,
@@ -93,6 +145,24 @@ async fn remove_favorite(
     Ok(no_content())
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/me/favorites",
+    tag = "library",
+    summary = "List favourites",
+    security(("bearer" = [])),
+    params(
+        ("type" = Option<EntityKind>, Query, description = "Only favourites of this kind"),
+        ("limit" = Option<u32>, Query, description = "Page size"),
+        ("offset" = Option<u32>, Query, description = "Items to skip"),
+    ),
+    responses(
+        (status = 200, description = "A page of favourites, newest first", body = FavoritePage),
+        (status = 400, description = "A parameter or the body is malformed (the message says what was expected)", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 503, description = "The database (or, for an entity not stored yet, its provider) is unavailable", body = ErrorBody),
+    )
+)]
 async fn list_favorites(
     State(state): State<AppState>,
     auth: Authorization,
@@ -110,7 +180,7 @@ async fn list_favorites(
     Ok(Json(page).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreatePlaylistBody {
     name: String,
@@ -120,6 +190,20 @@ struct CreatePlaylistBody {
     public: Option<bool>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/me/playlists",
+    tag = "library",
+    summary = "Create a playlist",
+    security(("bearer" = [])),
+    request_body = CreatePlaylistBody,
+    responses(
+        (status = 201, description = "The new playlist", body = PlaylistSummary),
+        (status = 400, description = "A parameter or the body is malformed (the message says what was expected)", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 503, description = "The database (or, for an entity not stored yet, its provider) is unavailable", body = ErrorBody),
+    )
+)]
 async fn create_playlist(
     State(state): State<AppState>,
     auth: Authorization,
@@ -137,6 +221,23 @@ async fn create_playlist(
     Ok((StatusCode::CREATED, Json(playlist)).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/me/playlists",
+    tag = "library",
+    summary = "List the caller's playlists",
+    security(("bearer" = [])),
+    params(
+        ("limit" = Option<u32>, Query, description = "Page size"),
+        ("offset" = Option<u32>, Query, description = "Items to skip"),
+    ),
+    responses(
+        (status = 200, description = "A page of playlists, newest first", body = PlaylistPage),
+        (status = 400, description = "A parameter or the body is malformed (the message says what was expected)", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 503, description = "The database (or, for an entity not stored yet, its provider) is unavailable", body = ErrorBody),
+    )
+)]
 async fn list_playlists(
     State(state): State<AppState>,
     auth: Authorization,
@@ -153,6 +254,26 @@ async fn list_playlists(
     Ok(Json(page).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/playlists/{playlist_id}",
+    tag = "library",
+    summary = "Read a playlist (a public one needs no token)",
+    security((), ("bearer" = [])),
+    params(
+        ("playlist_id" = Uuid, Path, description = "The playlist"),
+        ("limit" = Option<u32>, Query, description = "Page size"),
+        ("offset" = Option<u32>, Query, description = "Items to skip"),
+    ),
+    responses(
+        (status = 200, description = "The playlist with a page of its items", body = Playlist),
+        (status = 400, description = "A parameter or the body is malformed (the message says what was expected)", body = ErrorBody),
+        (status = 401, description = "A token was sent but is not valid", body = ErrorBody),
+        (status = 403, description = "The playlist is private and not the caller's", body = ErrorBody),
+        (status = 404, description = "No such playlist", body = ErrorBody),
+        (status = 503, description = "The database (or, for an entity not stored yet, its provider) is unavailable", body = ErrorBody),
+    )
+)]
 async fn get_playlist(
     State(state): State<AppState>,
     auth: Authorization,
@@ -172,7 +293,7 @@ async fn get_playlist(
     Ok(Json(playlist).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct UpdatePlaylistBody {
     #[serde(default)]
@@ -183,6 +304,25 @@ struct UpdatePlaylistBody {
     public: Option<bool>,
 }
 
+#[utoipa::path(
+    patch,
+    path = "/v1/playlists/{playlist_id}",
+    tag = "library",
+    summary = "Rename, describe or publish a playlist",
+    security(("bearer" = [])),
+    params(
+        ("playlist_id" = Uuid, Path, description = "The playlist"),
+    ),
+    request_body = UpdatePlaylistBody,
+    responses(
+        (status = 200, description = "The playlist as changed", body = PlaylistSummary),
+        (status = 400, description = "A parameter or the body is malformed (the message says what was expected)", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 403, description = "The playlist is someone else's", body = ErrorBody),
+        (status = 404, description = "No such playlist, or not the caller's", body = ErrorBody),
+        (status = 503, description = "The database (or, for an entity not stored yet, its provider) is unavailable", body = ErrorBody),
+    )
+)]
 async fn update_playlist(
     State(state): State<AppState>,
     auth: Authorization,
@@ -204,6 +344,24 @@ async fn update_playlist(
     Ok(Json(summary).into_response())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/playlists/{playlist_id}",
+    tag = "library",
+    summary = "Delete a playlist",
+    security(("bearer" = [])),
+    params(
+        ("playlist_id" = Uuid, Path, description = "The playlist"),
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "A parameter or the body is malformed (the message says what was expected)", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 403, description = "The playlist is someone else's", body = ErrorBody),
+        (status = 404, description = "No such playlist, or not the caller's", body = ErrorBody),
+        (status = 503, description = "The database (or, for an entity not stored yet, its provider) is unavailable", body = ErrorBody),
+    )
+)]
 async fn delete_playlist(
     State(state): State<AppState>,
     auth: Authorization,
@@ -214,7 +372,7 @@ async fn delete_playlist(
     Ok(no_content())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AddItemsBody {
     track_ids: Vec<String>,
@@ -222,6 +380,25 @@ struct AddItemsBody {
     position: Option<i64>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/playlists/{playlist_id}/items",
+    tag = "library",
+    summary = "Add tracks to a playlist",
+    security(("bearer" = [])),
+    params(
+        ("playlist_id" = Uuid, Path, description = "The playlist"),
+    ),
+    request_body = AddItemsBody,
+    responses(
+        (status = 201, description = "The items added and the playlist's new size", body = AddedItems),
+        (status = 400, description = "A parameter or the body is malformed (the message says what was expected)", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 403, description = "The playlist is someone else's", body = ErrorBody),
+        (status = 404, description = "No such playlist or track", body = ErrorBody),
+        (status = 503, description = "The database (or, for an entity not stored yet, its provider) is unavailable", body = ErrorBody),
+    )
+)]
 async fn add_items(
     State(state): State<AppState>,
     auth: Authorization,
@@ -235,6 +412,25 @@ async fn add_items(
     Ok((StatusCode::CREATED, Json(added)).into_response())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/playlists/{playlist_id}/items/{item_id}",
+    tag = "library",
+    summary = "Remove an item from a playlist",
+    security(("bearer" = [])),
+    params(
+        ("playlist_id" = Uuid, Path, description = "The playlist"),
+        ("item_id" = i64, Path, description = "The item of the playlist"),
+    ),
+    responses(
+        (status = 204, description = "Removed; the items after it moved up"),
+        (status = 400, description = "A parameter or the body is malformed (the message says what was expected)", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 403, description = "The playlist is someone else's", body = ErrorBody),
+        (status = 404, description = "No such playlist or item", body = ErrorBody),
+        (status = 503, description = "The database (or, for an entity not stored yet, its provider) is unavailable", body = ErrorBody),
+    )
+)]
 async fn remove_item(
     State(state): State<AppState>,
     auth: Authorization,
@@ -245,12 +441,32 @@ async fn remove_item(
     Ok(no_content())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct MoveBody {
     position: i64,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/playlists/{playlist_id}/items/{item_id}/move",
+    tag = "library",
+    summary = "Move an item within a playlist",
+    security(("bearer" = [])),
+    params(
+        ("playlist_id" = Uuid, Path, description = "The playlist"),
+        ("item_id" = i64, Path, description = "The item of the playlist"),
+    ),
+    request_body = MoveBody,
+    responses(
+        (status = 200, description = "The item at its new position", body = PlaylistItem),
+        (status = 400, description = "A parameter or the body is malformed (the message says what was expected)", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 403, description = "The playlist is someone else's", body = ErrorBody),
+        (status = 404, description = "No such playlist or item", body = ErrorBody),
+        (status = 503, description = "The database (or, for an entity not stored yet, its provider) is unavailable", body = ErrorBody),
+    )
+)]
 async fn move_item(
     State(state): State<AppState>,
     auth: Authorization,
@@ -264,7 +480,7 @@ async fn move_item(
     Ok(Json(moved).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PlayBody {
     track_id: String,
@@ -276,6 +492,21 @@ struct PlayBody {
     client: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/me/plays",
+    tag = "library",
+    summary = "Report a play",
+    security(("bearer" = [])),
+    request_body = PlayBody,
+    responses(
+        (status = 200, description = "Whether the play was stored", body = PlayRecorded),
+        (status = 400, description = "A parameter or the body is malformed (the message says what was expected)", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 404, description = "No such track", body = ErrorBody),
+        (status = 503, description = "The database (or, for an entity not stored yet, its provider) is unavailable", body = ErrorBody),
+    )
+)]
 async fn record_play(
     State(state): State<AppState>,
     auth: Authorization,
@@ -293,9 +524,26 @@ async fn record_play(
             },
         )
         .await?;
-    Ok(Json(json!({"status": status})).into_response())
+    Ok(Json(PlayRecorded { status }).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/me/history",
+    tag = "library",
+    summary = "Listening history",
+    security(("bearer" = [])),
+    params(
+        ("before" = Option<String>, Query, description = "Only plays before this time (RFC 3339), e.g. the `next_before` of the previous page"),
+        ("limit" = Option<u32>, Query, description = "Page size"),
+    ),
+    responses(
+        (status = 200, description = "A page of plays, newest first", body = HistoryPage),
+        (status = 400, description = "A parameter or the body is malformed (the message says what was expected)", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 503, description = "The database (or, for an entity not stored yet, its provider) is unavailable", body = ErrorBody),
+    )
+)]
 async fn history(
     State(state): State<AppState>,
     auth: Authorization,
@@ -308,6 +556,23 @@ async fn history(
     Ok(Json(page).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/me/play-counts",
+    tag = "library",
+    summary = "Play counts per track",
+    security(("bearer" = [])),
+    params(
+        ("limit" = Option<u32>, Query, description = "Page size"),
+        ("offset" = Option<u32>, Query, description = "Items to skip"),
+    ),
+    responses(
+        (status = 200, description = "Tracks with their play counts, most played first", body = PlayCounts),
+        (status = 400, description = "A parameter or the body is malformed (the message says what was expected)", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 503, description = "The database (or, for an entity not stored yet, its provider) is unavailable", body = ErrorBody),
+    )
+)]
 async fn play_counts(
     State(state): State<AppState>,
     auth: Authorization,
@@ -321,9 +586,26 @@ async fn play_counts(
             params.number("offset")?,
         )
         .await?;
-    Ok(Json(json!({"items": counts})).into_response())
+    Ok(Json(PlayCounts { items: counts }).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/me/top/tracks",
+    tag = "library",
+    summary = "The most played tracks",
+    security(("bearer" = [])),
+    params(
+        ("period" = Option<Period>, Query, description = "The window: 7d, 30d (when absent), 365d or all"),
+        ("limit" = Option<u32>, Query, description = "Page size"),
+    ),
+    responses(
+        (status = 200, description = "The top list", body = TopList<TopTrack>),
+        (status = 400, description = "A parameter or the body is malformed (the message says what was expected)", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 503, description = "The database (or, for an entity not stored yet, its provider) is unavailable", body = ErrorBody),
+    )
+)]
 async fn top_tracks(
     State(state): State<AppState>,
     auth: Authorization,
@@ -336,6 +618,23 @@ async fn top_tracks(
     Ok(Json(top).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/me/top/artists",
+    tag = "library",
+    summary = "The most played artists",
+    security(("bearer" = [])),
+    params(
+        ("period" = Option<Period>, Query, description = "The window: 7d, 30d (when absent), 365d or all"),
+        ("limit" = Option<u32>, Query, description = "Page size"),
+    ),
+    responses(
+        (status = 200, description = "The top list", body = TopList<TopArtist>),
+        (status = 400, description = "A parameter or the body is malformed (the message says what was expected)", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 503, description = "The database (or, for an entity not stored yet, its provider) is unavailable", body = ErrorBody),
+    )
+)]
 async fn top_artists(
     State(state): State<AppState>,
     auth: Authorization,
@@ -348,6 +647,18 @@ async fn top_artists(
     Ok(Json(top).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/me/playback",
+    tag = "library",
+    summary = "Where the caller is listening",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The playback state", body = PlaybackState),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 503, description = "The database (or, for an entity not stored yet, its provider) is unavailable", body = ErrorBody),
+    )
+)]
 async fn playback(
     State(state): State<AppState>,
     auth: Authorization,
@@ -357,7 +668,7 @@ async fn playback(
     Ok(Json(current).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PlaybackBody {
     track_id: String,
@@ -366,6 +677,22 @@ struct PlaybackBody {
     version: i64,
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/me/playback",
+    tag = "library",
+    summary = "Update where the caller is listening",
+    security(("bearer" = [])),
+    request_body = PlaybackBody,
+    responses(
+        (status = 200, description = "The new state", body = PlaybackState),
+        (status = 409, description = "`version` was not the current one; nothing stored. The current state is under `current`", body = StalePlayback),
+        (status = 400, description = "A parameter or the body is malformed (the message says what was expected)", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 404, description = "No such track", body = ErrorBody),
+        (status = 503, description = "The database (or, for an entity not stored yet, its provider) is unavailable", body = ErrorBody),
+    )
+)]
 async fn update_playback(
     State(state): State<AppState>,
     auth: Authorization,
@@ -388,15 +715,34 @@ async fn update_playback(
         PlaybackUpdate::Updated(state) => Ok(Json(state).into_response()),
         PlaybackUpdate::Stale(current) => {
             let err = LibraryService::stale_playback_error(&current, sent);
-            let body = json!({
-                "error": {"code": err.code.as_str(), "message": err.message},
-                "current": current,
-            });
+            let body = StalePlayback {
+                error: ErrorDetail {
+                    code: err.code.as_str().to_owned(),
+                    message: err.message,
+                },
+                current,
+            };
             Ok((StatusCode::CONFLICT, Json(body)).into_response())
         }
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/me/search-history",
+    tag = "library",
+    summary = "The caller's remembered searches",
+    security(("bearer" = [])),
+    params(
+        ("limit" = Option<u32>, Query, description = "Page size"),
+    ),
+    responses(
+        (status = 200, description = "Searches, newest first", body = SearchHistory),
+        (status = 400, description = "A parameter or the body is malformed (the message says what was expected)", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 503, description = "The database (or, for an entity not stored yet, its provider) is unavailable", body = ErrorBody),
+    )
+)]
 async fn search_history(
     State(state): State<AppState>,
     auth: Authorization,
@@ -406,9 +752,21 @@ async fn search_history(
     let entries = library(&state)
         .search_history(&principal, params.number("limit")?)
         .await?;
-    Ok(Json(json!({"items": entries})).into_response())
+    Ok(Json(SearchHistory { items: entries }).into_response())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/me/search-history",
+    tag = "library",
+    summary = "Forget the caller's searches",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Forgotten"),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 503, description = "The database (or, for an entity not stored yet, its provider) is unavailable", body = ErrorBody),
+    )
+)]
 async fn clear_search_history(
     State(state): State<AppState>,
     auth: Authorization,

@@ -5,65 +5,119 @@ use axum::extract::State;
 use axum::http::header::{ACCEPT_LANGUAGE, CONTENT_TYPE};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
-
-use serde::Deserialize;
-use serde_json::json;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::config::metadata::is_language_code;
-use crate::domain::EntityKind;
+use crate::domain::enrichment::Link;
+use crate::domain::entity::{Album, AlbumPage, Artist, Label, Record, Release, Track};
+use crate::domain::search::SearchPage;
+use crate::domain::{EntityId, EntityKind};
+use crate::http::error::ErrorBody;
 use crate::http::extract::{Authorization, JsonBody, Params, Segments};
 use crate::http::{ApiError, AppState};
+use crate::service::metadata::Resolution;
 use crate::service::ServiceError;
 
 /// The metadata routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/v1/artists/{id}",
-            get(|s, p, q, h| get_entity(EntityKind::Artist, s, p, q, h)),
-        )
-        .route(
-            "/v1/albums/{id}",
-            get(|s, p, q, h| get_entity(EntityKind::Album, s, p, q, h)),
-        )
-        .route(
-            "/v1/releases/{id}",
-            get(|s, p, q, h| get_entity(EntityKind::Release, s, p, q, h)),
-        )
-        .route(
-            "/v1/tracks/{id}",
-            get(|s, p, q, h| get_entity(EntityKind::Track, s, p, q, h)),
-        )
-        .route(
-            "/v1/labels/{id}",
-            get(|s, p, q, h| get_entity(EntityKind::Label, s, p, q, h)),
-        )
-        .route("/v1/artists/{id}/albums", get(list_artist_albums))
-        .route(
-            "/v1/artists/{id}/links",
-            get(|s, p| get_links(EntityKind::Artist, s, p)),
-        )
-        .route(
-            "/v1/albums/{id}/links",
-            get(|s, p| get_links(EntityKind::Album, s, p)),
-        )
-        .route(
-            "/v1/releases/{id}/links",
-            get(|s, p| get_links(EntityKind::Release, s, p)),
-        )
-        .route(
-            "/v1/tracks/{id}/links",
-            get(|s, p| get_links(EntityKind::Track, s, p)),
-        )
-        .route(
-            "/v1/labels/{id}/links",
-            get(|s, p| get_links(EntityKind::Label, s, p)),
-        )
-        .route("/v1/resolve", post(resolve))
-        .route("/v1/search", get(search))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_artist))
+        .routes(routes!(get_album))
+        .routes(routes!(get_release))
+        .routes(routes!(get_track))
+        .routes(routes!(get_label))
+        .routes(routes!(list_artist_albums))
+        .routes(routes!(get_artist_links))
+        .routes(routes!(get_album_links))
+        .routes(routes!(get_release_links))
+        .routes(routes!(get_track_links))
+        .routes(routes!(get_label_links))
+        .routes(routes!(resolve))
+        .routes(routes!(search))
 }
+
+/// The ID of an entity in the path, with its namespace.
+const ENTITY_ID: &str = "Any known ID of the entity, `<namespace>:<value>` (`musicbrainz:<mbid>`, \
+                         `isrc:<isrc>`, `barcode:<upc>`, …)";
+
+/// Describes `GET /v1/<kind>s/{id}` and serves it through [`get_entity`].
+macro_rules! entity_route {
+    ($name:ident, $kind:expr, $path:literal, $body:ty, $what:literal, $summary:literal) => {
+        #[doc = concat!("The ", $what, " with this ID, from the database first.")]
+        #[utoipa::path(
+            get,
+            path = $path,
+            tag = "metadata",
+            operation_id = stringify!($name),
+            summary = $summary,
+            params(
+                ("id" = String, Path, description = ENTITY_ID),
+                ("refresh" = Option<bool>, Query, description = "Fetch it from the provider again now"),
+                ("lang" = Option<String>, Query, description = "The language of summaries (`en`, `pt-br`); before `Accept-Language`"),
+                ("Accept-Language" = Option<String>, Header, description = "The languages of summaries, by weight"),
+            ),
+            responses(
+                (status = 200, description = concat!("The ", $what, ", with how fresh it is"), body = $body),
+                (status = 400, description = "The ID or a parameter is malformed", body = ErrorBody),
+                (status = 404, description = "No such entity, here or at the provider", body = ErrorBody),
+                (status = 503, description = "The provider or the database is unavailable and nothing is stored", body = ErrorBody),
+            )
+        )]
+        async fn $name(
+            state: State<AppState>,
+            segments: Segments<String>,
+            params: Params,
+            headers: HeaderMap,
+        ) -> Result<Response, ApiError> {
+            get_entity($kind, state, segments, params, headers).await
+        }
+    };
+}
+
+entity_route!(
+    get_artist,
+    EntityKind::Artist,
+    "/v1/artists/{id}",
+    Record<Artist>,
+    "artist",
+    "Look up an artist"
+);
+entity_route!(
+    get_album,
+    EntityKind::Album,
+    "/v1/albums/{id}",
+    Record<Album>,
+    "album",
+    "Look up an album"
+);
+entity_route!(
+    get_release,
+    EntityKind::Release,
+    "/v1/releases/{id}",
+    Record<Release>,
+    "release",
+    "Look up a release"
+);
+entity_route!(
+    get_track,
+    EntityKind::Track,
+    "/v1/tracks/{id}",
+    Record<Track>,
+    "track",
+    "Look up a track"
+);
+entity_route!(
+    get_label,
+    EntityKind::Label,
+    "/v1/labels/{id}",
+    Record<Label>,
+    "label",
+    "Look up a label"
+);
 
 async fn get_entity(
     kind: EntityKind,
@@ -88,24 +142,118 @@ async fn get_entity(
     Ok(([(CONTENT_TYPE, "application/json")], json).into_response())
 }
 
+/// Describes `GET /v1/<kind>s/{id}/links` and serves it through [`get_links`].
+macro_rules! links_route {
+    ($name:ident, $kind:expr, $path:literal, $what:literal) => {
+        #[doc = concat!("Where the ", $what, " is on other platforms.")]
+        #[utoipa::path(
+            get,
+            path = $path,
+            tag = "metadata",
+            operation_id = stringify!($name),
+            summary = concat!("The ", $what, " on other platforms"),
+            params(("id" = String, Path, description = ENTITY_ID)),
+            responses(
+                (status = 200, description = "The canonical ID and the links", body = EntityLinks),
+                (status = 400, description = "The ID is malformed", body = ErrorBody),
+                (status = 404, description = "No such entity, here or at the provider", body = ErrorBody),
+                (status = 503, description = "The provider or the database is unavailable and nothing is stored", body = ErrorBody),
+            )
+        )]
+        async fn $name(
+            state: State<AppState>,
+            segments: Segments<String>,
+        ) -> Result<Response, ApiError> {
+            get_links($kind, state, segments).await
+        }
+    };
+}
+
+links_route!(
+    get_artist_links,
+    EntityKind::Artist,
+    "/v1/artists/{id}/links",
+    "artist"
+);
+links_route!(
+    get_album_links,
+    EntityKind::Album,
+    "/v1/albums/{id}/links",
+    "album"
+);
+links_route!(
+    get_release_links,
+    EntityKind::Release,
+    "/v1/releases/{id}/links",
+    "release"
+);
+links_route!(
+    get_track_links,
+    EntityKind::Track,
+    "/v1/tracks/{id}/links",
+    "track"
+);
+links_route!(
+    get_label_links,
+    EntityKind::Label,
+    "/v1/labels/{id}/links",
+    "label"
+);
+
+/// An entity's links to other platforms.
+#[derive(Serialize, ToSchema)]
+struct EntityLinks {
+    /// The entity's canonical ID.
+    id: EntityId,
+    /// The entity on other platforms.
+    links: Vec<Link>,
+}
+
+/// How each ID of a resolve request resolved.
+#[derive(Serialize, ToSchema)]
+struct Resolutions {
+    /// One per ID, in the order given.
+    results: Vec<Resolution>,
+}
+
 async fn get_links(
     kind: EntityKind,
     State(state): State<AppState>,
     Segments(id): Segments<String>,
 ) -> Result<Response, ApiError> {
     let (mbid, links) = state.metadata.links(kind, &id).await?;
-    Ok(Json(json!({"id": mbid.to_entity_id(), "links": links})).into_response())
+    Ok(Json(EntityLinks {
+        id: mbid.to_entity_id(),
+        links,
+    })
+    .into_response())
 }
 
 /// `POST /v1/resolve`: `{"ids": [...], "type": "track"}` (type optional).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ResolveBody {
+    /// 1 to 100 IDs, `<namespace>:<value>`.
     ids: Vec<String>,
+    /// The kind of entity, when the IDs do not say (`artist`, `album`, `release`, `track`, `label`).
     #[serde(rename = "type")]
     kind: Option<String>,
 }
 
+/// The canonical IDs of many IDs at once; an ID that is malformed or unknown is answered as such
+/// in its place, not as an error of the whole request.
+#[utoipa::path(
+    post,
+    path = "/v1/resolve",
+    tag = "metadata",
+    summary = "Resolve many IDs to canonical ones",
+    request_body = ResolveBody,
+    responses(
+        (status = 200, description = "One result per ID, in order", body = Resolutions),
+        (status = 400, description = "The body is malformed, lists no or over 100 IDs, or names an unknown type", body = ErrorBody),
+        (status = 503, description = "The database is unavailable", body = ErrorBody),
+    )
+)]
 async fn resolve(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<ResolveBody>,
@@ -114,9 +262,28 @@ async fn resolve(
         .metadata
         .resolve_ids(&body.ids, body.kind.as_deref())
         .await?;
-    Ok(Json(json!({ "results": results })).into_response())
+    Ok(Json(Resolutions { results }).into_response())
 }
 
+/// A page of the artist's albums, earliest first.
+#[utoipa::path(
+    get,
+    path = "/v1/artists/{id}/albums",
+    tag = "metadata",
+    summary = "List an artist's albums",
+    params(
+        ("id" = String, Path, description = ENTITY_ID),
+        ("limit" = Option<u32>, Query, description = "Page size"),
+        ("offset" = Option<u32>, Query, description = "Albums to skip"),
+        ("refresh" = Option<bool>, Query, description = "Fetch the list from the provider again now"),
+    ),
+    responses(
+        (status = 200, description = "A page of albums", body = AlbumPage),
+        (status = 400, description = "The ID or a parameter is malformed", body = ErrorBody),
+        (status = 404, description = "No such artist", body = ErrorBody),
+        (status = 503, description = "The provider or the database is unavailable", body = ErrorBody),
+    )
+)]
 async fn list_artist_albums(
     State(state): State<AppState>,
     Segments(id): Segments<String>,
@@ -136,6 +303,25 @@ async fn list_artist_albums(
 
 /// Works without a token; with one (it must be valid), the search is remembered in the user's search
 /// history when their settings allow it.
+#[utoipa::path(
+    get,
+    path = "/v1/search",
+    tag = "metadata",
+    summary = "Search the catalogue",
+    security((), ("bearer" = [])),
+    params(
+        ("q" = String, Query, description = "The search text (1 to 500 characters)"),
+        ("type" = EntityKind, Query, description = "What to search for"),
+        ("limit" = Option<u32>, Query, description = "Page size, 1 to 100 (25 when absent)"),
+        ("offset" = Option<u32>, Query, description = "Results to skip, at most 10000"),
+    ),
+    responses(
+        (status = 200, description = "A page of results, best first", body = SearchPage),
+        (status = 400, description = "A parameter is missing or malformed", body = ErrorBody),
+        (status = 401, description = "A token was sent but is not valid", body = ErrorBody),
+        (status = 503, description = "The provider or the database is unavailable", body = ErrorBody),
+    )
+)]
 async fn search(
     State(state): State<AppState>,
     auth: Authorization,

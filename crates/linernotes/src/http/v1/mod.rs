@@ -9,13 +9,13 @@ pub mod accounts;
 pub mod library;
 pub mod metadata;
 
-use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
 
 use super::AppState;
 
 /// Every `/v1` route but `/v1/status` (an operations route).
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
         .merge(metadata::routes())
         .merge(accounts::routes())
         .merge(library::routes())

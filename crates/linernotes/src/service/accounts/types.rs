@@ -20,7 +20,7 @@ pub struct Principal {
 }
 
 /// Tokens answered by login and refresh (`Debug` leaves the tokens out: they are credentials).
-#[derive(Clone, PartialEq, Eq, Serialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct TokenPair {
     /// JWT for `Authorization: Bearer …`.
     pub access_token: String,
@@ -44,7 +44,7 @@ impl std::fmt::Debug for TokenPair {
 }
 
 /// What a user sees of their own account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Profile {
     /// ID.
     pub id: Uuid,
@@ -92,7 +92,7 @@ pub struct ProfileUpdate {
 }
 
 /// A session as its owner sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct SessionView {
     /// ID (for revoking it).
     pub id: Uuid,
@@ -111,7 +111,7 @@ pub struct SessionView {
 }
 
 /// An account in admin listings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct UserSummary {
     /// ID.
     pub id: Uuid,
@@ -147,7 +147,7 @@ impl From<User> for UserSummary {
 }
 
 /// A page of accounts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct UserPage {
     /// The accounts.
     pub users: Vec<UserSummary>,
