@@ -56,7 +56,7 @@ start_mock() {
   mock_port=$(cat "$work/mock.port")
 }
 
-# Starts the release server on the benchmark database with extra environment "$@" (NAME=value …);
+# Starts the release server (or $LINERNOTES_BIN) on the benchmark database with extra environment "$@" (NAME=value …);
 # sets grpc_port and http_port. The provider points at the mock when one runs, else nowhere.
 start_server() {
   grpc_port=$(free_port)
@@ -68,7 +68,7 @@ start_server() {
     LINERNOTES__PROVIDERS__MUSICBRAINZ__CONTACT="bench@linernotes.invalid" \
     LINERNOTES__AUTH__JWT_SECRET="benchmark-signing-key-of-at-least-32-bytes" \
     LINERNOTES__LOGGING__LEVEL=warn \
-    "$@" ${SERVER_CPUS:+taskset -c "$SERVER_CPUS"} target/release/linernotes serve >"$work/server.log" 2>&1 &
+    "$@" ${SERVER_CPUS:+taskset -c "$SERVER_CPUS"} "${LINERNOTES_BIN:-target/release/linernotes}" serve >"$work/server.log" 2>&1 &
   server_pid=$!
   if ! wait_for "curl -fsS http://127.0.0.1:$http_port/readyz" 600; then
     cat "$work/server.log" >&2

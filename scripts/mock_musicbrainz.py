@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""A mock MusicBrainz WS/2 for benchmarks: any /ws/2/artist/<mbid> answers at once with an artist body,
-and with --fixtures, any entity recorded there answers its recorded body.
+"""A mock MusicBrainz WS/2 for benchmarks and scripts/schemathesis.sh: any /ws/2/artist/<mbid> answers at
+once with an artist body, and with --fixtures, any entity recorded there answers its recorded body;
+searches and browses answer an empty page, any other lookup WS/2's 404.
 
 Used by scripts/lookup_latency.py (imported) and the bench_*.sh scripts (run as a program). It
 listens on 127.0.0.1 only.
@@ -46,14 +47,36 @@ def load_fixtures(folder):
             RECORDED[mbid] = body
 
 
+# The envelope key of a search's or a browse's list, by entity.
+PLURAL = {"artist": "artists", "release": "releases", "recording": "recordings",
+          "release-group": "release-groups", "label": "labels"}
+
+
 class MockMusicBrainz(BaseHTTPRequestHandler):
-    """Answers a recorded entity with its body, anything else with an artist whose MBID is the last
-    path segment."""
+    """Answers a recorded entity with its body, an artist lookup with a made-up artist whose MBID is
+    the last path segment, a search or a browse with an empty page, and anything else with WS/2's 404."""
 
     def do_GET(self):
-        mbid = self.path.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
-        body = RECORDED.get(mbid) or artist_body(mbid)
-        self.send_response(200)
+        path, _, query = self.path.partition("?")
+        parts = path.rstrip("/").split("/")  # ["", "ws", "2", entity, id?]
+        entity = parts[3] if len(parts) > 3 else ""
+        key = parts[4] if len(parts) > 4 else ""
+        if key in RECORDED:
+            self.answer(200, RECORDED[key])
+        elif entity == "artist" and len(key) == 36:
+            self.answer(200, artist_body(key))
+        elif not key and entity in PLURAL:
+            plural = PLURAL[entity]
+            if "query=" in query:
+                page = {"created": "2026-01-01T00:00:00.000Z", "count": 0, "offset": 0, plural: []}
+            else:
+                page = {f"{entity}-count": 0, f"{entity}-offset": 0, plural: []}
+            self.answer(200, json.dumps(page).encode())
+        else:
+            self.answer(404, json.dumps({"error": "Not Found", "help": "mock MusicBrainz"}).encode())
+
+    def answer(self, status, body):
+        self.send_response(status)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(body)))
         self.end_headers()

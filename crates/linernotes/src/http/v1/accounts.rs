@@ -390,7 +390,8 @@ struct ChangePasswordBody {
     responses(
         (status = 204, description = "Changed; every other session is ended"),
         (status = 400, description = "The body is not what was expected (the message says what was)", body = ErrorBody),
-        (status = 401, description = "No valid bearer token, or the current password is wrong", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 403, description = "The current password is wrong", body = ErrorBody),
         (status = 429, description = "Too many requests from this address; `Retry-After` says when to try again", body = ErrorBody),
         (status = 503, description = "The database is unavailable", body = ErrorBody),
     )
@@ -532,7 +533,8 @@ struct DeleteMeBody {
     responses(
         (status = 204, description = "Deleted (purged for good later); every session is ended"),
         (status = 400, description = "The body is not what was expected (the message says what was)", body = ErrorBody),
-        (status = 401, description = "No valid bearer token, or the password is wrong", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 403, description = "The password is wrong", body = ErrorBody),
         (status = 409, description = "The caller is the last active admin", body = ErrorBody),
         (status = 429, description = "Too many requests from this address; `Retry-After` says when to try again", body = ErrorBody),
         (status = 503, description = "The database is unavailable", body = ErrorBody),

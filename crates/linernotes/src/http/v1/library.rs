@@ -198,7 +198,7 @@ struct CreatePlaylistBody {
     security(("bearer" = [])),
     request_body = CreatePlaylistBody,
     responses(
-        (status = 201, description = "The new playlist", body = PlaylistSummary),
+        (status = 201, description = "The new playlist, with no items yet", body = Playlist),
         (status = 400, description = "A parameter or the body is malformed (the message says what was expected)", body = ErrorBody),
         (status = 401, description = "No valid bearer token", body = ErrorBody),
         (status = 503, description = "The database (or, for an entity not stored yet, its provider) is unavailable", body = ErrorBody),
