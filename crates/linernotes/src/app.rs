@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 
 use crate::cache::HotCache;
 use crate::config::Settings;
+use crate::search::SearchIndex;
 use crate::service::accounts::mailer::{Mailer, OutboxMailer, SmtpMailer};
 use crate::service::{AccountService, LibraryService, MetadataService, Services};
 use crate::store::embedded::Claim;
@@ -44,6 +45,9 @@ pub enum StartError {
     /// The accounts service could not be built.
     #[error("accounts: {0}")]
     Accounts(String),
+    /// The search index could not be opened (its folder, or a lock another process holds).
+    #[error("{0}")]
+    Search(crate::search::SearchError),
 }
 
 /// A built, not yet running, linernotes.
@@ -99,6 +103,8 @@ impl Application {
             HotCache::new(&settings.cache, redis),
             settings.metadata.clone(),
             clock.clone(),
+            SearchIndex::open(&settings.search.index_dir).map_err(StartError::Search)?,
+            settings.search.clone(),
         );
         let accounts = build_accounts(&settings, &pool, clock.clone()).await?;
         let library = LibraryService::new(
@@ -204,7 +210,19 @@ impl Application {
             crate::http::AppState::new(services, metrics.clone(), self.database.setup.clone()),
             self.settings.server.max_body_bytes,
         );
-        let invalidations = self.metadata.cache().spawn_invalidation_listener();
+        let indexer = self.metadata.clone();
+        let invalidations = self
+            .metadata
+            .cache()
+            .spawn_invalidation_listener(Some(Arc::new(move |key: String| {
+                let indexer = indexer.clone();
+                tokio::spawn(async move { indexer.index_invalidated(&key).await });
+            })));
+        let search_upkeep = {
+            let metadata = self.metadata.clone();
+            let poll = Duration::from_secs(self.settings.search.rebuild_poll_secs);
+            tokio::spawn(async move { metadata.keep_search_current(poll).await })
+        };
         let deadlines = crate::http::RequestDeadlines {
             header: self.settings.server.header_read_timeout(),
             body: self.settings.server.request_body_timeout(),
@@ -250,6 +268,7 @@ impl Application {
         if let Some(listener) = &invalidations {
             listener.abort();
         }
+        search_upkeep.abort();
         purge.abort();
         for task in metrics_upkeep.iter().chain(&health_reports) {
             task.abort();

@@ -14,6 +14,7 @@
 //! - [`store`]: PostgreSQL, migrations and repositories; all SQL lives there.
 //! - [`providers`]: the polite HTTP client, the catalogue source (MusicBrainz WS/2) and enrichers.
 //! - [`cache`]: the hot cache, in-process then Redis.
+//! - [`search`]: the embedded full-text index (tantivy), one per entity type.
 //! - [`domain`]: the types every layer shares (IDs, entities, accounts, the library).
 //! - [`config`]: layered, validated configuration; [`support`]: clock, single flight, background tasks,
 //!   Redis, metrics; [`app`]: wiring, serving and shutdown.
@@ -26,6 +27,7 @@ pub mod domain;
 pub mod grpc;
 pub mod http;
 pub mod providers;
+pub mod search;
 pub mod service;
 pub mod store;
 pub mod support;

@@ -183,6 +183,9 @@ pub fn status_key(platform: &str) -> String {
     format!("status:{platform}")
 }
 
+/// What else to do with an invalidated key, besides dropping it from the in-process tier.
+pub type OnInvalidation = Arc<dyn Fn(String) + Send + Sync>;
+
 /// The channel invalidations are published on (before the namespace prefix).
 const INVALIDATION_CHANNEL: &str = "invalidate";
 
@@ -452,9 +455,19 @@ impl HotCache {
             .await;
     }
 
-    /// Listens on the invalidation channel and drops the named keys from the in-process tier, until the
-    /// returned task is aborted. Reconnects by itself after Redis trouble.
-    pub fn spawn_invalidation_listener(&self) -> Option<JoinHandle<()>> {
+    /// Empties this instance's in-process tier (after a dump swap replaced what it holds).
+    pub async fn clear_local(&self) {
+        self.local.invalidate_all();
+        self.local.run_pending_tasks().await;
+    }
+
+    /// Listens on the invalidation channel and drops the named keys from the in-process tier, then
+    /// hands each key to `on_key` (the search index follows entities stored by other instances this
+    /// way), until the returned task is aborted. Reconnects by itself after Redis trouble.
+    pub fn spawn_invalidation_listener(
+        &self,
+        on_key: Option<OnInvalidation>,
+    ) -> Option<JoinHandle<()>> {
         let redis = self.redis.clone()?;
         let local = self.local.clone();
         let state = self.listener.clone();
@@ -471,6 +484,9 @@ impl HotCache {
                                 if let Ok(key) = message.get_payload::<String>() {
                                     local.invalidate(&key).await;
                                     count(MEMORY, "invalidated");
+                                    if let Some(on_key) = &on_key {
+                                        on_key(key);
+                                    }
                                     state.send_modify(|s| s.received += 1);
                                 }
                             }

@@ -5,6 +5,7 @@
 //! - [`users`]: bootstrap an admin, import users of an older deployment;
 //! - [`db`]: how to reach the database with psql;
 //! - [`import`]: load the MusicBrainz JSON dumps;
+//! - [`search`]: rebuild the search index;
 //! - [`backup`]: `backup` and `restore`;
 //! - `config check`: the effective configuration, secrets redacted, with where each value came from
 //!   (answered here, before anything connects).
@@ -16,6 +17,7 @@ pub mod backup;
 pub mod db;
 pub mod import;
 pub mod migrate;
+pub mod search;
 pub mod serve;
 pub mod users;
 
@@ -85,6 +87,11 @@ enum Command {
     Import {
         #[command(subcommand)]
         source: import::ImportSource,
+    },
+    /// The embedded search index.
+    Search {
+        #[command(subcommand)]
+        action: search::SearchAction,
     },
 }
 
@@ -173,7 +180,10 @@ pub fn main(cli: Cli) -> ExitCode {
         }
     };
     // Serving and importing run long and report as they go; the other commands stay quiet.
-    let one_shot = !matches!(cli.command, Command::Serve | Command::Import { .. });
+    let one_shot = !matches!(
+        cli.command,
+        Command::Serve | Command::Import { .. } | Command::Search { .. }
+    );
     crate::app::init_logging(&settings, one_shot);
     for note in &loaded.notes {
         if one_shot {
@@ -188,6 +198,7 @@ pub fn main(cli: Cli) -> ExitCode {
             Command::Migrate { action } => migrate::run(action, settings).await,
             Command::Users { action } => users::run(action, settings).await,
             Command::Import { source } => import::run(source, settings).await,
+            Command::Search { action } => search::run(action, settings).await,
             Command::Backup { to } => backup::backup(&to, settings).await,
             Command::Restore { from, replace, yes } => {
                 backup::restore(&from, replace, yes, settings).await

@@ -5,7 +5,7 @@
 //! unknown keys rejected, and validates every value, reporting each problem with its key.
 //!
 //! One file per section, each with its settings and their checks: [`server`], [`database`], [`cache`],
-//! [`metadata`], [`providers`], [`logging`], [`auth`], [`library`]; [`issues`] collects problems and
+//! [`metadata`], [`providers`], [`logging`], [`auth`], [`library`], [`search`]; [`issues`] collects problems and
 //! holds the shared checks (ranges, URLs); [`redact`] keeps secrets out of what is printed; [`load`]
 //! reads the sources so that one run reports every problem and says where each value came from.
 
@@ -19,6 +19,7 @@ pub mod logging;
 pub mod metadata;
 pub mod providers;
 pub mod redact;
+pub mod search;
 pub mod server;
 
 use std::collections::BTreeMap;
@@ -39,6 +40,7 @@ pub use providers::{
     LANG_PLACEHOLDER, PLACEHOLDER_CONTACT,
 };
 pub use redact::redact_url;
+pub use search::SearchSettings;
 pub use server::ServerSettings;
 
 /// The documented defaults, compiled in.
@@ -71,6 +73,8 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// The user library: de-duplication window and limits.
     pub library: LibrarySettings,
+    /// The embedded search index.
+    pub search: SearchSettings,
 }
 
 /// Why the configuration could not be loaded.
@@ -120,6 +124,7 @@ impl Settings {
         issues.section("logging", |i| self.logging.check(i));
         issues.section("auth", |i| self.auth.check(i));
         issues.section("library", |i| self.library.check(i));
+        issues.section("search", |i| self.search.check(i));
         issues.into_result()
     }
 

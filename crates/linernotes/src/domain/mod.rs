@@ -33,4 +33,4 @@ pub mod text;
 pub use deployment::DatabaseSetup;
 pub use entity::*;
 pub use id::{EntityId, EntityKind, IdError, Mbid, Namespace};
-pub use search::{SearchHit, SearchPage, SearchQuery};
+pub use search::{SearchDocument, SearchHit, SearchPage, SearchQuery};

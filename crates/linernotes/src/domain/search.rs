@@ -103,3 +103,21 @@ pub struct SearchPage {
     /// Offset of the first result on this page.
     pub offset: i64,
 }
+
+/// What the search index holds of one entity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchDocument {
+    /// Its kind.
+    pub kind: EntityKind,
+    /// Its MBID.
+    pub mbid: Mbid,
+    /// Name or title, as shown in hits.
+    pub name: String,
+    /// Disambiguation comment, shown in hits.
+    pub disambiguation: Option<String>,
+    /// Other names it is found by: aliases, sort names.
+    pub other_names: Vec<String>,
+    /// How much the catalogue refers to it (credits of an artist, releases of an album, tracks of a
+    /// recording, releases of a label): ranks the famous one first among equal matches.
+    pub popularity: u64,
+}

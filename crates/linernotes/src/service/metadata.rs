@@ -4,6 +4,8 @@
 //! 2. Stored and fresh → answer. Stored and stale → answer at once and refresh in the background.
 //! 3. Missing → one upstream call shared by all concurrent requesters → one transaction → answer.
 //! 4. Upstream failure → the stored copy (marked stale) when there is one, else a clear error.
+//!
+//! [`search`] answers searches from the embedded index and keeps it current.
 //! 5. After the catalogue's answer is stored, the enrichers are asked in the background
 //!    ([`super::enrichment`]); every answer merges what they reported.
 
@@ -16,15 +18,13 @@ use chrono::{DateTime, Utc};
 use super::enrichment::{self, MergeInputs};
 use super::{ErrorCode, ServiceError};
 use crate::cache::{Cached, CachedRecord, HotCache};
-use crate::config::MetadataSettings;
+use crate::config::{MetadataSettings, SearchSettings};
 use crate::domain::enrichment::Facts;
 use crate::domain::links::page_url;
 use crate::domain::provider::ProviderStatus;
-use crate::domain::{
-    AlbumPage, Entity, EntityId, EntityKind, Freshness, Mbid, Namespace, Record, SearchPage,
-    SearchQuery,
-};
+use crate::domain::{AlbumPage, Entity, EntityId, EntityKind, Freshness, Mbid, Namespace, Record};
 use crate::providers::{CatalogueSource, EnrichContext, Priority, ProviderError, ProviderRegistry};
+use crate::search::SearchIndex;
 use crate::store::metadata::{
     AlbumListWrite, EnrichmentOutcome, EnrichmentResult, EnrichmentWrite, EntityWrite,
     StoredEnrichment,
@@ -33,6 +33,9 @@ use crate::store::{MetadataRepo, StoredEntity};
 use crate::support::BackgroundTasks;
 use crate::support::Clock;
 use crate::support::SingleFlight;
+
+mod search;
+pub use search::{rebuild_index, rebuild_marker};
 
 /// Page size of album lists when none is asked for.
 pub const DEFAULT_ALBUM_PAGE: u32 = 25;
@@ -57,6 +60,10 @@ struct Inner {
     background: BackgroundTasks,
     /// This instance's name in shared provider health (random per start).
     instance: String,
+    /// The embedded search index.
+    search: SearchIndex,
+    /// Its settings.
+    search_settings: SearchSettings,
 }
 
 /// Whether a shared upstream fetch may be skipped because another requester just stored the entity.
@@ -76,6 +83,8 @@ impl MetadataService {
         cache: HotCache,
         settings: MetadataSettings,
         clock: Arc<dyn Clock>,
+        search: SearchIndex,
+        search_settings: SearchSettings,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -89,6 +98,8 @@ impl MetadataService {
                 enrichment_runs: SingleFlight::default(),
                 background: BackgroundTasks::new("linernotes_background_refreshes"),
                 instance: uuid::Uuid::new_v4().to_string(),
+                search,
+                search_settings,
             }),
         }
     }
@@ -495,6 +506,8 @@ impl MetadataService {
                     .cache
                     .invalidate_entity(kind, platform, canonical)
                     .await;
+                let removed: Vec<Mbid> = (canonical != mbid).then_some(mbid).into_iter().collect();
+                self.index_entities(kind, &[canonical], &removed).await;
                 let answer = self.record(stored.clone(), false, None, false).await?;
                 inner.cache.put_entity(kind, platform, answer).await;
                 self.spawn_enrichment(kind, canonical, mode == FetchMode::Always);
@@ -867,39 +880,11 @@ impl MetadataService {
                         fetched_at: inner.clock.now(),
                     })
                     .await?;
+                let ids: Vec<Mbid> = albums.iter().map(|a| a.id).collect();
+                self.index_entities(EntityKind::Album, &ids, &[]).await;
                 Ok(())
             })
             .await
-    }
-
-    /// Searches the provider. The raw strings are validated here so every transport gets the same rules.
-    #[tracing::instrument(level = "debug", skip(self))]
-    pub async fn search(
-        &self,
-        text: &str,
-        kind: Option<&str>,
-        limit: Option<u32>,
-        offset: Option<u32>,
-    ) -> Result<SearchPage, ServiceError> {
-        let query = SearchQuery::parse(text, kind, limit, offset).map_err(ServiceError::invalid)?;
-        let platform = self.catalogue().name();
-        if let Some(page) = self.inner.cache.get_search(&query, platform).await {
-            return Ok(SearchPage::clone(&page));
-        }
-        let what = format!("search for {}s", query.kind);
-        let service = self.clone();
-        let asked = query.clone();
-        let page = self
-            .within_deadline(&what, async move {
-                Ok(service.catalogue().search(&asked).await)
-            })
-            .await?
-            .map_err(self.catalogue_error(&what))?;
-        self.inner
-            .cache
-            .put_search(&query, platform, Arc::new(page.clone()))
-            .await;
-        Ok(page)
     }
 
     /// Providers, database and cache as an operator sees them.

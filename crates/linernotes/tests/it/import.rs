@@ -15,16 +15,16 @@ use crate::bodies;
 use crate::helpers::*;
 
 /// A scratch folder removed when dropped.
-struct Scratch(PathBuf);
+pub struct Scratch(PathBuf);
 
 impl Scratch {
-    fn new() -> Self {
+    pub fn new() -> Self {
         let dir = std::env::temp_dir().join(format!("linernotes-dump-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).expect("scratch folder");
         Scratch(dir)
     }
 
-    fn path(&self) -> &Path {
+    pub fn path(&self) -> &Path {
         &self.0
     }
 }
@@ -36,7 +36,7 @@ impl Drop for Scratch {
 }
 
 /// A small dump: `artists` artists and the real dump's proportions of everything else.
-fn small_dump(artists: u64, seed: u64) -> (Scratch, DumpSpec) {
+pub fn small_dump(artists: u64, seed: u64) -> (Scratch, DumpSpec) {
     let scratch = Scratch::new();
     let mut spec = DumpSpec::proportional(artists);
     spec.seed = seed;
@@ -47,7 +47,7 @@ fn small_dump(artists: u64, seed: u64) -> (Scratch, DumpSpec) {
 
 /// Runs `linernotes import musicbrainz <args>` against `database`, logging at `info` (progress and
 /// resume notes are log lines); (success, stdout, stderr).
-async fn import(database: &Arc<TestDatabase>, args: &[&str]) -> (bool, String, String) {
+pub async fn import(database: &Arc<TestDatabase>, args: &[&str]) -> (bool, String, String) {
     let mut command = binary();
     command
         .args(["import", "musicbrainz"])
@@ -91,7 +91,7 @@ async fn digest(pool: &PgPool) -> Vec<(String, Option<String>)> {
 
 /// An app that counts the generated dumps' rows (made on 2026-09-16) as fresh, so reads of them
 /// never refresh from the mock.
-async fn spawn_app() -> TestApp {
+pub async fn spawn_app() -> TestApp {
     const TEN_YEARS: u64 = 10 * 365 * 24 * 3600;
     TestApp::spawn_with(TestOptions {
         configure: Some(Box::new(|settings: &mut linernotes::Settings| {

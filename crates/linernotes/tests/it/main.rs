@@ -19,6 +19,8 @@
 //! - [`accounts`]: accounts, sessions, throttling, roles, audit, deletion, export, import;
 //! - [`library`]: favourites, playlists, plays, history, playback, search history;
 //! - [`hardening`]: what a hostile client found at the transports (limits, deadlines, labels);
+//! - [`search`]: the embedded index: every kind of query with its expected top hit, live updates,
+//!   the provider as fallback;
 //! - [`openapi`]: the OpenAPI description against the routes served;
 //! - [`readme`]: the README's examples, run as written.
 
@@ -39,3 +41,4 @@ mod openapi;
 mod operations;
 mod readme;
 mod resilience;
+mod search;

@@ -15,14 +15,16 @@ use uuid::Uuid;
 
 mod enrichment;
 mod read;
+pub mod search_docs;
 mod write;
 
 pub use enrichment::{EnrichmentOutcome, EnrichmentResult, EnrichmentWrite, StoredEnrichment};
 
 use super::timed_query;
 use super::StoreError;
-use crate::domain::{Album, AlbumPage, Entity, EntityId, EntityKind, Mbid};
+use crate::domain::{Album, AlbumPage, Entity, EntityId, EntityKind, Mbid, SearchDocument};
 use read::*;
+pub use search_docs::DocumentSelection;
 use write::*;
 
 /// An entity as stored, with when it was fetched.
@@ -100,6 +102,14 @@ pub trait MetadataRepo: Send + Sync {
     async fn enrichment_failures(&self) -> Result<Vec<(String, i64)>, StoreError>;
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// What the search index holds of the entities `selection` names.
+    async fn search_documents(
+        &self,
+        kind: EntityKind,
+        selection: DocumentSelection<'_>,
+    ) -> Result<Vec<SearchDocument>, StoreError>;
+    /// The newest swapped dump import and the newest reindex request: a change asks for a rebuild.
+    async fn search_rebuild_marker(&self) -> Result<(Option<i64>, Option<i64>), StoreError>;
 }
 
 /// [`MetadataRepo`] on PostgreSQL.
@@ -366,6 +376,23 @@ impl MetadataRepo for PgMetadataRepo {
             Ok(())
         })
         .await
+    }
+
+    async fn search_documents(
+        &self,
+        kind: EntityKind,
+        selection: DocumentSelection<'_>,
+    ) -> Result<Vec<SearchDocument>, StoreError> {
+        timed_query(
+            "search_documents",
+            self.slow,
+            search_docs::search_documents(&self.pool, kind, selection),
+        )
+        .await
+    }
+
+    async fn search_rebuild_marker(&self) -> Result<(Option<i64>, Option<i64>), StoreError> {
+        search_docs::rebuild_marker(&self.pool).await
     }
 }
 

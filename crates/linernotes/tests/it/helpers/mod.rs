@@ -135,6 +135,8 @@ pub fn test_settings(database_url: &str, provider_url: &str) -> Settings {
         // Accounts: a cheap Argon2id cost keeps the many hashes of the tests fast.
         ("LINERNOTES__AUTH__ARGON2__MEMORY_KIB", "64"),
         ("LINERNOTES__AUTH__ARGON2__ITERATIONS", "1"),
+        // Each test's search index lives in memory (an on-disk one is per instance and folder).
+        ("LINERNOTES__SEARCH__INDEX_DIR", ""),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
