@@ -11,10 +11,16 @@
 #   5. cleanup (also on failure or Ctrl-C).
 # Usage: scripts/bench_ceiling.sh
 # Knobs: REQUESTS (60000 per run), H2LOAD ("-c 8 -m 16 -t 1"), ROUNDS (3), DB_SECONDS (8), PGBENCH_CLIENTS
-# (8), FIXTURES (../shared/fixtures/musicbrainz), SERVER_CPUS / LOAD_CPUS (pin with taskset, e.g. 0 / 1).
+# (8), FIXTURES (../shared/fixtures/musicbrainz), SERVER_CPUS / LOAD_CPUS (pin with taskset, e.g. 0 / 1),
+# BIN_DIR (binaries of another build to measure instead of this checkout's, e.g. an earlier commit's:
+# nothing is built then).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --quiet --bins
+if [ -n "${BIN_DIR:-}" ]; then
+  export LINERNOTES_BIN="$BIN_DIR/linernotes"
+else
+  cargo build --release --quiet --bins
+fi
 source scripts/bench_lib.sh
 command -v h2load >/dev/null || { echo "h2load is missing: apt-get install nghttp2-client" >&2; exit 1; }
 
@@ -94,7 +100,7 @@ echo "answers: artist $artist_pb B protobuf, $artist_json B JSON; release $relea
 # One ceiling per answer size; ports in $work/ceiling.<size>.{grpc,http}.
 for size in "$artist_pb" "$release_pb" "$artist_json" "$release_json"; do
   g=$(free_port) h=$(free_port)
-  ${SERVER_CPUS:+taskset -c "$SERVER_CPUS"} target/release/ceiling --bytes "$size" \
+  ${SERVER_CPUS:+taskset -c "$SERVER_CPUS"} "${BIN_DIR:-target/release}/ceiling" --bytes "$size" \
     --grpc-addr "127.0.0.1:$g" --http-addr "127.0.0.1:$h" >"$work/ceiling.$size.log" 2>&1 &
   ceiling_pids+=($!)
   echo "$g" >"$work/ceiling.$size.grpc"

@@ -3,10 +3,10 @@
 # h2load driving one lookup (gRPC or HTTP) while `perf record` samples the server; prints the functions
 # that took the most samples (self time, and with their callees).
 # Usage: scripts/profile_reads.sh [grpc|http]   (knobs: REQUESTS (200000), H2LOAD ("-c 8 -m 16 -t 1"),
-# FIXTURES (../shared/fixtures/musicbrainz), TOP (40))
+# FIXTURES (../shared/fixtures/musicbrainz), TOP (40), CACHE (on; off profiles the database-first read))
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CARGO_PROFILE_RELEASE_DEBUG=line-tables-only cargo build --release --quiet --bin linernotes
+cargo build --release --quiet --bin linernotes
 source scripts/bench_lib.sh
 command -v perf >/dev/null || { echo "perf is missing: apt-get install linux-perf" >&2; exit 1; }
 TRANSPORT=${1:-grpc}
@@ -17,7 +17,7 @@ FIXTURES=${FIXTURES:-../shared/fixtures/musicbrainz}
 ARTIST=db92a151-1ac2-438b-bc43-b82e149ddd50
 
 start_mock --fixtures "$FIXTURES"
-start_server
+if [ "${CACHE:-on}" = off ]; then start_server LINERNOTES__CACHE__MEMORY_BYTES=0; else start_server; fi
 curl -fsS "http://127.0.0.1:$http_port/v1/artists/musicbrainz:$ARTIST" >/dev/null
 python3 -c "import sys; i=sys.argv[1].encode(); m=b'\x0a'+bytes([len(i)])+i; open(sys.argv[2],'wb').write(b'\0'+len(m).to_bytes(4,'big')+m)" \
   "musicbrainz:$ARTIST" "$work/artist.bin"
@@ -34,9 +34,13 @@ else
 fi
 kill -INT "$perf_pid"
 wait "$perf_pid" 2>/dev/null || true
+# Kept for questions the summary does not answer, e.g. who calls a hot function:
+#   perf report -i target/profile/perf.data --no-children -S memmove -G
+mkdir -p target/profile
+cp "$work/perf.data" target/profile/perf.data
+summary() { perf report -i target/profile/perf.data "$@" --sort symbol --stdio -g none 2>/dev/null |
+  grep -E '^ +[0-9]' | sed -E 's/ +/ /g; s/ - -$//' | head -n "$TOP"; }
 echo "--- self time"
-perf report -i "$work/perf.data" --no-children --sort symbol --stdio 2>/dev/null |
-  grep -E '^ +[0-9]' | head -n "$TOP"
+summary --no-children
 echo "--- with callees"
-perf report -i "$work/perf.data" --children --sort symbol --stdio 2>/dev/null |
-  grep -E '^ +[0-9]' | head -n "$TOP"
+summary --children

@@ -14,7 +14,7 @@
 //! each encoded at most once per cached copy, so a hit answers without encoding anything.
 
 use std::ops::Deref;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -28,6 +28,7 @@ use crate::domain::provider::ReportedHealth;
 use crate::domain::{
     Album, Artist, Entity, EntityKind, Label, Mbid, Record, Release, SearchPage, SearchQuery, Track,
 };
+use crate::support::metrics::HandleCache;
 use crate::support::redis::RedisHandle;
 
 /// A record as the hot cache shares it: the record and its wire encodings.
@@ -130,8 +131,15 @@ impl Expiry<String, LocalEntry> for PerEntryTtl {
 const MEMORY: &str = "memory";
 const REDIS: &str = "redis";
 
+/// Lookups by tier and outcome, registered once.
+static LOOKUPS: LazyLock<HandleCache<(&'static str, &'static str), metrics::Counter>> =
+    LazyLock::new(Default::default);
+
 fn count(tier: &'static str, outcome: &'static str) {
-    metrics::counter!("linernotes_cache_requests_total", "tier" => tier, "outcome" => outcome)
+    LOOKUPS
+        .get((tier, outcome), |(tier, outcome)| {
+            metrics::counter!("linernotes_cache_requests_total", "tier" => tier, "outcome" => outcome)
+        })
         .increment(1);
 }
 
@@ -167,7 +175,19 @@ impl std::fmt::Debug for HotCache {
 
 /// The cache key of an entity under the ID `platform` gives it.
 pub fn entity_key(kind: EntityKind, platform: &str, mbid: Mbid) -> String {
-    format!("{kind}:{platform}:{mbid}")
+    // Built by hand: this runs on every hot read, and formatting machinery costs more than the copies.
+    let kind = kind.as_str();
+    let mut key = String::with_capacity(kind.len() + platform.len() + 38);
+    key.push_str(kind);
+    key.push(':');
+    key.push_str(platform);
+    key.push(':');
+    key.push_str(
+        mbid.as_uuid()
+            .hyphenated()
+            .encode_lower(&mut uuid::Uuid::encode_buffer()),
+    );
+    key
 }
 
 /// The cache key of a search page as `platform` answered it.
@@ -230,6 +250,9 @@ impl HotCache {
         platform: &str,
         mbid: Mbid,
     ) -> Option<CachedRecord> {
+        if self.is_off() {
+            return None;
+        }
         let key = entity_key(kind, platform, mbid);
         match self
             .get(&key, |bytes| {
@@ -244,6 +267,10 @@ impl HotCache {
 
     /// Stores an entity record under `platform`'s ID in both tiers.
     pub async fn put_entity(&self, kind: EntityKind, platform: &str, record: CachedRecord) {
+        if self.is_off() {
+            // Nothing would keep it: spare the key and the JSON encoding.
+            return;
+        }
         let key = entity_key(kind, platform, record.entity.mbid());
         let bytes = record.json().unwrap_or_default();
         self.put(key, CachedValue::Entity(record), bytes, self.entity_ttl)
@@ -350,6 +377,11 @@ impl HotCache {
                     .await
             })
             .await;
+    }
+
+    /// Whether neither tier keeps anything (no memory budget, no Redis).
+    fn is_off(&self) -> bool {
+        self.redis.is_none() && self.local.policy().max_capacity() == Some(0)
     }
 
     async fn get(

@@ -53,7 +53,7 @@ impl From<Uuid> for Mbid {
 
 impl fmt::Display for Mbid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0.hyphenated())
+        f.write_str(self.0.hyphenated().encode_lower(&mut Uuid::encode_buffer()))
     }
 }
 
@@ -184,10 +184,10 @@ impl fmt::Display for Namespace {
 impl FromStr for Namespace {
     type Err = IdError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let lower = s.trim().to_ascii_lowercase();
+        let name = s.trim();
         Namespace::ALL
             .into_iter()
-            .find(|ns| ns.as_str() == lower)
+            .find(|ns| ns.as_str().eq_ignore_ascii_case(name))
             .ok_or_else(|| IdError::UnknownNamespace(s.to_owned()))
     }
 }

@@ -6,8 +6,11 @@
 //!   `INVALID_ARGUMENT`, where tonic answers `INTERNAL`, which linernotes reserves for its own bugs; a
 //!   request message over `server.max_body_bytes` answers `RESOURCE_EXHAUSTED`.
 
+use std::sync::LazyLock;
 use std::task::{Context, Poll};
 use std::time::Instant;
+
+use metrics::{Counter, Histogram};
 
 use tonic::codegen::http::{self, HeaderValue};
 use tonic::codegen::BoxFuture;
@@ -15,6 +18,7 @@ use tonic::Code;
 use tower::{Layer, Service};
 
 use super::pb;
+use crate::support::metrics::HandleCache;
 
 /// Observes every call of the service it wraps (see the module documentation).
 #[derive(Debug, Clone, Copy, Default)]
@@ -44,12 +48,35 @@ const STANDARD_METHODS: [&str; 4] = [
 
 /// The metric label of a request path: the method's name when it is a method served here.
 fn method_label(path: &str) -> &'static str {
-    pb::METHOD_PATHS
-        .iter()
-        .chain(&STANDARD_METHODS)
-        .find(|known| **known == path)
-        .and_then(|known| known.rsplit('/').next())
-        .unwrap_or("other")
+    static LABELS: LazyLock<std::collections::HashMap<&'static str, &'static str>> =
+        LazyLock::new(|| {
+            pb::METHOD_PATHS
+                .iter()
+                .chain(&STANDARD_METHODS)
+                .filter_map(|path| Some((*path, path.rsplit('/').next()?)))
+                .collect()
+        });
+    LABELS.get(path).copied().unwrap_or("other")
+}
+
+/// Each method's latency histogram, registered once.
+static DURATIONS: LazyLock<HandleCache<&'static str, Histogram>> = LazyLock::new(Default::default);
+/// Each method's call counter by status code, registered once.
+static CALLS: LazyLock<HandleCache<(&'static str, &'static str), Counter>> =
+    LazyLock::new(Default::default);
+
+/// Records one finished call.
+fn record(method: &'static str, code: Code, started: Instant) {
+    DURATIONS
+        .get(method, |method| {
+            metrics::histogram!("linernotes_grpc_request_duration_seconds", "method" => method)
+        })
+        .record(started.elapsed().as_secs_f64());
+    CALLS
+        .get((method, code_name(code)), |(method, code)| {
+            metrics::counter!("linernotes_grpc_requests_total", "method" => method, "code" => code)
+        })
+        .increment(1);
 }
 
 /// What tonic says when it cannot read a request (it answers these `INTERNAL`).
@@ -148,11 +175,7 @@ where
         let answer = self.inner.call(request);
         Box::pin(async move {
             let mut response = answer.await?;
-            let code = settle(&mut response);
-            metrics::histogram!("linernotes_grpc_request_duration_seconds", "method" => method)
-                .record(started.elapsed().as_secs_f64());
-            metrics::counter!("linernotes_grpc_requests_total", "method" => method, "code" => code_name(code))
-                .increment(1);
+            record(method, settle(&mut response), started);
             Ok(response)
         })
     }

@@ -94,9 +94,8 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(guard::method_not_allowed)
         .layer(axum::middleware::from_fn(move |request, next| {
-            guard::refuse_oversized(max_body_bytes, request, next)
+            guard::admit(max_body_bytes, request, next)
         }))
-        .layer(axum::middleware::from_fn(guard::track_requests))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(state)
 }

@@ -18,6 +18,7 @@ pub mod library;
 pub mod metadata;
 
 use std::future::Future;
+use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use secrecy::ExposeSecret;
@@ -27,6 +28,7 @@ use sqlx::{ConnectOptions, Connection, PgPool};
 
 use crate::config::{parse_database_url, redact_url, DatabaseMode, DatabaseSettings, Settings};
 use crate::domain::DatabaseSetup;
+use crate::support::metrics::HandleCache;
 
 pub use accounts::{AccountRepo, PgAccountRepo};
 pub use library::{LibraryRepo, PgLibraryRepo};
@@ -143,6 +145,19 @@ pub async fn connect_as(
         .max_lifetime(Duration::from_secs(settings.max_lifetime_secs))
         .idle_timeout(Duration::from_secs(settings.idle_timeout_secs))
         .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs))
+        // A connection that was just in use is handed out as it is; one that sat idle is pinged first.
+        // Pinging every connection on every acquire (sqlx's default) doubles the round trips of a
+        // database-first read; a server that went away under busy connections costs each of them one
+        // failed query instead, after which the pool replaces it.
+        .test_before_acquire(false)
+        .before_acquire(|connection, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= IDLE_BEFORE_PING {
+                    connection.ping().await?;
+                }
+                Ok(true)
+            })
+        })
         .connect_lazy_with(options);
     let mut conn = tokio::time::timeout(connect_timeout, pool.acquire())
         .await
@@ -370,6 +385,13 @@ pub fn record_pool_gauges(pool: &PgPool, max: u32) {
     }
 }
 
+/// How long a pooled connection may sit idle before it is pinged on its way out of the pool.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
+
+/// Each named query's latency histogram, registered once.
+static QUERY_DURATIONS: LazyLock<HandleCache<&'static str, metrics::Histogram>> =
+    LazyLock::new(Default::default);
+
 /// Times one named query (or group of queries), recording its latency and logging it when slower than
 /// `slow`.
 pub(crate) async fn timed_query<T>(
@@ -380,7 +402,11 @@ pub(crate) async fn timed_query<T>(
     let started = Instant::now();
     let result = query.await;
     let elapsed = started.elapsed();
-    metrics::histogram!("linernotes_db_query_duration_seconds", "query" => name)
+    QUERY_DURATIONS
+        .get(
+            name,
+            |name| metrics::histogram!("linernotes_db_query_duration_seconds", "query" => name),
+        )
         .record(elapsed.as_secs_f64());
     if elapsed >= slow {
         tracing::warn!(

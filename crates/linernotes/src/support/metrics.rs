@@ -10,7 +10,9 @@
 //! - `linernotes_background_refreshes`
 //! - `linernotes_enrichment_runs_total{provider,outcome}` (`found`, `not_found`, `failed`)
 
-use std::sync::{Arc, OnceLock};
+use std::collections::{HashMap, HashSet};
+use std::hash::Hash;
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::time::Duration;
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -99,3 +101,94 @@ impl MetricsExporter {
 
 /// How often recorded histogram samples are folded into their buckets between scrapes.
 const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Metric handles kept by their label values, so that a request path registers each series once
+/// instead of building its key and looking it up in the recorder on every request (a measurable share
+/// of a hot read). Label values must come from a fixed set, as every label here does.
+pub struct HandleCache<K, T> {
+    handles: RwLock<HashMap<K, T>>,
+}
+
+impl<K, T> Default for HandleCache<K, T> {
+    fn default() -> Self {
+        Self {
+            handles: RwLock::new(HashMap::new()),
+        }
+    }
+}
+
+impl<K: Hash + Eq + Copy, T: Clone> HandleCache<K, T> {
+    /// The handle of the series `key` names, registered by `register` the first time. Until the
+    /// process recorder is installed nothing is kept, so no handle stays bound to no recorder.
+    pub fn get(&self, key: K, register: impl FnOnce(K) -> T) -> T {
+        if HANDLE.get().is_none() {
+            return register(key);
+        }
+        let known = self
+            .handles
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+            .cloned();
+        known.unwrap_or_else(|| {
+            self.handles
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(key)
+                .or_insert_with(|| register(key))
+                .clone()
+        })
+    }
+}
+
+/// `label` as a label value that lives as long as the process. For values from a bounded set only
+/// (route templates): each distinct value is kept once, for good.
+pub fn interned(label: &str) -> &'static str {
+    static LABELS: OnceLock<RwLock<HashSet<&'static str>>> = OnceLock::new();
+    let labels = LABELS.get_or_init(RwLock::default);
+    let known = labels
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(label)
+        .copied();
+    known.unwrap_or_else(|| {
+        let mut labels = labels.write().unwrap_or_else(PoisonError::into_inner);
+        match labels.get(label) {
+            Some(kept) => kept,
+            None => {
+                let kept: &'static str = Box::leak(label.to_owned().into_boxed_str());
+                labels.insert(kept);
+                kept
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_handle_is_registered_once_per_key_after_the_recorder_is_installed() {
+        let _ = MetricsExporter::install();
+        let cache = HandleCache::<(&str, u16), usize>::default();
+        let mut registrations = 0;
+        for _ in 0..3 {
+            let value = cache.get(("GET", 200), |_| {
+                registrations += 1;
+                registrations
+            });
+            assert_eq!(value, 1);
+        }
+        assert_eq!(cache.get(("GET", 404), |_| 7), 7);
+        assert_eq!(registrations, 1);
+    }
+
+    #[test]
+    fn an_interned_label_is_the_same_text_every_time() {
+        let first = interned("/v1/artists/{id}");
+        let again = interned(&String::from("/v1/artists/{id}"));
+        assert_eq!(first, "/v1/artists/{id}");
+        assert!(std::ptr::eq(first, again));
+    }
+}
