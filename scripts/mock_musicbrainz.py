@@ -34,7 +34,7 @@ RECORDED = {}
 
 
 def load_fixtures(folder):
-    """Indexes the recorded lookup bodies under folder/lookup/<entity>/ by MBID."""
+    """Indexes the recorded lookup bodies under folder/lookup/<entity>/ by entity and MBID."""
     for entity in ("artist", "release", "recording", "release-group", "label"):
         directory = os.path.join(folder, "lookup", entity)
         for name in sorted(os.listdir(directory)) if os.path.isdir(directory) else []:
@@ -44,7 +44,7 @@ def load_fixtures(folder):
                 mbid = json.loads(body)["id"]
             except (ValueError, KeyError, TypeError):
                 continue
-            RECORDED[mbid] = body
+            RECORDED[(entity, mbid)] = body
 
 
 # The envelope key of a search's or a browse's list, by entity.
@@ -61,8 +61,8 @@ class MockMusicBrainz(BaseHTTPRequestHandler):
         parts = path.rstrip("/").split("/")  # ["", "ws", "2", entity, id?]
         entity = parts[3] if len(parts) > 3 else ""
         key = parts[4] if len(parts) > 4 else ""
-        if key in RECORDED:
-            self.answer(200, RECORDED[key])
+        if (entity, key) in RECORDED:
+            self.answer(200, RECORDED[(entity, key)])
         elif entity == "artist" and len(key) == 36:
             self.answer(200, artist_body(key))
         elif not key and entity in PLURAL:

@@ -44,9 +44,16 @@ if [ -d ../shared/fixtures/musicbrainz ]; then
 else
   start_mock
 fi
-# Cheap password hashes (generated bodies register and log in often) and throttles that a run does not
-# reach; both are settings, not what is checked.
+# Cheap password hashes (generated bodies register and log in often), throttles and a MusicBrainz rate
+# that a run does not reach, and no enrichers (they would reach for the internet in the background):
+# settings, not what is checked.
 start_server \
+  LINERNOTES__PROVIDERS__MUSICBRAINZ__REQUESTS_PER_SECOND=1000 \
+  LINERNOTES__PROVIDERS__COVERARTARCHIVE__ENABLED=false \
+  LINERNOTES__PROVIDERS__WIKIDATA__ENABLED=false \
+  LINERNOTES__PROVIDERS__WIKIPEDIA__ENABLED=false \
+  LINERNOTES__PROVIDERS__DEEZER__ENABLED=false \
+  LINERNOTES__PROVIDERS__ITUNES__ENABLED=false \
   LINERNOTES__AUTH__ARGON2__MEMORY_KIB=64 \
   LINERNOTES__AUTH__ARGON2__ITERATIONS=1 \
   LINERNOTES__AUTH__THROTTLE__IP_MAX_FAILURES=100000 \

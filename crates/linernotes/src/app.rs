@@ -16,6 +16,7 @@ use crate::search::SearchIndex;
 use crate::service::accounts::mailer::{Mailer, OutboxMailer, SmtpMailer};
 use crate::service::{AccountService, LibraryService, MetadataService, Services};
 use crate::store::embedded::Claim;
+use crate::store::replicas::ReadPools;
 use crate::store::{self, Database, PgAccountRepo, PgLibraryRepo, PgMetadataRepo};
 use crate::support::metrics::MetricsExporter;
 use crate::support::net::GuardedListener;
@@ -55,6 +56,8 @@ pub struct Application {
     settings: Settings,
     database: Database,
     pool: PgPool,
+    /// The primary and the read replicas.
+    reads: ReadPools,
     metadata: MetadataService,
     accounts: AccountService,
     library: LibraryService,
@@ -94,11 +97,16 @@ impl Application {
         let providers =
             crate::providers::registry::build(&settings.providers, redis.clone(), clock.clone())
                 .map_err(StartError::Provider)?;
+        let reads = ReadPools::connect(pool.clone(), &settings.database)
+            .map_err(|e| StartError::Database(e.into()))?;
         let metadata = MetadataService::new(
-            Arc::new(PgMetadataRepo::new(
-                pool.clone(),
-                Duration::from_millis(settings.database.slow_query_ms),
-            )),
+            Arc::new(
+                PgMetadataRepo::new(
+                    pool.clone(),
+                    Duration::from_millis(settings.database.slow_query_ms),
+                )
+                .with_reads(reads.clone()),
+            ),
             providers,
             HotCache::new(&settings.cache, redis),
             settings.metadata.clone(),
@@ -124,6 +132,7 @@ impl Application {
             settings,
             database,
             pool,
+            reads,
             metadata,
             accounts,
             library,
@@ -184,8 +193,10 @@ impl Application {
         let grace = Duration::from_secs(self.settings.server.shutdown_grace_secs);
         let metrics = {
             let (pool, max) = (self.pool.clone(), self.settings.database.max_connections);
+            let reads = self.reads.clone();
             MetricsExporter::install()
                 .on_scrape(Arc::new(move || store::record_pool_gauges(&pool, max)))
+                .on_scrape(Arc::new(move || reads.record_gauges()))
         };
         let services = Services {
             metadata: self.metadata.clone(),
@@ -207,7 +218,11 @@ impl Application {
             stopped(),
         ));
         let router = crate::http::router(
-            crate::http::AppState::new(services, metrics.clone(), self.database.setup.clone()),
+            crate::http::AppState::new(services, metrics.clone(), self.database.setup.clone())
+                .with_replicas({
+                    let reads = self.reads.clone();
+                    Arc::new(move || reads.statuses())
+                }),
             self.settings.server.max_body_bytes,
         );
         let indexer = self.metadata.clone();
@@ -237,6 +252,9 @@ impl Application {
         let watchdog = tokio::spawn(watch_database(
             self.metadata.clone(),
             Duration::from_secs(self.settings.database.health_check_interval_secs),
+        ));
+        let replica_checks = self.reads.spawn_checks(Duration::from_secs(
+            self.settings.database.replica_check_interval_secs,
         ));
         let purge = tokio::spawn(run_purge_job(
             self.accounts.clone(),
@@ -270,6 +288,9 @@ impl Application {
         }
         search_upkeep.abort();
         purge.abort();
+        if let Some(checks) = &replica_checks {
+            checks.abort();
+        }
         for task in metrics_upkeep.iter().chain(&health_reports) {
             task.abort();
         }
@@ -297,6 +318,7 @@ impl Application {
             http_abort.abort();
         }
         drop(self.pool);
+        self.reads.close().await;
         self.database.close(grace).await;
         tracing::info!("stopped");
         match server_died {
@@ -383,25 +405,33 @@ async fn bind(addr: &str) -> Result<TcpListener, StartError> {
         })
 }
 
-/// Completes on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Completes on Ctrl-C or SIGTERM. The handlers are installed when this is called, not when the
+/// future is first polled, so a signal that arrives while the application is still starting is not
+/// lost (nor does it kill the process the default way, leaving the built-in server behind).
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let interrupt = signal(SignalKind::interrupt()).ok();
+        let terminate = signal(SignalKind::terminate()).ok();
+        async move {
+            let wait = |stream: Option<tokio::signal::unix::Signal>| async move {
+                match stream {
+                    Some(mut stream) => {
+                        stream.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                () = wait(interrupt) => {},
+                () = wait(terminate) => {},
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
+    }
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+    async {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

@@ -5,6 +5,8 @@ use crate::{app, Application, Settings};
 
 /// Builds the application and serves until Ctrl-C or SIGTERM.
 pub async fn run(settings: Settings) -> Result<(), String> {
+    // Listening for signals from the start: a SIGTERM during start-up stops linernotes cleanly too.
+    let shutdown = app::shutdown_signal();
     if settings.providers.musicbrainz.contact == PLACEHOLDER_CONTACT {
         tracing::warn!(
             "providers.musicbrainz.contact is not set; MusicBrainz asks every client for a \
@@ -16,7 +18,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     tracing::info!(grpc = %application.grpc_addr(), http = %application.http_addr(), "listening");
     application
-        .run_until(app::shutdown_signal())
+        .run_until(shutdown)
         .await
         .map_err(|e| e.to_string())
 }

@@ -53,6 +53,17 @@ pub struct DatabaseSettings {
     pub url: Option<SecretString>,
     /// The built-in server.
     pub embedded: EmbeddedSettings,
+    /// Read replicas (streaming standbys of the primary) for reads that tolerate lag; a list, or one
+    /// comma-separated string (as an environment variable gives it).
+    #[serde(
+        deserialize_with = "secret_list_or_commas",
+        serialize_with = "serialize_redacted_urls"
+    )]
+    pub replica_urls: Vec<SecretString>,
+    /// How often each replica's health and lag are checked.
+    pub replica_check_interval_secs: u64,
+    /// A replica further behind the primary than this many bytes of WAL is not read from.
+    pub replica_max_lag_bytes: u64,
     /// Create the database if it is missing.
     pub create_if_missing: bool,
     /// Pool ceiling.
@@ -105,6 +116,17 @@ impl DatabaseSettings {
                  LINERNOTES__DATABASE__URL or DATABASE_URL), or set database.mode to auto or embedded",
             ),
         }
+        for url in &self.replica_urls {
+            if let Err(reason) = parse_database_url(url.expose_secret()) {
+                issues.check(false, "replica_urls", reason);
+            }
+        }
+        issues.at_least(
+            "replica_check_interval_secs",
+            self.replica_check_interval_secs,
+            1,
+            " second",
+        );
         issues.range("max_connections", self.max_connections, 1, 1000);
         issues.check(
             self.min_connections <= self.max_connections,
@@ -128,6 +150,27 @@ impl DatabaseSettings {
         }
         issues.at_least("slow_query_ms", self.slow_query_ms, 1, "");
     }
+}
+
+/// Replica URLs from a YAML list or one comma-separated string.
+fn secret_list_or_commas<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<SecretString>, D::Error> {
+    let urls = super::server::list_or_commas(deserializer)?;
+    Ok(urls.into_iter().map(SecretString::from).collect())
+}
+
+/// Serialises URLs with their passwords redacted.
+fn serialize_redacted_urls<S: serde::Serializer>(
+    urls: &[SecretString],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq;
+    let mut seq = s.serialize_seq(Some(urls.len()))?;
+    for url in urls {
+        seq.serialize_element(&redact_url(url.expose_secret()))?;
+    }
+    seq.end()
 }
 
 /// Checks that a URL is a PostgreSQL URL sqlx can use; the reason names what was expected.

@@ -322,6 +322,31 @@ mod tests {
     }
 
     #[test]
+    fn replica_urls_come_as_a_list_or_commas_and_are_redacted() {
+        let s = Settings::load_from(
+            None,
+            &env(&[(
+                "LINERNOTES__DATABASE__REPLICA_URLS",
+                "postgres://r:hunter2@replica-1/db,postgres://replica-2/db",
+            )]),
+        )
+        .unwrap();
+        assert_eq!(s.database.replica_urls.len(), 2);
+        let shown = s.to_redacted_yaml();
+        assert!(
+            !shown.contains("hunter2") && shown.contains("replica-2"),
+            "{shown}"
+        );
+        let err = Settings::load_from(
+            None,
+            &env(&[("LINERNOTES__DATABASE__REPLICA_URLS", "http://replica/db")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("database.replica_urls"), "{err}");
+    }
+
+    #[test]
     fn unknown_keys_are_rejected() {
         let err = Settings::load_from(None, &env(&[("LINERNOTES__DATABASE__MAX_CONECTIONS", "3")]))
             .unwrap_err()

@@ -34,7 +34,7 @@ pub struct ServerSettings {
 }
 
 /// A list of strings from a YAML list or from one comma-separated string.
-fn list_or_commas<'de, D: serde::Deserializer<'de>>(
+pub(super) fn list_or_commas<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Vec<String>, D::Error> {
     #[derive(Deserialize)]

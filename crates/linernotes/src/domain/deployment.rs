@@ -33,3 +33,19 @@ impl std::fmt::Display for DatabaseSetup {
         }
     }
 }
+
+/// A read replica as its last health check saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ReplicaStatus {
+    /// Its URL, password redacted.
+    pub name: String,
+    /// Whether reads go to it: it answers, is a standby, and lags within the limit.
+    pub healthy: bool,
+    /// Bytes of WAL it is behind the primary; `None` until known.
+    pub lag_bytes: Option<i64>,
+    /// Milliseconds since the commit of the last transaction it replayed (grows while the primary is
+    /// idle); `None` until known.
+    pub replay_age_ms: Option<i64>,
+    /// Reads it has answered.
+    pub reads: u64,
+}

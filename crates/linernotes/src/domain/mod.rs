@@ -15,7 +15,7 @@
 //! - [`text`]: what text people type may contain.
 //! - [`account`]: fields of accounts that parse (e-mail addresses, passwords, roles, profile fields);
 //!   users, sessions, audit entries and outbox mail; login-throttle arithmetic.
-//! - [`deployment`]: which PostgreSQL this instance uses and where it lives.
+//! - [`deployment`]: which PostgreSQL this instance uses and where it lives; its read replicas.
 //! - [`library`]: favourites, playlists, plays, top lists, playback state, search history.
 
 pub mod account;
@@ -30,7 +30,7 @@ pub mod provider;
 pub mod search;
 pub mod text;
 
-pub use deployment::DatabaseSetup;
+pub use deployment::{DatabaseSetup, ReplicaStatus};
 pub use entity::*;
 pub use id::{EntityId, EntityKind, IdError, Mbid, Namespace};
 pub use search::{SearchDocument, SearchHit, SearchPage, SearchQuery};

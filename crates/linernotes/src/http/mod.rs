@@ -40,7 +40,7 @@ use utoipa_axum::routes;
 
 pub use error::ApiError;
 
-use crate::domain::DatabaseSetup;
+use crate::domain::{DatabaseSetup, ReplicaStatus};
 use crate::service::{ServiceError, Services};
 use crate::support::metrics::MetricsExporter;
 use crate::support::net::{ClientAddr, GuardedListener, TrustedProxies};
@@ -53,7 +53,12 @@ pub struct AppState {
     metrics: MetricsExporter,
     /// Which PostgreSQL this instance uses, for `/v1/status`.
     database: Arc<DatabaseSetup>,
+    /// The read replicas as their last checks saw them, for `/v1/status`.
+    replicas: ReplicaStatuses,
 }
+
+/// Reads the replicas' current statuses.
+pub type ReplicaStatuses = Arc<dyn Fn() -> Vec<ReplicaStatus> + Send + Sync>;
 
 impl AppState {
     /// The state of a router serving `services` on the database `database`.
@@ -62,7 +67,14 @@ impl AppState {
             services,
             metrics,
             database: Arc::new(database),
+            replicas: Arc::new(Vec::new),
         }
+    }
+
+    /// Reports the read replicas through `replicas`.
+    pub fn with_replicas(mut self, replicas: ReplicaStatuses) -> Self {
+        self.replicas = replicas;
+        self
     }
 }
 

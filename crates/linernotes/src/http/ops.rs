@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 
 use super::error::ErrorBody;
 use super::{ApiError, AppState};
-use crate::domain::DatabaseSetup;
+use crate::domain::{DatabaseSetup, ReplicaStatus};
 use crate::service::metadata::ServiceStatus;
 use crate::service::{ErrorCode, ServiceError};
 
@@ -61,6 +61,8 @@ pub struct StatusAnswer {
     pub service: ServiceStatus,
     /// Which PostgreSQL, where its data lives, which binaries and version.
     pub database_setup: DatabaseSetup,
+    /// Each read replica's health, lag and reads.
+    pub replicas: Vec<ReplicaStatus>,
 }
 
 /// Providers, database and cache as an operator sees them.
@@ -75,6 +77,7 @@ pub async fn status(State(state): State<AppState>) -> Json<StatusAnswer> {
     Json(StatusAnswer {
         service: state.metadata.status().await,
         database_setup: (*state.database).clone(),
+        replicas: (state.replicas)(),
     })
 }
 

@@ -5,6 +5,7 @@
 //!   embedded mode, the server behind it) and the embedded [`MIGRATOR`];
 //! - [`embedded`]: the built-in PostgreSQL, run by linernotes as a child process;
 //! - [`backup`]: snapshots of the whole database and their restoration;
+//! - [`replicas`]: read replicas, health-checked, for reads that tolerate lag;
 //! - [`metadata`]: [`MetadataRepo`], the repository of provider metadata, and its PostgreSQL implementation;
 //! - [`accounts`]: [`AccountRepo`], users, sessions, tokens, throttling, outbox and audit log;
 //! - [`library`]: [`LibraryRepo`], favourites, playlists, plays, playback state, search history;
@@ -16,6 +17,7 @@ pub mod dump;
 pub mod embedded;
 pub mod library;
 pub mod metadata;
+pub mod replicas;
 
 use std::future::Future;
 use std::sync::LazyLock;
@@ -139,7 +141,25 @@ pub async fn connect_as(
             .map_err(fail)?;
     }
 
-    let pool = PgPoolOptions::new()
+    let pool = pool_options(settings).connect_lazy_with(options);
+    let mut conn = tokio::time::timeout(connect_timeout, pool.acquire())
+        .await
+        .map_err(|_| timed_out())?
+        .map_err(|e| ConnectError {
+            missing_database: matches!(
+                &e,
+                sqlx::Error::Database(db) if db.code().as_deref() == Some("3D000")
+            ),
+            ..fail(e.to_string())
+        })?;
+    conn.ping().await.map_err(|e| fail(e.to_string()))?;
+    drop(conn);
+    Ok(pool)
+}
+
+/// The pool settings of `settings`.
+fn pool_options(settings: &DatabaseSettings) -> PgPoolOptions {
+    PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .min_connections(settings.min_connections)
         .max_lifetime(Duration::from_secs(settings.max_lifetime_secs))
@@ -158,20 +178,24 @@ pub async fn connect_as(
                 Ok(true)
             })
         })
-        .connect_lazy_with(options);
-    let mut conn = tokio::time::timeout(connect_timeout, pool.acquire())
-        .await
-        .map_err(|_| timed_out())?
-        .map_err(|e| ConnectError {
-            missing_database: matches!(
-                &e,
-                sqlx::Error::Database(db) if db.code().as_deref() == Some("3D000")
-            ),
-            ..fail(e.to_string())
-        })?;
-    conn.ping().await.map_err(|e| fail(e.to_string()))?;
-    drop(conn);
-    Ok(pool)
+}
+
+/// A pool on `settings.url` that connects on first use (nothing is checked now beyond the URL).
+pub fn connect_lazy(
+    settings: &DatabaseSettings,
+    application_name: &str,
+) -> Result<PgPool, ConnectError> {
+    let url = settings
+        .url
+        .as_ref()
+        .map(ExposeSecret::expose_secret)
+        .unwrap_or_default();
+    let options = parse_database_url(url).map_err(|reason| ConnectError {
+        url: redact_url(url),
+        reason,
+        missing_database: false,
+    })?;
+    Ok(pool_options(settings).connect_lazy_with(options.application_name(application_name)))
 }
 
 /// Why the database could not be opened.

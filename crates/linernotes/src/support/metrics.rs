@@ -4,6 +4,8 @@
 //! - `linernotes_http_requests_total{route,method,status}`, `linernotes_http_request_duration_seconds`
 //! - `linernotes_grpc_requests_total{method,code}`, `linernotes_grpc_request_duration_seconds`
 //! - `linernotes_db_query_duration_seconds{query}`, `linernotes_db_pool_connections{state}`
+//! - `linernotes_db_replica_healthy{replica}`, `linernotes_db_replica_lag_bytes{replica}`,
+//!   `linernotes_db_replica_reads{replica}` (`replica`: the position in `database.replica_urls`)
 //! - `linernotes_cache_requests_total{tier,outcome}`, `linernotes_redis_operations_total{op,outcome}`
 //! - `linernotes_provider_requests_total{provider,outcome}`, `…_request_duration_seconds`,
 //!   `…_rate_limit_wait_seconds`, `linernotes_provider_circuit_state`, `…_queued_requests`

@@ -85,6 +85,8 @@ impl Serve {
             .arg("serve")
             .current_dir(data_dir.parent().expect("parent"))
             .env("LINERNOTES__DATA_DIR", data_dir)
+            // The working folder is shared by every test: keep each server's search index in memory.
+            .env("LINERNOTES__SEARCH__INDEX_DIR", "")
             .env("LINERNOTES__SERVER__GRPC_ADDR", "127.0.0.1:0")
             .env("LINERNOTES__SERVER__HTTP_ADDR", "127.0.0.1:0")
             .env(

@@ -24,6 +24,7 @@
 //! - [`search`]: the embedded index: every kind of query with its expected top hit, live updates,
 //!   the provider as fallback;
 //! - [`openapi`]: the OpenAPI description against the routes served;
+//! - [`replicas`]: reads on a real streaming replica, falling back to the primary;
 //! - [`readme`]: the README's examples, run as written.
 
 mod accounts;
@@ -44,5 +45,6 @@ mod metadata;
 mod openapi;
 mod operations;
 mod readme;
+mod replicas;
 mod resilience;
 mod search;

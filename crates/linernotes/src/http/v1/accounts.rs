@@ -75,8 +75,14 @@ struct AuditEntries {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RegisterBody {
+    /// The address (verified through a mailed link).
+    #[schema(example = "ada@example.org")]
     email: String,
+    /// At least 8 characters.
+    #[schema(example = "correct horse battery")]
     password: String,
+    /// 1 to 100 characters.
+    #[schema(example = "Ada")]
     display_name: String,
 }
 
@@ -109,7 +115,11 @@ async fn register(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct LoginBody {
+    /// The account's address.
+    #[schema(example = "ada@example.org")]
     email: String,
+    /// Its password.
+    #[schema(example = "correct horse battery")]
     password: String,
 }
 

@@ -91,8 +91,8 @@ fn library(state: &AppState) -> &LibraryService {
     summary = "Add a favourite",
     security(("bearer" = [])),
     params(
-        ("id" = String, Path, description = "Any known ID of the entity, `<namespace>:<value>`"),
-        ("type" = Option<EntityKind>, Query, description = "The kind of entity (needed when the ID does not say)"),
+        ("id" = String, Path, description = "Any known ID of the entity, `<namespace>:<value>`", example = "musicbrainz:5b11f4ce-a62d-471e-81fc-a69a8278c7da"),
+        ("type" = Option<EntityKind>, Query, description = "The kind of entity (needed when the ID does not say)", example = "artist"),
     ),
     responses(
         (status = 200, description = "The favourite (adding it again changes nothing)", body = Favorite),
@@ -122,8 +122,8 @@ async fn add_favorite(
     summary = "Remove a favourite",
     security(("bearer" = [])),
     params(
-        ("id" = String, Path, description = "Any known ID of the entity, `<namespace>:<value>`"),
-        ("type" = Option<EntityKind>, Query, description = "The kind of entity (needed when the ID does not say)"),
+        ("id" = String, Path, description = "Any known ID of the entity, `<namespace>:<value>`", example = "musicbrainz:5b11f4ce-a62d-471e-81fc-a69a8278c7da"),
+        ("type" = Option<EntityKind>, Query, description = "The kind of entity (needed when the ID does not say)", example = "artist"),
     ),
     responses(
         (status = 204, description = "It is not a favourite (any more)"),
@@ -183,6 +183,8 @@ async fn list_favorites(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreatePlaylistBody {
+    /// 1 to 100 characters.
+    #[schema(example = "Road trip")]
     name: String,
     #[serde(default)]
     description: Option<String>,
@@ -671,9 +673,16 @@ async fn playback(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PlaybackBody {
+    /// The track, `<namespace>:<value>`.
     track_id: String,
+    /// Position in the track, in milliseconds.
+    #[schema(example = 42000)]
     position_ms: i64,
+    /// The device reporting it.
+    #[schema(example = "kitchen")]
     device: String,
+    /// The version this update follows (0 for the first).
+    #[schema(example = 0)]
     version: i64,
 }
 

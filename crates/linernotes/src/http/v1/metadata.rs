@@ -56,7 +56,7 @@ macro_rules! entity_route {
             operation_id = stringify!($name),
             summary = $summary,
             params(
-                ("id" = String, Path, description = ENTITY_ID),
+                ("id" = String, Path, description = ENTITY_ID, example = "musicbrainz:5b11f4ce-a62d-471e-81fc-a69a8278c7da"),
                 ("refresh" = Option<bool>, Query, description = "Fetch it from the provider again now"),
                 ("lang" = Option<String>, Query, description = "The language of summaries (`en`, `pt-br`); before `Accept-Language`"),
                 ("Accept-Language" = Option<String>, Header, description = "The languages of summaries, by weight"),
@@ -153,7 +153,7 @@ macro_rules! links_route {
             tag = "metadata",
             operation_id = stringify!($name),
             summary = concat!("The ", $what, " on other platforms"),
-            params(("id" = String, Path, description = ENTITY_ID)),
+            params(("id" = String, Path, description = ENTITY_ID, example = "musicbrainz:5b11f4ce-a62d-471e-81fc-a69a8278c7da")),
             responses(
                 (status = 200, description = "The canonical ID and the links", body = EntityLinks),
                 (status = 400, description = "The ID is malformed", body = ErrorBody),
@@ -235,6 +235,7 @@ async fn get_links(
 #[serde(deny_unknown_fields)]
 struct ResolveBody {
     /// 1 to 100 IDs, `<namespace>:<value>`.
+    #[schema(example = json!(["musicbrainz:5b11f4ce-a62d-471e-81fc-a69a8278c7da", "isrc:USRC17607839"]))]
     ids: Vec<String>,
     /// The kind of entity, when the IDs do not say (`artist`, `album`, `release`, `track`, `label`).
     #[serde(rename = "type")]
@@ -295,7 +296,7 @@ async fn get_lyrics(
     tag = "metadata",
     summary = "List an artist's albums",
     params(
-        ("id" = String, Path, description = ENTITY_ID),
+        ("id" = String, Path, description = ENTITY_ID, example = "musicbrainz:5b11f4ce-a62d-471e-81fc-a69a8278c7da"),
         ("limit" = Option<u32>, Query, description = "Page size"),
         ("offset" = Option<u32>, Query, description = "Albums to skip"),
         ("refresh" = Option<bool>, Query, description = "Fetch the list from the provider again now"),
@@ -333,8 +334,8 @@ async fn list_artist_albums(
     summary = "Search the catalogue",
     security((), ("bearer" = [])),
     params(
-        ("q" = String, Query, description = "The search text (1 to 500 characters)"),
-        ("type" = EntityKind, Query, description = "What to search for"),
+        ("q" = String, Query, description = "The search text (1 to 500 characters)", example = "nirvana"),
+        ("type" = EntityKind, Query, description = "What to search for", example = "artist"),
         ("limit" = Option<u32>, Query, description = "Page size, 1 to 100 (25 when absent)"),
         ("offset" = Option<u32>, Query, description = "Results to skip, at most 10000"),
     ),

@@ -6,8 +6,9 @@
 //! same moment while writers go on. Tables are written in foreign-key order (referenced tables
 //! first), so a restore loads them in file order with every constraint checked. A restore checks the
 //! whole file first, then in one transaction recreates the schema at the backup's version, loads the
-//! data and sets the sequences; only then are newer migrations applied. Anything failing before the
-//! commit leaves the database as it was.
+//! data and sets the sequences; only then are newer migrations applied, and a rebuild of every
+//! instance's local search index requested. Anything failing before the commit leaves the database as
+//! it was.
 //!
 //! [`format`] is the file: header, gzip stream, checksum.
 
@@ -245,6 +246,21 @@ pub async fn tables_with_rows(pool: &PgPool) -> Result<Vec<String>, sqlx::Error>
     Ok(with_rows)
 }
 
+/// Asks every instance to rebuild its local search index from the restored rows at its next start or
+/// poll. The request's ID is moved past the current time in milliseconds, so it differs from any
+/// request an index was built after before the restore (the restored sequence may reissue old IDs).
+async fn request_search_rebuild(pool: &PgPool) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "SELECT setval(pg_get_serial_sequence('search_reindex_request', 'id'),                 greatest((SELECT coalesce(max(id), 0) FROM search_reindex_request),                          (extract(epoch FROM clock_timestamp()) * 1000)::bigint))",
+    )
+    .execute(pool)
+    .await?;
+    sqlx::query("INSERT INTO search_reindex_request DEFAULT VALUES")
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
 /// Restores the checked backup at `path` (its `manifest` from [`verify`]) into the database behind
 /// `pool`, replacing whatever schema and data it has, then applies newer migrations. The caller has
 /// made sure replacing is wanted and no instance serves the database.
@@ -330,6 +346,7 @@ pub async fn restore(
     tx.commit().await?;
     drop(conn);
     MIGRATOR.run(pool).await?;
+    request_search_rebuild(pool).await?;
     Ok(Summary {
         schema_version: manifest.schema_version,
         tables: manifest.tables.len(),

@@ -25,9 +25,18 @@ pub struct Binaries {
 }
 
 impl Binaries {
-    /// The path of one program of this folder.
+    /// The path of one program of this folder, or of the folder `postgres` really lives in when
+    /// this one only links a few programs (as `/usr/local/bin` may).
     pub fn program(&self, name: &str) -> PathBuf {
-        self.dir.join(name)
+        let here = self.dir.join(name);
+        if here.exists() {
+            return here;
+        }
+        std::fs::canonicalize(self.dir.join("postgres"))
+            .ok()
+            .and_then(|real| real.parent().map(|dir| dir.join(name)))
+            .filter(|there| there.exists())
+            .unwrap_or(here)
     }
 
     /// Reads the version of the binaries in `dir`, when it holds `postgres` and `initdb`.

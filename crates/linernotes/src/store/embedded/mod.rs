@@ -177,6 +177,24 @@ impl EmbeddedServer {
     /// connections. With [`Claim::ShareWithRunning`], a data directory held by a running linernotes
     /// is used through that instance's server.
     pub async fn start(settings: &Settings, claim: Claim) -> Result<Self, EmbeddedError> {
+        Self::start_from(settings, claim, None).await
+    }
+
+    /// Like [`EmbeddedServer::start`] for a streaming standby of the built-in server at `primary`: a
+    /// cluster that does not exist yet is made from a base backup of the primary (with standby
+    /// settings) instead of `initdb`. The standby then follows the primary over its socket.
+    pub async fn start_standby(
+        settings: &Settings,
+        primary: &Layout,
+    ) -> Result<Self, EmbeddedError> {
+        Self::start_from(settings, Claim::Exclusive, Some(primary)).await
+    }
+
+    async fn start_from(
+        settings: &Settings,
+        claim: Claim,
+        primary: Option<&Layout>,
+    ) -> Result<Self, EmbeddedError> {
         let layout = Layout::new(&settings.data_dir());
         layout.check_socket_path().map_err(EmbeddedError)?;
         let binaries = search(settings, &layout)
@@ -211,7 +229,7 @@ impl EmbeddedServer {
         stop_leftover_server(&layout).await;
         if layout.cluster_major().is_none() {
             tracing::info!(cluster = %layout.cluster.display(), "initialising the built-in PostgreSQL cluster");
-            initialise(&layout, &binaries, &account)
+            initialise(&layout, &binaries, &account, primary)
                 .await
                 .map_err(EmbeddedError)?;
         }
@@ -224,6 +242,11 @@ impl EmbeddedServer {
             child: Some(child),
             _lock: Some(lock),
         })
+    }
+
+    /// Its files.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
     }
 
     /// The URL of linernotes' database on this server.
@@ -369,12 +392,14 @@ fn check_cluster(
     Ok(())
 }
 
-/// Runs `initdb` into a staging folder, then moves it into place, so a cluster is either complete or
-/// absent (an interrupted initialisation is started over).
+/// Runs `initdb` (or, for a standby of `primary`, `pg_basebackup`) into a staging folder, then moves
+/// it into place, so a cluster is either complete or absent (an interrupted initialisation is started
+/// over).
 async fn initialise(
     layout: &Layout,
     binaries: &Binaries,
     account: &ServerAccount,
+    primary: Option<&Layout>,
 ) -> Result<(), String> {
     let staging = layout.data_dir.join("postgresql.init");
     if staging.exists() {
@@ -387,19 +412,40 @@ async fn initialise(
     } else {
         "C.UTF-8"
     };
-    let mut command = server_command(binaries.program("initdb"), layout, account);
-    command
-        .arg("-D")
-        .arg(&staging)
-        .args(["-U", ROLE, "-E", "UTF8", "--locale", locale])
-        .args(["--auth-local=trust", "--auth-host=reject"]);
+    let (program, mut command) = match primary {
+        None => {
+            let program = binaries.program("initdb");
+            let mut command = server_command(program.clone(), layout, account);
+            command
+                .arg("-D")
+                .arg(&staging)
+                .args(["-U", ROLE, "-E", "UTF8", "--locale", locale])
+                .args(["--auth-local=trust", "--auth-host=reject"]);
+            (program, command)
+        }
+        Some(primary) => {
+            let program = binaries.program("pg_basebackup");
+            let mut command = server_command(program.clone(), layout, account);
+            command
+                .arg("-D")
+                .arg(&staging)
+                .arg("-h")
+                .arg(&primary.socket_dir)
+                .arg("-p")
+                .arg(PORT.to_string())
+                .args(["-U", ROLE, "--write-recovery-conf", "--wal-method=stream"])
+                .args(["--checkpoint=fast", "--no-password"]);
+            (program, command)
+        }
+    };
     let output = command
         .output()
         .await
-        .map_err(|e| format!("cannot run {}: {e}", binaries.program("initdb").display()))?;
+        .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
     if !output.status.success() {
         return Err(format!(
-            "initdb failed ({}): {}",
+            "{} failed ({}): {}",
+            program.display(),
             output.status,
             String::from_utf8_lossy(&output.stderr).trim()
         ));

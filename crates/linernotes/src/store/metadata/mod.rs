@@ -20,6 +20,7 @@ mod write;
 
 pub use enrichment::{EnrichmentOutcome, EnrichmentResult, EnrichmentWrite, StoredEnrichment};
 
+use super::replicas::ReadPools;
 use super::timed_query;
 use super::StoreError;
 use crate::domain::{Album, AlbumPage, Entity, EntityId, EntityKind, Mbid, SearchDocument};
@@ -115,7 +116,10 @@ pub trait MetadataRepo: Send + Sync {
 /// [`MetadataRepo`] on PostgreSQL.
 #[derive(Debug, Clone)]
 pub struct PgMetadataRepo {
+    /// The primary: every write.
     pool: PgPool,
+    /// Where reads that tolerate lag go (the primary alone unless replicas are configured).
+    reads: ReadPools,
     /// Queries slower than this are logged.
     slow: Duration,
 }
@@ -123,7 +127,17 @@ pub struct PgMetadataRepo {
 impl PgMetadataRepo {
     /// Wraps a pool; `slow` is the slow-query log threshold.
     pub fn new(pool: PgPool, slow: Duration) -> Self {
-        Self { pool, slow }
+        Self {
+            reads: ReadPools::primary_only(pool.clone()),
+            pool,
+            slow,
+        }
+    }
+
+    /// Sends reads through `reads` (replicas, with the primary behind them).
+    pub fn with_reads(mut self, reads: ReadPools) -> Self {
+        self.reads = reads;
+        self
     }
 }
 
@@ -156,20 +170,21 @@ async fn canonical_mbid(pool: &PgPool, mbid: Mbid) -> Result<Mbid, StoreError> {
 #[async_trait]
 impl MetadataRepo for PgMetadataRepo {
     async fn find(&self, kind: EntityKind, mbid: Mbid) -> Result<Option<StoredEntity>, StoreError> {
-        timed_query("find", self.slow, async {
+        // A replica that has not replayed the entity yet answers "not found": the primary decides.
+        let read = self.reads.read(Option::is_none, |pool| async move {
             let row = sqlx::query(find_sql(kind))
                 .bind(mbid.as_uuid())
-                .fetch_optional(&self.pool)
+                .fetch_optional(&pool)
                 .await?;
             row.map(|row| decode_entity(kind, &row)).transpose()
-        })
-        .await
+        });
+        timed_query("find", self.slow, read).await
     }
 
     async fn resolve(&self, kind: EntityKind, id: &EntityId) -> Result<Option<Mbid>, StoreError> {
-        timed_query("resolve", self.slow, async {
+        let read = self.reads.read(Option::is_none, |pool| async move {
             if let Some(mbid) = id.as_mbid() {
-                return canonical_mbid(&self.pool, mbid).await.map(Some);
+                return canonical_mbid(&pool, mbid).await.map(Some);
             }
             let found: Option<Uuid> = sqlx::query_scalar(&format!(
                 "SELECT e.mbid {KNOWN_BY_SQL} WHERE e.kind = $3 \
@@ -178,21 +193,21 @@ impl MetadataRepo for PgMetadataRepo {
             .bind(id.namespace().as_str())
             .bind(id.value())
             .bind(kind.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&pool)
             .await?;
             Ok(found.map(Mbid::from))
-        })
-        .await
+        });
+        timed_query("resolve", self.slow, read).await
     }
 
     async fn known_by(&self, id: &EntityId) -> Result<Vec<(EntityKind, Mbid)>, StoreError> {
-        timed_query("known_by", self.slow, async {
+        let read = self.reads.read(Vec::is_empty, |pool| async move {
             let rows: Vec<(String, Uuid)> = match id.as_mbid() {
                 Some(mbid) => {
-                    let mbid = canonical_mbid(&self.pool, mbid).await?;
+                    let mbid = canonical_mbid(&pool, mbid).await?;
                     sqlx::query_as("SELECT kind, mbid FROM entity WHERE mbid = $1")
                         .bind(mbid.as_uuid())
-                        .fetch_all(&self.pool)
+                        .fetch_all(&pool)
                         .await?
                 }
                 None => {
@@ -201,7 +216,7 @@ impl MetadataRepo for PgMetadataRepo {
                     ))
                     .bind(id.namespace().as_str())
                     .bind(id.value())
-                    .fetch_all(&self.pool)
+                    .fetch_all(&pool)
                     .await?
                 }
             };
@@ -213,8 +228,8 @@ impl MetadataRepo for PgMetadataRepo {
                     Ok((kind, Mbid::from(mbid)))
                 })
                 .collect()
-        })
-        .await
+        });
+        timed_query("known_by", self.slow, read).await
     }
 
     async fn save(&self, write: EntityWrite<'_>) -> Result<(), StoreError> {
@@ -246,15 +261,15 @@ impl MetadataRepo for PgMetadataRepo {
         limit: i64,
         offset: i64,
     ) -> Result<Option<(AlbumPage, DateTime<Utc>)>, StoreError> {
-        timed_query("artist_albums", self.slow, async {
-            let artist = canonical_mbid(&self.pool, artist).await?;
+        let read = self.reads.read(Option::is_none, |pool| async move {
+            let artist = canonical_mbid(&pool, artist).await?;
             let synced: Option<(DateTime<Utc>, i64)> = sqlx::query_as(
                 "SELECT l.fetched_at, \
                         (SELECT count(*) FROM artist_album aa WHERE aa.artist_mbid = l.artist_mbid) \
                  FROM artist_album_list l WHERE l.artist_mbid = $1",
             )
             .bind(artist.as_uuid())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&pool)
             .await?;
             let Some((fetched_at, total)) = synced else {
                 return Ok(None);
@@ -263,7 +278,7 @@ impl MetadataRepo for PgMetadataRepo {
                 .bind(artist.as_uuid())
                 .bind(limit)
                 .bind(offset)
-                .fetch_all(&self.pool)
+                .fetch_all(&pool)
                 .await?;
             let albums = rows
                 .iter()
@@ -282,8 +297,8 @@ impl MetadataRepo for PgMetadataRepo {
                 },
                 fetched_at,
             )))
-        })
-        .await
+        });
+        timed_query("artist_albums", self.slow, read).await
     }
 
     async fn save_artist_albums(&self, write: AlbumListWrite<'_>) -> Result<(), StoreError> {
@@ -347,7 +362,10 @@ impl MetadataRepo for PgMetadataRepo {
         timed_query(
             "enrichments",
             self.slow,
-            enrichment::find_enrichments(&self.pool, mbid),
+            self.reads.read(
+                |_| false,
+                |pool| async move { enrichment::find_enrichments(&pool, mbid).await },
+            ),
         )
         .await
     }

@@ -451,6 +451,22 @@ impl CliTarget {
 }
 
 /// A JSON response in MusicBrainz's content type.
+/// Asserts that `arrivals` (sorted) were paced by a limiter releasing one request per `period`: the
+/// k-th arrives at least k-1 periods after the first. A request held up on its way to the mock can
+/// make two arrivals look closer than the limiter let them go; one period of slack absorbs that, while
+/// unpaced requests, which arrive together, still fail.
+pub fn assert_paced(arrivals: &[std::time::Instant], period: std::time::Duration) {
+    for (k, at) in arrivals.iter().enumerate().skip(1) {
+        let since_first = *at - arrivals[0];
+        let least = period * u32::try_from(k - 1).unwrap_or(u32::MAX);
+        assert!(
+            since_first >= least,
+            "request {k} arrived {since_first:?} after the first; a limiter of one per {period:?} \
+             lets it go no sooner than {least:?}"
+        );
+    }
+}
+
 pub fn json_response(body: &Value) -> ResponseTemplate {
     ResponseTemplate::new(200)
         .insert_header("content-type", "application/json; charset=utf-8")

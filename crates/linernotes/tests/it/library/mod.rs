@@ -35,7 +35,7 @@ pub(crate) fn track_id(n: u32) -> String {
 
 /// Answers every recording and artist lookup with an entity of the MBID asked for, so tests can use
 /// any number of tracks.
-async fn mount_catalogue(app: &TestApp) {
+pub(crate) async fn mount_catalogue(app: &TestApp) {
     Mock::given(method("GET"))
         .and(path_regex(r"^/ws/2/recording/[0-9a-f-]{36}$"))
         .respond_with(|request: &wiremock::Request| {
