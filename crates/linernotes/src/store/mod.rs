@@ -157,7 +157,9 @@ pub async fn connect_as(
     Ok(pool)
 }
 
-/// The pool settings of `settings`.
+/// The pool settings of `settings`. sqlx's ping of every connection on its way out of the pool stays:
+/// it costs a round trip per database-first read, but without it (tried for connections used moments
+/// before) the first request after a database outage failed on a connection the outage had broken.
 fn pool_options(settings: &DatabaseSettings) -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(settings.max_connections)
@@ -165,19 +167,6 @@ fn pool_options(settings: &DatabaseSettings) -> PgPoolOptions {
         .max_lifetime(Duration::from_secs(settings.max_lifetime_secs))
         .idle_timeout(Duration::from_secs(settings.idle_timeout_secs))
         .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs))
-        // A connection that was just in use is handed out as it is; one that sat idle is pinged first.
-        // Pinging every connection on every acquire (sqlx's default) doubles the round trips of a
-        // database-first read; a server that went away under busy connections costs each of them one
-        // failed query instead, after which the pool replaces it.
-        .test_before_acquire(false)
-        .before_acquire(|connection, meta| {
-            Box::pin(async move {
-                if meta.idle_for >= IDLE_BEFORE_PING {
-                    connection.ping().await?;
-                }
-                Ok(true)
-            })
-        })
 }
 
 /// A pool on `settings.url` that connects on first use (nothing is checked now beyond the URL).
@@ -408,9 +397,6 @@ pub fn record_pool_gauges(pool: &PgPool, max: u32) {
         metrics::gauge!("linernotes_db_pool_connections", "state" => state).set(f64::from(value));
     }
 }
-
-/// How long a pooled connection may sit idle before it is pinged on its way out of the pool.
-const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
 
 /// Each named query's latency histogram, registered once.
 static QUERY_DURATIONS: LazyLock<HandleCache<&'static str, metrics::Histogram>> =
