@@ -11,12 +11,11 @@ SOURCE=linernotes_bench_backup_src
 TARGET=linernotes_bench_backup_dst
 FILE=$(mktemp -d)/bench.lnbackup
 url() { echo "${ADMIN%/*}/$1"; }
-cleanup() {
-  for db in $SOURCE $TARGET; do psql -q "$ADMIN" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)"; done
-  rm -rf "$(dirname "$FILE")"
+drop_databases() {
+  for db in $SOURCE $TARGET; do psql -q "$ADMIN" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" 2>/dev/null; done
 }
-trap cleanup EXIT
-cleanup
+trap 'drop_databases; rm -rf "$(dirname "$FILE")"' EXIT
+drop_databases
 export LINERNOTES__LOGGING__LEVEL=error
 LINERNOTES__DATABASE__URL=$(url $SOURCE) "$BIN" migrate up >/dev/null
 psql -q -v ON_ERROR_STOP=1 -v count=96000 -f scripts/prefill_artists.sql "$(url $SOURCE)" >/dev/null

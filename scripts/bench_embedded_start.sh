@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=$(realpath "${1:-target/release/linernotes}")
 DIR=$(mktemp -d /tmp/ln-start-XXXXXX)
+chmod 755 "$DIR" # as root, the server's account must be able to enter it
 trap 'rm -rf "$DIR"' EXIT
 PORT=18735
 start() {
@@ -15,7 +16,10 @@ start() {
     LINERNOTES__SERVER__GRPC_ADDR=127.0.0.1:$((PORT + 1)) LINERNOTES__LOGGING__LEVEL=warn \
     LINERNOTES__PROVIDERS__MUSICBRAINZ__CONTACT=bench@linernotes.invalid "$BIN" serve 2>>"$DIR/log" &
   local pid=$!
-  until curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null; do sleep 0.02; done
+  until curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null; do
+    kill -0 $pid 2>/dev/null || { cat "$DIR/log"; exit 1; }
+    sleep 0.02
+  done
   local ready=$(date +%s.%N)
   kill -TERM $pid
   wait $pid
