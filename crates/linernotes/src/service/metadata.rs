@@ -570,14 +570,17 @@ impl MetadataService {
     /// `start_due`, starts an enrichment when one is due.
     async fn record(
         &self,
-        stored: StoredEntity,
+        mut stored: StoredEntity,
         stale: bool,
         languages: Option<&[String]>,
         start_due: bool,
     ) -> Result<CachedRecord, ServiceError> {
         let kind = stored.entity.kind();
         let mbid = stored.entity.mbid();
-        let rows = self.inner.repo.enrichments(mbid).await?;
+        let rows = match stored.enrichments.take() {
+            Some(rows) => rows,
+            None => self.inner.repo.enrichments(mbid).await?,
+        };
         if start_due && self.enrichment_due(kind, &rows) {
             self.spawn_enrichment(kind, mbid, false);
         }
@@ -650,6 +653,7 @@ impl MetadataService {
             entity: record.entity.clone(),
             fetched_at: record.freshness.fetched_at,
             complete: true,
+            enrichments: None,
         };
         self.record(stored, record.freshness.stale, Some(languages), false)
             .await

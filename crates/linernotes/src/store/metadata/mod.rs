@@ -37,6 +37,9 @@ pub struct StoredEntity {
     pub fetched_at: DateTime<Utc>,
     /// False when only a summary is stored (an album seen in an artist's list, never looked up).
     pub complete: bool,
+    /// What the enrichers reported of it, when read together with the entity ([`MetadataRepo::find`]);
+    /// `None` when not read (a summary in a list, or an entity just fetched from its provider).
+    pub enrichments: Option<Vec<StoredEnrichment>>,
 }
 
 /// One provider answer to persist: the entity and the raw body it was parsed from.
@@ -74,7 +77,8 @@ pub struct AlbumListWrite<'a> {
 /// Persistence of provider metadata.
 #[async_trait]
 pub trait MetadataRepo: Send + Sync {
-    /// The stored entity of `kind` with this MBID, following recorded redirects.
+    /// The stored entity of `kind` with this MBID, following recorded redirects, with its
+    /// enrichments.
     async fn find(&self, kind: EntityKind, mbid: Mbid) -> Result<Option<StoredEntity>, StoreError>;
     /// The canonical MBID of an entity known by a non-MusicBrainz ID (ISRC, barcode, provider ID), or
     /// of a redirected MBID.
@@ -176,7 +180,12 @@ impl MetadataRepo for PgMetadataRepo {
                 .bind(mbid.as_uuid())
                 .fetch_optional(&pool)
                 .await?;
-            row.map(|row| decode_entity(kind, &row)).transpose()
+            row.map(|row| {
+                let mut stored = decode_entity(kind, &row)?;
+                stored.enrichments = Some(enrichment::decode_enrichments(&row)?);
+                Ok(stored)
+            })
+            .transpose()
         });
         timed_query("find", self.slow, read).await
     }
