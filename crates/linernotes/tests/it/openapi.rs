@@ -115,16 +115,19 @@ fn resolve<'a>(document: &'a Value, reference: &str) -> Option<&'a Value> {
 /// (405, 413, 414, …), which has linernotes' error shape.
 fn ws2_answer(document: &Value, method: &str, path: &str, status: &str, answer: &Value) -> bool {
     if status == "301" {
-        assert!(answer.get("content").is_none(), "{method} {path} 301 has a body");
+        assert!(
+            answer.get("content").is_none(),
+            "{method} {path} 301 has a body"
+        );
         return true;
     }
     let Some(content) = answer["content"].get("application/json; charset=utf-8") else {
         return false;
     };
     let schema = &content["schema"];
-    let reference = schema["$ref"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{method} {path} {status}: the error body is not a named schema"));
+    let reference = schema["$ref"].as_str().unwrap_or_else(|| {
+        panic!("{method} {path} {status}: the error body is not a named schema")
+    });
     let shape = resolve(document, reference).expect("resolves");
     for field in ["error", "help"] {
         assert_eq!(

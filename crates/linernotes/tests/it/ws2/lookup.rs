@@ -1,7 +1,7 @@
 //! WS/2 lookups over raw HTTP.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path, query_param};
@@ -9,6 +9,7 @@ use wiremock::{Mock, ResponseTemplate};
 
 use super::{assert_mb_error, ws2_get};
 use crate::bodies::*;
+use crate::conformance::fixtures;
 use crate::helpers::*;
 
 const JSON: Option<&str> = Some("application/json");
@@ -297,20 +298,6 @@ async fn a_merged_mbid_moves_permanently_to_the_surviving_one() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["id"], ARTIST);
     assert_eq!(app.upstream_calls().await, 1);
-}
-
-/// The recorded-fixtures folder, or `None` (with a notice) when this checkout has none.
-fn fixtures() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/musicbrainz");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "ws2: {} does not exist; skipping the real-data checks",
-            dir.display()
-        );
-        None
-    }
 }
 
 fn read(dir: &Path, file: &str) -> Value {
