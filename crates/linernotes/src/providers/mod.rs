@@ -35,7 +35,7 @@ use async_trait::async_trait;
 
 use crate::domain::enrichment::Facts;
 use crate::domain::provider::ProviderStatus;
-use crate::domain::ws2::IncSet;
+use crate::domain::ws2::{IncSet, Ws2Browse};
 use crate::domain::{Album, Entity, EntityKind, Mbid, SearchPage, SearchQuery};
 pub use client::ratelimit::Priority;
 pub use registry::ProviderRegistry;
@@ -111,6 +111,8 @@ pub trait CatalogueSource: Send + Sync {
         offset: i64,
         priority: Priority,
     ) -> Result<AlbumBrowsePage, ProviderError>;
+    /// One page of a WS/2 browse, as the provider answered it (its own envelope).
+    async fn browse_page(&self, browse: &Ws2Browse) -> Result<serde_json::Value, ProviderError>;
     /// Searches one entity type.
     async fn search(&self, query: &SearchQuery) -> Result<SearchPage, ProviderError>;
     /// The recordings carrying an ISRC.

@@ -61,6 +61,8 @@ struct Inner {
     lookups: SingleFlight<(EntityKind, Mbid, FetchMode), Result<StoredEntity, ServiceError>>,
     album_syncs: SingleFlight<Mbid, Result<(), ServiceError>>,
     enrichment_runs: SingleFlight<Mbid, ()>,
+    /// WS/2 browse pages being fetched, by cache key.
+    browses: SingleFlight<String, Result<Arc<crate::cache::CachedBody>, ServiceError>>,
     background: BackgroundTasks,
     /// This instance's name in shared provider health (random per start).
     instance: String,
@@ -100,6 +102,7 @@ impl MetadataService {
                 lookups: SingleFlight::default(),
                 album_syncs: SingleFlight::default(),
                 enrichment_runs: SingleFlight::default(),
+                browses: SingleFlight::default(),
                 background: BackgroundTasks::new("linernotes_background_refreshes"),
                 instance: uuid::Uuid::new_v4().to_string(),
                 search,

@@ -23,6 +23,7 @@ pub use enrichment::{EnrichmentOutcome, EnrichmentResult, EnrichmentWrite, Store
 use super::replicas::ReadPools;
 use super::timed_query;
 use super::StoreError;
+use crate::domain::ws2::Ws2Browse;
 use crate::domain::{Album, AlbumPage, Entity, EntityId, EntityKind, Mbid, SearchDocument};
 use read::*;
 pub use search_docs::DocumentSelection;
@@ -105,6 +106,15 @@ pub trait MetadataRepo: Send + Sync {
         mbid: Mbid,
         provider: &str,
     ) -> Result<Option<RawPayload>, StoreError>;
+    /// A stored WS/2 browse page, as the provider answered it.
+    async fn browse_page(&self, browse: &Ws2Browse) -> Result<Option<RawPayload>, StoreError>;
+    /// Stores (or replaces) a WS/2 browse page.
+    async fn save_browse_page(
+        &self,
+        browse: &Ws2Browse,
+        payload: &serde_json::Value,
+        fetched_at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
     /// A page of an artist's stored albums and when the list was synchronised; `None` when it never was.
     async fn artist_albums(
         &self,
@@ -312,6 +322,54 @@ impl MetadataRepo for PgMetadataRepo {
             }))
         });
         timed_query("lookup_payload", self.slow, read).await
+    }
+
+    async fn browse_page(&self, browse: &Ws2Browse) -> Result<Option<RawPayload>, StoreError> {
+        let read = self.reads.read(Option::is_none, |pool| async move {
+            let row: Option<(String, Json<serde_json::Value>, DateTime<Utc>)> = sqlx::query_as(
+                "SELECT request, payload, fetched_at FROM ws2_browse_page \
+                 WHERE resource = $1 AND linked = $2 AND linked_mbid = $3 AND request = $4",
+            )
+            .bind(browse.resource.name())
+            .bind(browse.linked.name())
+            .bind(browse.mbid.as_uuid())
+            .bind(browse.request())
+            .fetch_optional(&pool)
+            .await?;
+            Ok(row.map(|(request, Json(payload), fetched_at)| RawPayload {
+                request,
+                payload,
+                fetched_at,
+            }))
+        });
+        timed_query("browse_page", self.slow, read).await
+    }
+
+    async fn save_browse_page(
+        &self,
+        browse: &Ws2Browse,
+        payload: &serde_json::Value,
+        fetched_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        timed_query("save_browse_page", self.slow, async {
+            sqlx::query(
+                "INSERT INTO ws2_browse_page \
+                     (resource, linked, linked_mbid, request, payload, fetched_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (resource, linked, linked_mbid, request) \
+                 DO UPDATE SET payload = EXCLUDED.payload, fetched_at = EXCLUDED.fetched_at",
+            )
+            .bind(browse.resource.name())
+            .bind(browse.linked.name())
+            .bind(browse.mbid.as_uuid())
+            .bind(browse.request())
+            .bind(Json(payload))
+            .bind(fetched_at)
+            .execute(&self.pool)
+            .await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn artist_albums(

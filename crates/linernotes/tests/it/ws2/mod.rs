@@ -2,8 +2,11 @@
 //!
 //! - [`lookup`]: lookups over raw HTTP: the stored body re-served for narrower incs, wider incs
 //!   fetched once, every request rule (inc forms, format, errors, merges, upstream down), and the
-//!   real recorded bodies of `../shared/fixtures` re-served key for key.
+//!   real recorded bodies of `../shared/fixtures` re-served key for key;
+//! - [`list`]: browse pages (fetched once, stored, MusicBrainz's limit and offset rules) and searches
+//!   answered from the index in MusicBrainz's envelope.
 
+mod list;
 mod lookup;
 
 use reqwest::header::HeaderMap;
