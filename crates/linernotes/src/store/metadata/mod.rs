@@ -68,6 +68,19 @@ pub struct RawPayload {
     pub fetched_at: DateTime<Utc>,
 }
 
+/// A raw payload's columns: request, payload, fetched_at.
+type RawPayloadRow = (String, Json<serde_json::Value>, DateTime<Utc>);
+
+impl RawPayload {
+    fn from_row((request, Json(payload), fetched_at): RawPayloadRow) -> Self {
+        Self {
+            request,
+            payload,
+            fetched_at,
+        }
+    }
+}
+
 /// One synchronised album list of an artist.
 #[derive(Debug, Clone)]
 pub struct AlbumListWrite<'a> {
@@ -304,7 +317,7 @@ impl MetadataRepo for PgMetadataRepo {
         provider: &str,
     ) -> Result<Option<RawPayload>, StoreError> {
         let read = self.reads.read(Option::is_none, |pool| async move {
-            let row: Option<(String, Json<serde_json::Value>, DateTime<Utc>)> = sqlx::query_as(
+            let row: Option<RawPayloadRow> = sqlx::query_as(
                 "SELECT r.request, r.payload, r.fetched_at FROM raw_payload r \
                  JOIN entity e ON e.mbid = r.entity_mbid AND e.kind = $3 \
                  WHERE r.entity_mbid = $1 AND r.provider = $2 AND r.request LIKE 'inc=%' \
@@ -315,18 +328,14 @@ impl MetadataRepo for PgMetadataRepo {
             .bind(kind.as_str())
             .fetch_optional(&pool)
             .await?;
-            Ok(row.map(|(request, Json(payload), fetched_at)| RawPayload {
-                request,
-                payload,
-                fetched_at,
-            }))
+            Ok(row.map(RawPayload::from_row))
         });
         timed_query("lookup_payload", self.slow, read).await
     }
 
     async fn browse_page(&self, browse: &Ws2Browse) -> Result<Option<RawPayload>, StoreError> {
         let read = self.reads.read(Option::is_none, |pool| async move {
-            let row: Option<(String, Json<serde_json::Value>, DateTime<Utc>)> = sqlx::query_as(
+            let row: Option<RawPayloadRow> = sqlx::query_as(
                 "SELECT request, payload, fetched_at FROM ws2_browse_page \
                  WHERE resource = $1 AND linked = $2 AND linked_mbid = $3 AND request = $4",
             )
@@ -336,11 +345,7 @@ impl MetadataRepo for PgMetadataRepo {
             .bind(browse.request())
             .fetch_optional(&pool)
             .await?;
-            Ok(row.map(|(request, Json(payload), fetched_at)| RawPayload {
-                request,
-                payload,
-                fetched_at,
-            }))
+            Ok(row.map(RawPayload::from_row))
         });
         timed_query("browse_page", self.slow, read).await
     }
