@@ -114,8 +114,8 @@ pub fn search_hit(resource: Ws2Resource, stored: Option<&Value>, hit: &SearchHit
     item
 }
 
-/// A search answer in MusicBrainz's envelope: `created`, `count`, `offset` and the results (with
-/// the `<resource>-count`/`<resource>-offset` pair some clients read as well).
+/// A search answer in MusicBrainz's envelope: `created`, `count`, `offset` and the results, and
+/// nothing else (a strict client such as musicbrainz_rs refuses any other key).
 pub fn search_page(
     resource: Ws2Resource,
     created: chrono::DateTime<chrono::Utc>,
@@ -130,8 +130,6 @@ pub fn search_page(
     );
     page.insert("count".into(), Value::from(count));
     page.insert("offset".into(), Value::from(offset));
-    page.insert(format!("{resource}-count"), Value::from(count));
-    page.insert(format!("{resource}-offset"), Value::from(offset));
     page.insert(resource.plural().into(), Value::Array(items));
     Value::Object(page)
 }

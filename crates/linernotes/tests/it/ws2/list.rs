@@ -211,6 +211,14 @@ async fn searches_are_answered_from_the_index_in_musicbrainz_envelope() {
     )
     .await;
     assert_eq!(status, 200, "{body}");
+    // The envelope's keys are those of a real recorded search.
+    if let Some(dir) = fixtures() {
+        let text = std::fs::read_to_string(dir.join("search/release/mbrs--drivers_license.json"))
+            .expect("the fixture");
+        let recorded: Value = serde_json::from_str(&text).expect("JSON");
+        let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+        assert_eq!(keys(&body), keys(&recorded));
+    }
     let hit = &body["releases"][0];
     assert_eq!(hit["id"], RELEASE, "{body}");
     assert_eq!(hit["release-group"]["id"], ALBUM);
