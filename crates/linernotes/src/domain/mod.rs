@@ -13,12 +13,14 @@
 //! - [`matching`]: how sure a provider's entity is the catalogue's one (fuzzy confidence).
 //! - [`provider`]: how upstream providers are doing, as status reports show it.
 //! - [`text`]: what text people type may contain.
+//! - [`countries`]: English names of release country codes.
 //! - [`account`]: fields of accounts that parse (e-mail addresses, passwords, roles, profile fields);
 //!   users, sessions, audit entries and outbox mail; login-throttle arithmetic.
 //! - [`deployment`]: which PostgreSQL this instance uses and where it lives; its read replicas.
 //! - [`library`]: favourites, playlists, plays, top lists, playback state, search history.
 
 pub mod account;
+pub mod countries;
 pub mod deployment;
 pub mod enrichment;
 pub mod entity;

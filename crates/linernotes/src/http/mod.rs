@@ -9,10 +9,13 @@
 //! - [`error`]: [`ApiError`], the one JSON error body;
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics`, `/v1/status`;
 //! - [`pages`]: the pages mailed links open (`/account/…`), for people rather than programs;
-//! - [`openapi`]: the OpenAPI description of all of it, `/openapi.json`.
+//! - [`openapi`]: the OpenAPI description of all of it, `/openapi.json`;
+//! - [`skyhook`]: Lidarr's metadata API (v0.4), at `/` and under `/api/v0.4/`.
 //!
-//! Every route is registered with `utoipa_axum::routes!` from a handler's `#[utoipa::path]`, so what
-//! is served and what is described are one list.
+//! Every route of linernotes' own API is registered with `utoipa_axum::routes!` from a handler's
+//! `#[utoipa::path]`, so what is served and what is described are one list. The compatibility APIs
+//! ([`compat_routes`]) follow other services' contracts (their key casing, their error bodies) and
+//! are deliberately left out of the description.
 
 pub mod error;
 pub mod extract;
@@ -20,6 +23,7 @@ pub mod guard;
 pub mod openapi;
 pub mod ops;
 pub mod pages;
+pub mod skyhook;
 pub mod v1;
 
 use std::future::Future;
@@ -55,6 +59,8 @@ pub struct AppState {
     database: Arc<DatabaseSetup>,
     /// The read replicas as their last checks saw them, for `/v1/status`.
     replicas: ReplicaStatuses,
+    /// The encoded answers of Lidarr's metadata API.
+    pub skyhook: skyhook::AnswerCache,
 }
 
 /// Reads the replicas' current statuses.
@@ -68,7 +74,14 @@ impl AppState {
             metrics,
             database: Arc::new(database),
             replicas: Arc::new(Vec::new),
+            skyhook: skyhook::AnswerCache::default(),
         }
+    }
+
+    /// Keeps the encoded answers of Lidarr's metadata API in `cache`.
+    pub fn with_answer_cache(mut self, cache: skyhook::AnswerCache) -> Self {
+        self.skyhook = cache;
+        self
     }
 
     /// Reports the read replicas through `replicas`.
@@ -95,14 +108,22 @@ pub fn described_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(openapi::openapi_json))
 }
 
-/// Every route, without state, fallbacks or layers.
+/// Every described route, without state, fallbacks or layers.
 pub fn routes() -> Router<AppState> {
     described_routes().split_for_parts().0
+}
+
+/// The compatibility APIs, served beside [`routes`] but not described in `/openapi.json`: their
+/// contracts are the services they stand in for (Lidarr's metadata API keeps its mixed key casing
+/// and `{"error": "…"}` bodies), not linernotes' API.
+pub fn compat_routes() -> Router<AppState> {
+    skyhook::routes()
 }
 
 /// The whole HTTP API.
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     routes()
+        .merge(compat_routes())
         .fallback(not_found)
         .method_not_allowed_fallback(guard::method_not_allowed)
         .layer(axum::middleware::from_fn(move |request, next| {

@@ -34,7 +34,9 @@ use crate::support::BackgroundTasks;
 use crate::support::Clock;
 use crate::support::SingleFlight;
 
+mod discography;
 mod search;
+pub use discography::MAX_RECORDINGS;
 pub use search::{rebuild_index, rebuild_marker};
 
 /// Page size of album lists when none is asked for.
@@ -56,6 +58,7 @@ struct Inner {
     cache: HotCache,
     lookups: SingleFlight<(EntityKind, Mbid, FetchMode), Result<StoredEntity, ServiceError>>,
     album_syncs: SingleFlight<Mbid, Result<(), ServiceError>>,
+    release_syncs: SingleFlight<Mbid, Result<(), ServiceError>>,
     enrichment_runs: SingleFlight<Mbid, ()>,
     background: BackgroundTasks,
     /// This instance's name in shared provider health (random per start).
@@ -95,6 +98,7 @@ impl MetadataService {
                 cache,
                 lookups: SingleFlight::default(),
                 album_syncs: SingleFlight::default(),
+                release_syncs: SingleFlight::default(),
                 enrichment_runs: SingleFlight::default(),
                 background: BackgroundTasks::new("linernotes_background_refreshes"),
                 instance: uuid::Uuid::new_v4().to_string(),
@@ -841,6 +845,19 @@ impl MetadataService {
         }
         let id = EntityId::parse(id).map_err(|e| ServiceError::invalid(e.to_string()))?;
         let artist = self.resolve(EntityKind::Artist, &id).await?;
+        self.artist_albums(artist, i64::from(limit), i64::from(offset), refresh)
+            .await
+    }
+
+    /// A page of the albums of `artist` (an MBID, maybe merged): the stored list, synchronised first
+    /// when it never was or `refresh` is set, and in the background when it is stale.
+    async fn artist_albums(
+        &self,
+        artist: Mbid,
+        limit: i64,
+        offset: i64,
+        refresh: bool,
+    ) -> Result<AlbumPage, ServiceError> {
         // A merged MBID lists the surviving artist's albums.
         let artist = self
             .inner
@@ -848,7 +865,6 @@ impl MetadataService {
             .resolve(EntityKind::Artist, &artist.to_entity_id())
             .await?
             .unwrap_or(artist);
-        let (limit, offset) = (i64::from(limit), i64::from(offset));
         let stored = self.inner.repo.artist_albums(artist, limit, offset).await?;
         if let (Some((page, fetched_at)), false) = (&stored, refresh) {
             if self.is_stale(EntityKind::Album, *fetched_at) {
