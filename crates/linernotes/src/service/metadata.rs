@@ -26,8 +26,7 @@ use crate::domain::{AlbumPage, Entity, EntityId, EntityKind, Freshness, Mbid, Na
 use crate::providers::{CatalogueSource, EnrichContext, Priority, ProviderError, ProviderRegistry};
 use crate::search::SearchIndex;
 use crate::store::metadata::{
-    AlbumListWrite, EnrichmentOutcome, EnrichmentResult, EnrichmentWrite, EntityWrite,
-    StoredEnrichment,
+    EnrichmentOutcome, EnrichmentResult, EnrichmentWrite, EntityWrite, StoredEnrichment,
 };
 use crate::store::{MetadataRepo, StoredEntity};
 use crate::support::BackgroundTasks;
@@ -902,54 +901,6 @@ impl MetadataService {
                 _ => Err(err),
             },
         }
-    }
-
-    /// Fetches every page of an artist's albums (up to the configured cap) and stores the list.
-    async fn sync_albums(&self, artist: Mbid, priority: Priority) -> Result<(), ServiceError> {
-        let inner = &self.inner;
-        inner
-            .album_syncs
-            .run(artist, || async {
-                let what = format!("the albums of artist {}", artist.to_entity_id());
-                let mut albums = Vec::new();
-                let mut pages = Vec::new();
-                let mut total = 0;
-                let mut offset = 0;
-                for _ in 0..inner.settings.max_album_pages {
-                    let page = self
-                        .catalogue()
-                        .browse_artist_albums(artist, offset, priority)
-                        .await
-                        .map_err(self.catalogue_error(&what))?;
-                    total = page.total;
-                    let received = page.received;
-                    albums.extend(page.albums);
-                    pages.push((page.request, page.raw));
-                    offset += received;
-                    if received == 0 || offset >= total {
-                        break;
-                    }
-                }
-                if offset < total {
-                    tracing::warn!(%artist, total, stored = offset, "album list truncated at metadata.max_album_pages");
-                }
-                albums.sort_by_key(|a| a.id);
-                albums.dedup_by_key(|a| a.id);
-                inner
-                    .repo
-                    .save_artist_albums(AlbumListWrite {
-                        artist,
-                        albums: &albums,
-                        total,
-                        pages: &pages,
-                        fetched_at: inner.clock.now(),
-                    })
-                    .await?;
-                let ids: Vec<Mbid> = albums.iter().map(|a| a.id).collect();
-                self.index_entities(EntityKind::Album, &ids, &[]).await;
-                Ok(())
-            })
-            .await
     }
 
     /// Providers, database and cache as an operator sees them.

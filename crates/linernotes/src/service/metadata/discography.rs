@@ -11,13 +11,38 @@
 //! statuses per album, and the releases holding given recordings.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 
 use super::MetadataService;
 use crate::domain::{AlbumPage, EntityKind, Mbid, Release};
 use crate::providers::musicbrainz::BROWSE_PAGE_SIZE;
-use crate::providers::Priority;
+use crate::providers::{Priority, ProviderError};
 use crate::service::{ErrorCode, ServiceError};
-use crate::store::metadata::{RecordingMatch, ReleaseListWrite};
+use crate::store::metadata::{AlbumListWrite, RecordingMatch, ReleaseListWrite};
+
+/// One page of a provider list, whatever it lists.
+struct Page<T> {
+    /// What the page held that could be read.
+    items: Vec<T>,
+    /// How many elements it held, readable or not.
+    received: i64,
+    /// The list's total.
+    total: i64,
+    /// Request shape, stored with the raw body.
+    request: String,
+    /// The raw body.
+    raw: serde_json::Value,
+}
+
+/// A whole provider list as [`MetadataService::browse_all`] read it.
+struct Listed<T> {
+    /// Every readable item.
+    items: Vec<T>,
+    /// Raw pages: (request shape, body).
+    pages: Vec<(String, serde_json::Value)>,
+    /// The provider's total.
+    total: i64,
+}
 
 impl MetadataService {
     /// Every album of `artist` (a merged MBID lists the surviving artist's), earliest first, up to
@@ -65,6 +90,51 @@ impl MetadataService {
             .ok_or_else(|| ServiceError::internal("release list missing right after it was stored"))
     }
 
+    /// Fetches every page of an artist's albums (up to the configured cap) and stores the list.
+    pub(super) async fn sync_albums(
+        &self,
+        artist: Mbid,
+        priority: Priority,
+    ) -> Result<(), ServiceError> {
+        let inner = &self.inner;
+        inner
+            .album_syncs
+            .run(artist, || async {
+                let what = format!("the albums of artist {}", artist.to_entity_id());
+                let mut listed = self
+                    .browse_all(&what, |offset| async move {
+                        let page = self
+                            .catalogue()
+                            .browse_artist_albums(artist, offset, priority)
+                            .await?;
+                        Ok(Page {
+                            items: page.albums,
+                            received: page.received,
+                            total: page.total,
+                            request: page.request,
+                            raw: page.raw,
+                        })
+                    })
+                    .await?;
+                listed.items.sort_by_key(|a| a.id);
+                listed.items.dedup_by_key(|a| a.id);
+                inner
+                    .repo
+                    .save_artist_albums(AlbumListWrite {
+                        artist,
+                        albums: &listed.items,
+                        total: listed.total,
+                        pages: &listed.pages,
+                        fetched_at: inner.clock.now(),
+                    })
+                    .await?;
+                let ids: Vec<Mbid> = listed.items.iter().map(|a| a.id).collect();
+                self.index_entities(EntityKind::Album, &ids, &[]).await;
+                Ok(())
+            })
+            .await
+    }
+
     /// Fetches every page of an album's releases (up to the configured cap) and stores the list.
     async fn sync_releases(&self, album: Mbid, priority: Priority) -> Result<(), ServiceError> {
         let inner = &self.inner;
@@ -72,44 +142,75 @@ impl MetadataService {
             .release_syncs
             .run(album, || async {
                 let what = format!("the releases of album {}", album.to_entity_id());
-                let mut releases: Vec<Release> = Vec::new();
-                let mut pages = Vec::new();
-                let mut total = 0;
-                let mut offset = 0;
-                for _ in 0..inner.settings.max_album_pages {
-                    let page = self
-                        .catalogue()
-                        .browse_album_releases(album, offset, priority)
-                        .await
-                        .map_err(self.catalogue_error(&what))?;
-                    total = page.total;
-                    offset += page.received;
-                    releases.extend(page.releases);
-                    pages.push((page.request, page.raw));
-                    if page.received == 0 || offset >= total {
-                        break;
-                    }
-                }
-                if offset < total {
-                    tracing::warn!(%album, total, stored = offset, "release list truncated at metadata.max_album_pages");
-                }
-                releases.sort_by_key(|r| r.id);
-                releases.dedup_by_key(|r| r.id);
+                let mut listed = self
+                    .browse_all(&what, |offset| async move {
+                        let page = self
+                            .catalogue()
+                            .browse_album_releases(album, offset, priority)
+                            .await?;
+                        Ok(Page {
+                            items: page.releases,
+                            received: page.received,
+                            total: page.total,
+                            request: page.request,
+                            raw: page.raw,
+                        })
+                    })
+                    .await?;
+                listed.items.sort_by_key(|r| r.id);
+                listed.items.dedup_by_key(|r| r.id);
                 inner
                     .repo
                     .save_album_releases(ReleaseListWrite {
                         album,
-                        releases: &releases,
-                        total,
-                        pages: &pages,
+                        releases: &listed.items,
+                        total: listed.total,
+                        pages: &listed.pages,
                         fetched_at: inner.clock.now(),
                     })
                     .await?;
-                let ids: Vec<Mbid> = releases.iter().map(|r| r.id).collect();
+                let ids: Vec<Mbid> = listed.items.iter().map(|r| r.id).collect();
                 self.index_entities(EntityKind::Release, &ids, &[]).await;
                 Ok(())
             })
             .await
+    }
+
+    /// Every page of one provider list about `what`, one after the other from offset 0, up to
+    /// `metadata.max_album_pages` pages (a longer list is cut there, with a warning).
+    async fn browse_all<T, Fut>(
+        &self,
+        what: &str,
+        mut next: impl FnMut(i64) -> Fut,
+    ) -> Result<Listed<T>, ServiceError>
+    where
+        Fut: Future<Output = Result<Page<T>, ProviderError>>,
+    {
+        let mut listed = Listed {
+            items: Vec::new(),
+            pages: Vec::new(),
+            total: 0,
+        };
+        let mut offset = 0;
+        for _ in 0..self.inner.settings.max_album_pages {
+            let page = next(offset).await.map_err(self.catalogue_error(what))?;
+            listed.total = page.total;
+            offset += page.received;
+            listed.items.extend(page.items);
+            listed.pages.push((page.request, page.raw));
+            if page.received == 0 || offset >= page.total {
+                break;
+            }
+        }
+        if offset < listed.total {
+            tracing::warn!(
+                what,
+                total = listed.total,
+                stored = offset,
+                "list truncated at metadata.max_album_pages"
+            );
+        }
+        Ok(listed)
     }
 
     /// The MBIDs recorded as merged into each of `mbids` (entities without any are absent).

@@ -331,11 +331,7 @@ impl MetadataRepo for PgMetadataRepo {
             let mut tx = self.pool.begin().await?;
             let artist = write.artist.as_uuid();
             // The upsert locks the list's row, so two synchronisations of one list take turns.
-            let pages: Vec<serde_json::Value> = write
-                .pages
-                .iter()
-                .map(|(request, payload)| serde_json::json!({"request": request, "payload": payload}))
-                .collect();
+            let pages = raw_pages(write.pages);
             sqlx::query(
                 "INSERT INTO artist_album_list (artist_mbid, total, raw_pages, fetched_at) \
                  VALUES ($1, $2, $3, $4) \

@@ -11,7 +11,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::read::{decode_entity, select_sql};
-use super::write::write_entity_rows;
+use super::write::{raw_pages, write_entity_rows};
 use super::{canonical_mbid, StoreError};
 use crate::domain::{Entity, EntityKind, Mbid, Release};
 
@@ -89,11 +89,7 @@ pub(super) async fn save_album_releases(
     write: ReleaseListWrite<'_>,
 ) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
-    let pages: Vec<serde_json::Value> = write
-        .pages
-        .iter()
-        .map(|(request, payload)| serde_json::json!({"request": request, "payload": payload}))
-        .collect();
+    let pages = raw_pages(write.pages);
     // The upsert locks the list's row, so two synchronisations of one list take turns.
     sqlx::query(
         "INSERT INTO album_release_list (album_mbid, total, raw_pages, fetched_at) \

@@ -81,6 +81,14 @@ type ChildRows<'a> = (
     &'a [CreditedArtist],
 );
 
+/// The raw pages of a browsed list as stored beside it: `[{"request", "payload"}, …]`.
+pub(super) fn raw_pages(pages: &[(String, serde_json::Value)]) -> Vec<serde_json::Value> {
+    pages
+        .iter()
+        .map(|(request, payload)| serde_json::json!({"request": request, "payload": payload}))
+        .collect()
+}
+
 /// Replaces every row of one entity: the `entity` row (taking its lock first), the kind's row and all
 /// child rows.
 pub(super) async fn write_entity_rows(
