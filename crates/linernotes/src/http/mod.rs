@@ -3,7 +3,8 @@
 //! Layout:
 //! - this file: the router, request metrics, [`serve`];
 //! - [`v1`]: linernotes' own API (metadata, accounts, library), one file per area; each further API
-//!   surface (the compatibility APIs) gets a folder of its own beside it;
+//!   surface (the compatibility APIs) gets a folder of its own beside it: [`ws2`] for MusicBrainz
+//!   WS/2 under `/ws/2`;
 //! - [`extract`]: what handlers take from a request (query parameters, path segments, JSON bodies,
 //!   bearer token, client address), each read once with errors in the API's shape;
 //! - [`error`]: [`ApiError`], the one JSON error body;
@@ -12,10 +13,10 @@
 //! - [`openapi`]: the OpenAPI description of all of it, `/openapi.json`;
 //! - [`skyhook`]: Lidarr's metadata API (v0.4), at `/` and under `/api/v0.4/`.
 //!
-//! Every route of linernotes' own API is registered with `utoipa_axum::routes!` from a handler's
-//! `#[utoipa::path]`, so what is served and what is described are one list. The compatibility APIs
-//! ([`compat_routes`]) follow other services' contracts (their key casing, their error bodies) and
-//! are deliberately left out of the description.
+//! Every route is registered with `utoipa_axum::routes!` from a handler's `#[utoipa::path]`, so what
+//! is served and what is described are one list, except Lidarr's metadata API ([`compat_routes`]):
+//! its contract is Lidarr's (mixed key casing, `{"error": "…"}` bodies without a code), which the
+//! description's rules would contradict, so it is served beside the described routes and left out.
 
 pub mod error;
 pub mod extract;
@@ -25,6 +26,7 @@ pub mod ops;
 pub mod pages;
 pub mod skyhook;
 pub mod v1;
+pub mod ws2;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -103,6 +105,7 @@ impl std::ops::Deref for AppState {
 pub fn described_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(v1::routes())
+        .merge(ws2::routes())
         .merge(pages::routes())
         .merge(ops::routes())
         .routes(routes!(openapi::openapi_json))
@@ -113,9 +116,8 @@ pub fn routes() -> Router<AppState> {
     described_routes().split_for_parts().0
 }
 
-/// The compatibility APIs, served beside [`routes`] but not described in `/openapi.json`: their
-/// contracts are the services they stand in for (Lidarr's metadata API keeps its mixed key casing
-/// and `{"error": "…"}` bodies), not linernotes' API.
+/// The routes served beside [`routes`] but not described in `/openapi.json`: Lidarr's metadata API,
+/// whose contract is Lidarr's (mixed key casing, `{"error": "…"}` bodies), not linernotes'.
 pub fn compat_routes() -> Router<AppState> {
     skyhook::routes()
 }
