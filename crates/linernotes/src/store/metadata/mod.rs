@@ -15,14 +15,17 @@ use uuid::Uuid;
 
 mod enrichment;
 mod read;
+mod releases;
 pub mod search_docs;
 mod write;
 
 pub use enrichment::{EnrichmentOutcome, EnrichmentResult, EnrichmentWrite, StoredEnrichment};
+pub use releases::{RecordingMatch, ReleaseListWrite};
 
 use super::replicas::ReadPools;
 use super::timed_query;
 use super::StoreError;
+use crate::domain::ws2::Ws2Browse;
 use crate::domain::{Album, AlbumPage, Entity, EntityId, EntityKind, Mbid, SearchDocument};
 use read::*;
 pub use search_docs::DocumentSelection;
@@ -70,6 +73,19 @@ pub struct RawPayload {
     pub fetched_at: DateTime<Utc>,
 }
 
+/// A raw payload's columns: request, payload, fetched_at.
+type RawPayloadRow = (String, Json<serde_json::Value>, DateTime<Utc>);
+
+impl RawPayload {
+    fn from_row((request, Json(payload), fetched_at): RawPayloadRow) -> Self {
+        Self {
+            request,
+            payload,
+            fetched_at,
+        }
+    }
+}
+
 /// One synchronised album list of an artist.
 #[derive(Debug, Clone)]
 pub struct AlbumListWrite<'a> {
@@ -109,6 +125,15 @@ pub trait MetadataRepo: Send + Sync {
         mbid: Mbid,
         provider: &str,
     ) -> Result<Option<RawPayload>, StoreError>;
+    /// A stored WS/2 browse page, as the provider answered it.
+    async fn browse_page(&self, browse: &Ws2Browse) -> Result<Option<RawPayload>, StoreError>;
+    /// Stores (or replaces) a WS/2 browse page.
+    async fn save_browse_page(
+        &self,
+        browse: &Ws2Browse,
+        payload: &serde_json::Value,
+        fetched_at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
     /// A page of an artist's stored albums and when the list was synchronised; `None` when it never was.
     async fn artist_albums(
         &self,
@@ -136,6 +161,29 @@ pub trait MetadataRepo: Send + Sync {
     ) -> Result<Vec<SearchDocument>, StoreError>;
     /// The newest swapped dump import and the newest reindex request: a change asks for a rebuild.
     async fn search_rebuild_marker(&self) -> Result<(Option<i64>, Option<i64>), StoreError>;
+    /// An album's stored releases (with media and tracks) and when the list was synchronised; `None`
+    /// when it never was.
+    async fn album_releases(
+        &self,
+        album: Mbid,
+    ) -> Result<Option<(Vec<crate::domain::Release>, DateTime<Utc>)>, StoreError>;
+    /// Stores an album's release list (releases as summaries, raw pages beside) in one transaction.
+    async fn save_album_releases(&self, write: ReleaseListWrite<'_>) -> Result<(), StoreError>;
+    /// The MBIDs recorded as merged into each of `mbids`.
+    async fn merged_into(
+        &self,
+        mbids: &[Mbid],
+    ) -> Result<std::collections::BTreeMap<Mbid, Vec<Mbid>>, StoreError>;
+    /// The distinct statuses of the stored releases of each album (albums without any are absent).
+    async fn release_statuses(
+        &self,
+        albums: &[Mbid],
+    ) -> Result<std::collections::BTreeMap<Mbid, Vec<String>>, StoreError>;
+    /// The stored releases holding any of `recordings`, best match first.
+    async fn releases_with_recordings(
+        &self,
+        recordings: &[Mbid],
+    ) -> Result<Vec<RecordingMatch>, StoreError>;
 }
 
 /// [`MetadataRepo`] on PostgreSQL.
@@ -303,7 +351,7 @@ impl MetadataRepo for PgMetadataRepo {
         provider: &str,
     ) -> Result<Option<RawPayload>, StoreError> {
         let read = self.reads.read(Option::is_none, |pool| async move {
-            let row: Option<(String, Json<serde_json::Value>, DateTime<Utc>)> = sqlx::query_as(
+            let row: Option<RawPayloadRow> = sqlx::query_as(
                 "SELECT r.request, r.payload, r.fetched_at FROM raw_payload r \
                  JOIN entity e ON e.mbid = r.entity_mbid AND e.kind = $3 \
                  WHERE r.entity_mbid = $1 AND r.provider = $2 AND r.request LIKE 'inc=%' \
@@ -314,13 +362,53 @@ impl MetadataRepo for PgMetadataRepo {
             .bind(kind.as_str())
             .fetch_optional(&pool)
             .await?;
-            Ok(row.map(|(request, Json(payload), fetched_at)| RawPayload {
-                request,
-                payload,
-                fetched_at,
-            }))
+            Ok(row.map(RawPayload::from_row))
         });
         timed_query("lookup_payload", self.slow, read).await
+    }
+
+    async fn browse_page(&self, browse: &Ws2Browse) -> Result<Option<RawPayload>, StoreError> {
+        let read = self.reads.read(Option::is_none, |pool| async move {
+            let row: Option<RawPayloadRow> = sqlx::query_as(
+                "SELECT request, payload, fetched_at FROM ws2_browse_page \
+                 WHERE resource = $1 AND linked = $2 AND linked_mbid = $3 AND request = $4",
+            )
+            .bind(browse.resource.name())
+            .bind(browse.linked.name())
+            .bind(browse.mbid.as_uuid())
+            .bind(browse.request())
+            .fetch_optional(&pool)
+            .await?;
+            Ok(row.map(RawPayload::from_row))
+        });
+        timed_query("browse_page", self.slow, read).await
+    }
+
+    async fn save_browse_page(
+        &self,
+        browse: &Ws2Browse,
+        payload: &serde_json::Value,
+        fetched_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        timed_query("save_browse_page", self.slow, async {
+            sqlx::query(
+                "INSERT INTO ws2_browse_page \
+                     (resource, linked, linked_mbid, request, payload, fetched_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (resource, linked, linked_mbid, request) \
+                 DO UPDATE SET payload = EXCLUDED.payload, fetched_at = EXCLUDED.fetched_at",
+            )
+            .bind(browse.resource.name())
+            .bind(browse.linked.name())
+            .bind(browse.mbid.as_uuid())
+            .bind(browse.request())
+            .bind(Json(payload))
+            .bind(fetched_at)
+            .execute(&self.pool)
+            .await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn artist_albums(
@@ -374,11 +462,7 @@ impl MetadataRepo for PgMetadataRepo {
             let mut tx = self.pool.begin().await?;
             let artist = write.artist.as_uuid();
             // The upsert locks the list's row, so two synchronisations of one list take turns.
-            let pages: Vec<serde_json::Value> = write
-                .pages
-                .iter()
-                .map(|(request, payload)| serde_json::json!({"request": request, "payload": payload}))
-                .collect();
+            let pages = raw_pages(write.pages);
             sqlx::query(
                 "INSERT INTO artist_album_list (artist_mbid, total, raw_pages, fetched_at) \
                  VALUES ($1, $2, $3, $4) \
@@ -479,6 +563,55 @@ impl MetadataRepo for PgMetadataRepo {
 
     async fn search_rebuild_marker(&self) -> Result<(Option<i64>, Option<i64>), StoreError> {
         search_docs::rebuild_marker(&self.pool).await
+    }
+
+    async fn album_releases(
+        &self,
+        album: Mbid,
+    ) -> Result<Option<(Vec<crate::domain::Release>, DateTime<Utc>)>, StoreError> {
+        let read = self.reads.read(Option::is_none, |pool| {
+            releases::album_releases(pool, album)
+        });
+        timed_query("album_releases", self.slow, read).await
+    }
+
+    async fn save_album_releases(&self, write: ReleaseListWrite<'_>) -> Result<(), StoreError> {
+        timed_query(
+            "save_album_releases",
+            self.slow,
+            releases::save_album_releases(&self.pool, write),
+        )
+        .await
+    }
+
+    async fn merged_into(
+        &self,
+        mbids: &[Mbid],
+    ) -> Result<std::collections::BTreeMap<Mbid, Vec<Mbid>>, StoreError> {
+        let read = self
+            .reads
+            .read(|_| false, |pool| releases::merged_into(pool, mbids));
+        timed_query("merged_into", self.slow, read).await
+    }
+
+    async fn release_statuses(
+        &self,
+        albums: &[Mbid],
+    ) -> Result<std::collections::BTreeMap<Mbid, Vec<String>>, StoreError> {
+        let read = self
+            .reads
+            .read(|_| false, |pool| releases::release_statuses(pool, albums));
+        timed_query("release_statuses", self.slow, read).await
+    }
+
+    async fn releases_with_recordings(
+        &self,
+        recordings: &[Mbid],
+    ) -> Result<Vec<RecordingMatch>, StoreError> {
+        let read = self.reads.read(Vec::is_empty, |pool| {
+            releases::releases_with_recordings(pool, recordings)
+        });
+        timed_query("releases_with_recordings", self.slow, read).await
     }
 }
 
