@@ -5,7 +5,9 @@
 #   3. a release server with an on-disk index builds it at start (build time and index size printed);
 #   4. loadgen drives Search with an exact name, a typo, a type-ahead prefix and a transliterated
 #      query (each DURATION, CONCURRENCY in flight), printing throughput and latency percentiles.
-# Usage: scripts/bench_search.sh   (ARTISTS=1000000 RECORDINGS=0; knobs of scripts/bench_lib.sh)
+# Usage: scripts/bench_search.sh   (ARTISTS=1000000 RECORDINGS=0; RATE: queries per second on a fixed
+# timeline, for latency without queueing (unset: as fast as answered, CONCURRENCY in flight); knobs of
+# scripts/bench_lib.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ARTISTS=${ARTISTS:-1000000}
@@ -27,10 +29,10 @@ echo "index built in $(echo "$(date +%s.%N) - $started" | bc) s (server start in
 grep "search index rebuilt" "$work/server.log" | sed 's/^.*INFO //'
 du -sh "$work"/index/* | sed 's/^/index size: /'
 
-drive search_exact --method /linernotes.v1.MetadataService/Search --data '{"query":"Prince","type":"artist","limit":10}'
-drive search_typo --method /linernotes.v1.MetadataService/Search --data '{"query":"royksop","type":"artist","limit":10}'
-drive search_prefix --method /linernotes.v1.MetadataService/Search --data '{"query":"mötley cr","type":"artist","limit":10}'
-drive search_translit --method /linernotes.v1.MetadataService/Search --data '{"query":"kino","type":"artist","limit":10}'
+drive search_exact --method /linernotes.v1.MetadataService/Search --data '{"query":"Prince","type":"artist","limit":10}' ${RATE:+--rate "$RATE"}
+drive search_typo --method /linernotes.v1.MetadataService/Search --data '{"query":"royksop","type":"artist","limit":10}' ${RATE:+--rate "$RATE"}
+drive search_prefix --method /linernotes.v1.MetadataService/Search --data '{"query":"mötley cr","type":"artist","limit":10}' ${RATE:+--rate "$RATE"}
+drive search_translit --method /linernotes.v1.MetadataService/Search --data '{"query":"kino","type":"artist","limit":10}' ${RATE:+--rate "$RATE"}
 if [ "$RECORDINGS" -gt 0 ]; then
-  drive search_recording --method /linernotes.v1.MetadataService/Search --data '{"query":"yesterday","type":"track","limit":10}'
+  drive search_recording --method /linernotes.v1.MetadataService/Search --data '{"query":"yesterday","type":"track","limit":10}' ${RATE:+--rate "$RATE"}
 fi
