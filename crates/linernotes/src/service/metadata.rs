@@ -54,7 +54,8 @@ struct Inner {
     settings: MetadataSettings,
     clock: Arc<dyn Clock>,
     cache: HotCache,
-    lookups: SingleFlight<(EntityKind, Mbid, FetchMode), Result<StoredEntity, ServiceError>>,
+    /// Shared upstream lookups; each yields the answer it cached, merged before its enrichment began.
+    lookups: SingleFlight<(EntityKind, Mbid, FetchMode), Result<CachedRecord, ServiceError>>,
     album_syncs: SingleFlight<Mbid, Result<(), ServiceError>>,
     enrichment_runs: SingleFlight<Mbid, ()>,
     background: BackgroundTasks,
@@ -175,7 +176,7 @@ impl MetadataService {
                     .fetch_interactive(kind, stored.entity.mbid(), mode)
                     .await
                 {
-                    Ok(fresh) => self.record(fresh, false, None, false).await,
+                    Ok(fresh) => Ok(fresh),
                     Err(err) => {
                         tracing::warn!(%id, error = %err, "refresh failed; answering the stored copy");
                         self.record(stored, true, None, true).await
@@ -183,10 +184,8 @@ impl MetadataService {
                 }
             }
             None => {
-                let fetched = self
-                    .fetch_interactive(kind, mbid, FetchMode::UnlessFresh)
-                    .await?;
-                self.record(fetched, false, None, false).await
+                self.fetch_interactive(kind, mbid, FetchMode::UnlessFresh)
+                    .await
             }
         }
     }
@@ -452,7 +451,7 @@ impl MetadataService {
         kind: EntityKind,
         mbid: Mbid,
         mode: FetchMode,
-    ) -> Result<StoredEntity, ServiceError> {
+    ) -> Result<CachedRecord, ServiceError> {
         let service = self.clone();
         let what = format!("{kind} {}", mbid.to_entity_id());
         self.within_deadline(&what, async move {
@@ -494,14 +493,16 @@ impl MetadataService {
     }
 
     /// Fetches one entity upstream and stores it, sharing the call with concurrent requesters; then
-    /// replaces it in the hot cache of every instance.
+    /// replaces it in the hot cache of every instance and starts its enrichment. Answers the record
+    /// it cached: merged from what was stored before the enrichment began, so a first answer never
+    /// depends on how far the background enrichment got.
     async fn fetch(
         &self,
         kind: EntityKind,
         mbid: Mbid,
         mode: FetchMode,
         priority: Priority,
-    ) -> Result<StoredEntity, ServiceError> {
+    ) -> Result<CachedRecord, ServiceError> {
         let inner = &self.inner;
         inner
             .lookups
@@ -510,7 +511,7 @@ impl MetadataService {
                     // A requester that finished just before this flight began may have stored it.
                     if let Some(stored) = inner.repo.find(kind, mbid).await? {
                         if stored.complete && !self.is_stale(kind, stored.fetched_at) {
-                            return Ok(stored);
+                            return self.record(stored, false, None, false).await;
                         }
                     }
                 }
@@ -557,10 +558,10 @@ impl MetadataService {
                     .await;
                 let removed: Vec<Mbid> = (canonical != mbid).then_some(mbid).into_iter().collect();
                 self.index_entities(kind, &[canonical], &removed).await;
-                let answer = self.record(stored.clone(), false, None, false).await?;
-                inner.cache.put_entity(kind, platform, answer).await;
+                let answer = self.record(stored, false, None, false).await?;
+                inner.cache.put_entity(kind, platform, answer.clone()).await;
                 self.spawn_enrichment(kind, canonical, mode == FetchMode::Always);
-                Ok(stored)
+                Ok(answer)
             })
             .await
     }
