@@ -2,7 +2,7 @@
 //! precedence, Discogs genres, styles and credits; each runs only while its key is set, and the key
 //! never shows.
 
-use serde_json::{json, Value};
+use serde_json::json;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer};
 
