@@ -53,25 +53,6 @@ get_request() {
   python3 -c "import sys; i=sys.argv[1].encode(); print((b'\x0a'+bytes([len(i)])+i).hex())" "$1"
 }
 
-# Runs h2load with "$@"; prints "name req/s" and keeps its output in $work/$name.h2load.
-load() {
-  local name=$1
-  shift
-  # shellcheck disable=SC2086
-  ${LOAD_CPUS:+taskset -c "$LOAD_CPUS"} h2load -n "$REQUESTS" $H2LOAD "$@" >"$work/$name.h2load" 2>&1 || {
-    cat "$work/$name.h2load" >&2
-    exit 1
-  }
-  local rate ok
-  rate=$(sed -n 's/^finished in .*, \([0-9.]*\) req\/s.*/\1/p' "$work/$name.h2load")
-  ok=$(sed -n 's/^requests: .* \([0-9]*\) succeeded.*/\1/p' "$work/$name.h2load")
-  [ "$ok" = "$REQUESTS" ] || { cat "$work/$name.h2load" >&2; echo "$name: $ok of $REQUESTS succeeded" >&2; exit 1; }
-  echo "$rate" >"$work/$name.rate"
-  printf '%-26s %10.0f req/s\n' "$name" "$rate"
-}
-rate() { cat "$work/$1.rate"; }
-ratio() { python3 -c "print(f'{$(rate "$1") / $(rate "$2"):.2f}')"; }
-
 grpc_load() { # name port method frame-file
   load "$1" -H 'content-type: application/grpc' -H 'te: trailers' -d "$4" "http://127.0.0.1:$2$3"
 }

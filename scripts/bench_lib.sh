@@ -103,3 +103,26 @@ PY
 throughput() {
   python3 -c "import json; print(json.load(open('$work/$1.json'))['throughput'])"
 }
+
+# Runs h2load (REQUESTS requests, options $H2LOAD, pinned to LOAD_CPUS if set) with "$@"; prints
+# "name req/s" with the mean and longest time for a request, and keeps its output in
+# $work/$name.h2load. Every request must succeed.
+load() {
+  local name=$1
+  shift
+  # shellcheck disable=SC2086
+  ${LOAD_CPUS:+taskset -c "$LOAD_CPUS"} h2load -n "$REQUESTS" $H2LOAD "$@" >"$work/$name.h2load" 2>&1 || {
+    cat "$work/$name.h2load" >&2
+    exit 1
+  }
+  local rate ok times
+  rate=$(sed -n 's/^finished in .*, \([0-9.]*\) req\/s.*/\1/p' "$work/$name.h2load")
+  ok=$(sed -n 's/^requests: .* \([0-9]*\) succeeded.*/\1/p' "$work/$name.h2load")
+  [ "$ok" = "$REQUESTS" ] || { cat "$work/$name.h2load" >&2; echo "$name: $ok of $REQUESTS succeeded" >&2; exit 1; }
+  echo "$rate" >"$work/$name.rate"
+  # "time for request:  min  max  mean  sd  +/- sd"
+  times=$(awk '/^time for request:/ {print "mean " $6 "  max " $5}' "$work/$name.h2load")
+  printf '%-26s %10.0f req/s  %s\n' "$name" "$rate" "$times"
+}
+rate() { cat "$work/$1.rate"; }
+ratio() { python3 -c "print(f'{$(rate "$1") / $(rate "$2"):.2f}')"; }

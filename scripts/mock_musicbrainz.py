@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A mock MusicBrainz WS/2 for benchmarks and scripts/schemathesis.sh: any /ws/2/artist/<mbid> answers at
 once with an artist body, and with --fixtures, any entity recorded there answers its recorded body;
-searches and browses answer an empty page, any other lookup WS/2's 404.
+searches and browses answer an empty page (with --albums, an artist's release groups), any other
+lookup WS/2's 404.
 
 Used by scripts/lookup_latency.py (imported) and the bench_*.sh scripts (run as a program). It
 listens on 127.0.0.1 only.
@@ -11,6 +12,8 @@ Usage: python3 scripts/mock_musicbrainz.py [--port N] [--port-file FILE] [--fixt
   --port-file  write the chosen port to FILE once listening (for scripts that start it in background)
   --fixtures   a folder of recorded WS/2 lookups (../shared/fixtures/musicbrainz): /ws/2/<entity>/<mbid>
                of an entity recorded under lookup/<entity>/ answers its recorded body
+  --albums     how many release groups the browse of any artist lists (default 0), 100 a page, each
+               with an MBID made from the artist's and its number
 Stops on SIGTERM or Ctrl-C.
 """
 import argparse, json, os, signal, sys, threading
@@ -31,6 +34,21 @@ def artist_body(mbid):
 
 
 RECORDED = {}
+# Release groups every artist's browse lists (--albums).
+ALBUMS = 0
+
+
+def album_page(artist, offset):
+    """A page of an artist's release-group browse: up to 100 of ALBUMS made-up albums from offset."""
+    groups = [{
+        "id": f"{artist[:24]}{n:012x}", "title": f"Album {n}", "primary-type": "Album" if n % 3 else "Single",
+        "secondary-types": ["Live"] if n % 7 == 0 else [], "first-release-date": f"{1990 + n % 30}-0{1 + n % 9}",
+        "disambiguation": "",
+        "artist-credit": [{"name": "Load Test Artist", "joinphrase": "",
+                           "artist": {"id": artist, "name": "Load Test Artist", "sort-name": "Artist, Load Test"}}],
+    } for n in range(offset, min(offset + 100, ALBUMS))]
+    return json.dumps({"release-group-count": ALBUMS, "release-group-offset": offset,
+                       "release-groups": groups}).encode()
 
 
 def load_fixtures(folder):
@@ -65,6 +83,9 @@ class MockMusicBrainz(BaseHTTPRequestHandler):
             self.answer(200, RECORDED[(entity, key)])
         elif entity == "artist" and len(key) == 36:
             self.answer(200, artist_body(key))
+        elif not key and entity == "release-group" and "artist=" in query and ALBUMS:
+            params = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
+            self.answer(200, album_page(params["artist"], int(params.get("offset", "0"))))
         elif not key and entity in PLURAL:
             plural = PLURAL[entity]
             if "query=" in query:
@@ -98,7 +119,10 @@ def main():
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--port-file")
     parser.add_argument("--fixtures")
+    parser.add_argument("--albums", type=int, default=0)
     args = parser.parse_args()
+    global ALBUMS
+    ALBUMS = args.albums
     if args.fixtures:
         load_fixtures(args.fixtures)
     server = ThreadingHTTPServer(("127.0.0.1", args.port), MockMusicBrainz)

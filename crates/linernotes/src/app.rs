@@ -222,7 +222,11 @@ impl Application {
                 .with_replicas({
                     let reads = self.reads.clone();
                     Arc::new(move || reads.statuses())
-                }),
+                })
+                .with_answer_cache(crate::http::skyhook::AnswerCache::new(
+                    self.settings.cache.memory_bytes / 4,
+                    std::time::Duration::from_secs(self.settings.cache.ttl_secs.entity),
+                )),
             self.settings.server.max_body_bytes,
         );
         let indexer = self.metadata.clone();

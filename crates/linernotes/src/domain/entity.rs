@@ -242,8 +242,14 @@ pub struct ReleaseTrack {
     pub length_ms: Option<i64>,
     /// The recording this track plays.
     pub track_id: Option<Mbid>,
+    /// This track's own MBID (MusicBrainz gives each track of each release one), when known.
+    #[serde(default)]
+    pub release_track_id: Option<Mbid>,
     /// The track's credited artist string; `None` without a credit.
     pub artist_credit_name: Option<String>,
+    /// The first artist of the track's credit (else of the release's), when known.
+    #[serde(default)]
+    pub artist_id: Option<Mbid>,
 }
 
 /// A disc, side or file set of a release.

@@ -13,6 +13,7 @@
 //! - [`matching`]: how sure a provider's entity is the catalogue's one (fuzzy confidence).
 //! - [`provider`]: how upstream providers are doing, as status reports show it.
 //! - [`text`]: what text people type may contain.
+//! - [`countries`]: English names of release country codes.
 //! - [`account`]: fields of accounts that parse (e-mail addresses, passwords, roles, profile fields);
 //!   users, sessions, audit entries and outbox mail; login-throttle arithmetic.
 //! - [`deployment`]: which PostgreSQL this instance uses and where it lives; its read replicas.
@@ -20,6 +21,7 @@
 //! - [`ws2`]: the MusicBrainz WS/2 vocabulary: resources and `inc` sets, parsed as MusicBrainz does.
 
 pub mod account;
+pub mod countries;
 pub mod deployment;
 pub mod enrichment;
 pub mod entity;

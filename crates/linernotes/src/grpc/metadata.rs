@@ -597,6 +597,8 @@ fn release(r: &Release, fresh: Freshness) -> pb::Release {
                         length_ms: t.length_ms,
                         track_id: t.track_id.map(id),
                         artist_credit_name: t.artist_credit_name.clone().unwrap_or_default(),
+                        release_track_id: t.release_track_id.map(id),
+                        artist_id: t.artist_id.map(id),
                     })
                     .collect(),
             })

@@ -10,10 +10,13 @@
 //! - [`error`]: [`ApiError`], the one JSON error body;
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics`, `/v1/status`;
 //! - [`pages`]: the pages mailed links open (`/account/…`), for people rather than programs;
-//! - [`openapi`]: the OpenAPI description of all of it, `/openapi.json`.
+//! - [`openapi`]: the OpenAPI description of all of it, `/openapi.json`;
+//! - [`skyhook`]: Lidarr's metadata API (v0.4), at `/` and under `/api/v0.4/`.
 //!
 //! Every route is registered with `utoipa_axum::routes!` from a handler's `#[utoipa::path]`, so what
-//! is served and what is described are one list.
+//! is served and what is described are one list, except Lidarr's metadata API ([`compat_routes`]):
+//! its contract is Lidarr's (mixed key casing, `{"error": "…"}` bodies without a code), which the
+//! description's rules would contradict, so it is served beside the described routes and left out.
 
 pub mod error;
 pub mod extract;
@@ -21,6 +24,7 @@ pub mod guard;
 pub mod openapi;
 pub mod ops;
 pub mod pages;
+pub mod skyhook;
 pub mod v1;
 pub mod ws2;
 
@@ -57,6 +61,8 @@ pub struct AppState {
     database: Arc<DatabaseSetup>,
     /// The read replicas as their last checks saw them, for `/v1/status`.
     replicas: ReplicaStatuses,
+    /// The encoded answers of Lidarr's metadata API.
+    pub skyhook: skyhook::AnswerCache,
 }
 
 /// Reads the replicas' current statuses.
@@ -70,7 +76,14 @@ impl AppState {
             metrics,
             database: Arc::new(database),
             replicas: Arc::new(Vec::new),
+            skyhook: skyhook::AnswerCache::default(),
         }
+    }
+
+    /// Keeps the encoded answers of Lidarr's metadata API in `cache`.
+    pub fn with_answer_cache(mut self, cache: skyhook::AnswerCache) -> Self {
+        self.skyhook = cache;
+        self
     }
 
     /// Reports the read replicas through `replicas`.
@@ -98,14 +111,21 @@ pub fn described_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(openapi::openapi_json))
 }
 
-/// Every route, without state, fallbacks or layers.
+/// Every described route, without state, fallbacks or layers.
 pub fn routes() -> Router<AppState> {
     described_routes().split_for_parts().0
+}
+
+/// The routes served beside [`routes`] but not described in `/openapi.json`: Lidarr's metadata API,
+/// whose contract is Lidarr's (mixed key casing, `{"error": "…"}` bodies), not linernotes'.
+pub fn compat_routes() -> Router<AppState> {
+    skyhook::routes()
 }
 
 /// The whole HTTP API.
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     routes()
+        .merge(compat_routes())
         .fallback(not_found)
         .method_not_allowed_fallback(guard::method_not_allowed)
         .layer(axum::middleware::from_fn(move |request, next| {

@@ -38,7 +38,7 @@ use async_trait::async_trait;
 use crate::domain::enrichment::Facts;
 use crate::domain::provider::ProviderStatus;
 use crate::domain::ws2::IncSet;
-use crate::domain::{Album, Entity, EntityKind, Mbid, SearchPage, SearchQuery};
+use crate::domain::{Album, Entity, EntityKind, Mbid, Release, SearchPage, SearchQuery};
 pub use client::ratelimit::Priority;
 pub use registry::ProviderRegistry;
 
@@ -66,6 +66,22 @@ pub struct AlbumBrowsePage {
     /// Offset of this page.
     pub offset: i64,
     /// Request shape, stored with the raw body.
+    pub request: String,
+    /// The raw body.
+    pub raw: serde_json::Value,
+}
+
+/// One page of an album's releases as a provider lists them, each with its media and tracks.
+#[derive(Debug, Clone)]
+pub struct ReleaseBrowsePage {
+    /// The readable releases on the page.
+    pub releases: Vec<Release>,
+    /// How many releases the page held, including any that could not be read (the next page starts
+    /// after all of them).
+    pub received: i64,
+    /// Total releases of the album.
+    pub total: i64,
+    /// Request shape of the page, stored with the raw body.
     pub request: String,
     /// The raw body.
     pub raw: serde_json::Value,
@@ -113,6 +129,13 @@ pub trait CatalogueSource: Send + Sync {
         offset: i64,
         priority: Priority,
     ) -> Result<AlbumBrowsePage, ProviderError>;
+    /// One page (up to 100) of an album's releases with their media and tracks, starting at `offset`.
+    async fn browse_album_releases(
+        &self,
+        album: Mbid,
+        offset: i64,
+        priority: Priority,
+    ) -> Result<ReleaseBrowsePage, ProviderError>;
     /// Searches one entity type.
     async fn search(&self, query: &SearchQuery) -> Result<SearchPage, ProviderError>;
     /// The recordings carrying an ISRC.

@@ -28,16 +28,17 @@ use crate::domain::{AlbumPage, Entity, EntityId, EntityKind, Freshness, Mbid, Na
 use crate::providers::{CatalogueSource, EnrichContext, Priority, ProviderError, ProviderRegistry};
 use crate::search::SearchIndex;
 use crate::store::metadata::{
-    AlbumListWrite, EnrichmentOutcome, EnrichmentResult, EnrichmentWrite, EntityWrite,
-    StoredEnrichment,
+    EnrichmentOutcome, EnrichmentResult, EnrichmentWrite, EntityWrite, StoredEnrichment,
 };
 use crate::store::{MetadataRepo, StoredEntity};
 use crate::support::BackgroundTasks;
 use crate::support::Clock;
 use crate::support::SingleFlight;
 
+mod discography;
 mod search;
 mod ws2;
+pub use discography::MAX_RECORDINGS;
 pub use search::{rebuild_index, rebuild_marker};
 pub use ws2::Ws2Lookup;
 
@@ -61,6 +62,7 @@ struct Inner {
     /// Shared upstream lookups; each yields the answer it cached, merged before its enrichment began.
     lookups: SingleFlight<(EntityKind, Mbid, FetchMode), Result<CachedRecord, ServiceError>>,
     album_syncs: SingleFlight<Mbid, Result<(), ServiceError>>,
+    release_syncs: SingleFlight<Mbid, Result<(), ServiceError>>,
     enrichment_runs: SingleFlight<Mbid, ()>,
     background: BackgroundTasks,
     /// This instance's name in shared provider health (random per start).
@@ -100,6 +102,7 @@ impl MetadataService {
                 cache,
                 lookups: SingleFlight::default(),
                 album_syncs: SingleFlight::default(),
+                release_syncs: SingleFlight::default(),
                 enrichment_runs: SingleFlight::default(),
                 background: BackgroundTasks::new("linernotes_background_refreshes"),
                 instance: uuid::Uuid::new_v4().to_string(),
@@ -884,6 +887,19 @@ impl MetadataService {
         }
         let id = EntityId::parse(id).map_err(|e| ServiceError::invalid(e.to_string()))?;
         let artist = self.resolve(EntityKind::Artist, &id).await?;
+        self.artist_albums(artist, i64::from(limit), i64::from(offset), refresh)
+            .await
+    }
+
+    /// A page of the albums of `artist` (an MBID, maybe merged): the stored list, synchronised first
+    /// when it never was or `refresh` is set, and in the background when it is stale.
+    async fn artist_albums(
+        &self,
+        artist: Mbid,
+        limit: i64,
+        offset: i64,
+        refresh: bool,
+    ) -> Result<AlbumPage, ServiceError> {
         // A merged MBID lists the surviving artist's albums.
         let artist = self
             .inner
@@ -891,7 +907,6 @@ impl MetadataService {
             .resolve(EntityKind::Artist, &artist.to_entity_id())
             .await?
             .unwrap_or(artist);
-        let (limit, offset) = (i64::from(limit), i64::from(offset));
         let stored = self.inner.repo.artist_albums(artist, limit, offset).await?;
         if let (Some((page, fetched_at)), false) = (&stored, refresh) {
             if self.is_stale(EntityKind::Album, *fetched_at) {
@@ -929,54 +944,6 @@ impl MetadataService {
                 _ => Err(err),
             },
         }
-    }
-
-    /// Fetches every page of an artist's albums (up to the configured cap) and stores the list.
-    async fn sync_albums(&self, artist: Mbid, priority: Priority) -> Result<(), ServiceError> {
-        let inner = &self.inner;
-        inner
-            .album_syncs
-            .run(artist, || async {
-                let what = format!("the albums of artist {}", artist.to_entity_id());
-                let mut albums = Vec::new();
-                let mut pages = Vec::new();
-                let mut total = 0;
-                let mut offset = 0;
-                for _ in 0..inner.settings.max_album_pages {
-                    let page = self
-                        .catalogue()
-                        .browse_artist_albums(artist, offset, priority)
-                        .await
-                        .map_err(self.catalogue_error(&what))?;
-                    total = page.total;
-                    let received = page.received;
-                    albums.extend(page.albums);
-                    pages.push((page.request, page.raw));
-                    offset += received;
-                    if received == 0 || offset >= total {
-                        break;
-                    }
-                }
-                if offset < total {
-                    tracing::warn!(%artist, total, stored = offset, "album list truncated at metadata.max_album_pages");
-                }
-                albums.sort_by_key(|a| a.id);
-                albums.dedup_by_key(|a| a.id);
-                inner
-                    .repo
-                    .save_artist_albums(AlbumListWrite {
-                        artist,
-                        albums: &albums,
-                        total,
-                        pages: &pages,
-                        fetched_at: inner.clock.now(),
-                    })
-                    .await?;
-                let ids: Vec<Mbid> = albums.iter().map(|a| a.id).collect();
-                self.index_entities(EntityKind::Album, &ids, &[]).await;
-                Ok(())
-            })
-            .await
     }
 
     /// Providers, database and cache as an operator sees them.

@@ -21,6 +21,7 @@
 //! - [`accounts`]: accounts, sessions, throttling, roles, audit, deletion, export, import;
 //! - [`library`]: favourites, playlists, plays, history, playback, search history;
 //! - [`hardening`]: what a hostile client found at the transports (limits, deadlines, labels);
+//! - [`skyhook`]: Lidarr's metadata API (v0.4): keys and casing, status rules, large artists;
 //! - [`search`]: the embedded index: every kind of query with its expected top hit, live updates,
 //!   the provider as fallback;
 //! - [`openapi`]: the OpenAPI description against the routes served;
@@ -49,4 +50,5 @@ mod readme;
 mod replicas;
 mod resilience;
 mod search;
+mod skyhook;
 mod ws2;

@@ -250,9 +250,11 @@ async fn release_end_to_end_through_both_transports() {
         r["media"][0]["tracks"],
         json!([
             {"position": 1, "number": "A1", "title": "First", "length_ms": 201000, "track_id": mb(TRACK),
-             "artist_credit_name": "Ada Example feat. Guest"},
+             "release_track_id": mb("9f0e0000-0000-4000-8000-000000000001"),
+             "artist_credit_name": "Ada Example feat. Guest", "artist_id": mb(ARTIST)},
             {"position": 2, "number": "A2", "title": "Second", "length_ms": null, "track_id": mb(TRACK_2),
-             "artist_credit_name": "Ada Example feat. Guest"}
+             "release_track_id": mb("9f0e0000-0000-4000-8000-000000000002"),
+             "artist_credit_name": "Ada Example feat. Guest", "artist_id": mb(ARTIST)}
         ])
     );
 
@@ -270,6 +272,11 @@ async fn release_end_to_end_through_both_transports() {
     assert_eq!(g.media[0].tracks[0].number.as_deref(), Some("A1"));
     assert_eq!(g.media[0].tracks[1].length_ms, None);
     assert_eq!(g.media[1].tracks[0].track_id, Some(mb(TRACK)));
+    assert_eq!(
+        g.media[0].tracks[0].release_track_id,
+        Some(mb("9f0e0000-0000-4000-8000-000000000001"))
+    );
+    assert_eq!(g.media[0].tracks[0].artist_id, Some(mb(ARTIST)));
     assert_eq!(
         app.upstream_calls().await,
         1,

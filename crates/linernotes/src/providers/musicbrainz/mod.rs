@@ -13,7 +13,9 @@ use async_trait::async_trait;
 use reqwest::Url;
 
 use super::client::{user_agent, PoliteClient, ProviderName};
-use super::{AlbumBrowsePage, CatalogueSource, FetchedEntity, Priority, ProviderError};
+use super::{
+    AlbumBrowsePage, CatalogueSource, FetchedEntity, Priority, ProviderError, ReleaseBrowsePage,
+};
 use crate::config::{MusicBrainzSettings, ProviderSection};
 use crate::domain::links::external_ids_from_urls;
 use crate::domain::provider::ProviderStatus;
@@ -37,6 +39,10 @@ fn stored_inc(kind: EntityKind) -> &'static str {
         EntityKind::Label => "aliases+genres+tags+url-rels",
     }
 }
+
+/// The `inc` set of a release browse: what a lookup stores of a release but its relations, which
+/// browse requests do not carry.
+const RELEASE_BROWSE_INC: &str = "artist-credits+labels+recordings+release-groups+genres+tags";
 
 /// MusicBrainz in metrics, status, budgets and messages.
 const NAME: ProviderName = ProviderName {
@@ -114,6 +120,17 @@ fn query_string(query: &[(&str, &str)]) -> String {
         .join("&")
 }
 
+/// Adds the IDs the entity's URL relations name (Discogs, Wikidata, streaming services) to its own.
+fn add_derived_ids(entity: &mut crate::domain::Entity) {
+    let derived = external_ids_from_urls(entity.urls());
+    let ids = entity.external_ids_mut();
+    for id in derived {
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+}
+
 fn malformed(err: model::ParseError) -> ProviderError {
     ProviderError::Malformed(err.to_string())
 }
@@ -147,13 +164,7 @@ impl CatalogueSource for MusicBrainzClient {
                 Ok((raw, model::parse_lookup(kind, body).map_err(malformed)?))
             })
             .await?;
-        let derived = external_ids_from_urls(entity.urls());
-        let ids = entity.external_ids_mut();
-        for id in derived {
-            if !ids.contains(&id) {
-                ids.push(id);
-            }
-        }
+        add_derived_ids(&mut entity);
         Ok(FetchedEntity {
             entity,
             raw,
@@ -193,6 +204,52 @@ impl CatalogueSource for MusicBrainzClient {
             total,
             offset,
             request: format!("browse:release-group?inc=artist-credits&offset={offset_text}"),
+            raw,
+        })
+    }
+
+    async fn browse_album_releases(
+        &self,
+        album: Mbid,
+        offset: i64,
+        priority: Priority,
+    ) -> Result<ReleaseBrowsePage, ProviderError> {
+        let album_text = album.to_string();
+        let offset_text = offset.to_string();
+        let limit_text = BROWSE_PAGE_SIZE.to_string();
+        let (raw, page) = self
+            .get(
+                "release",
+                &[
+                    ("release-group", &album_text),
+                    ("inc", RELEASE_BROWSE_INC),
+                    ("limit", &limit_text),
+                    ("offset", &offset_text),
+                ],
+                priority,
+                |_, raw| {
+                    let page = model::parse_release_browse(&raw).map_err(malformed)?;
+                    Ok((raw, page))
+                },
+            )
+            .await?;
+        let releases = page
+            .releases
+            .into_iter()
+            .filter_map(|release| {
+                let mut entity = crate::domain::Entity::Release(release);
+                add_derived_ids(&mut entity);
+                match entity {
+                    crate::domain::Entity::Release(release) => Some(release),
+                    _ => None,
+                }
+            })
+            .collect();
+        Ok(ReleaseBrowsePage {
+            releases,
+            received: page.received,
+            total: page.total,
+            request: format!("browse:release?inc={RELEASE_BROWSE_INC}&offset={offset_text}"),
             raw,
         })
     }

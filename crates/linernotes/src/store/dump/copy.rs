@@ -61,7 +61,7 @@ pub const CATALOGUE_TABLES: [CatalogueTable; 14] = [
         name: "release_track",
         columns:
             "release_mbid, medium_position, position, number, title, length_ms, recording_mbid, \
-                  artist_credit_name",
+                  artist_credit_name, track_mbid, artist_mbid",
         entity_column: "release_mbid",
     },
     CatalogueTable {
@@ -243,7 +243,9 @@ impl CopyBatch {
                                 .text(&track.title)
                                 .opt_int(track.length_ms)
                                 .opt_uuid(track.track_id.map(|m| m.as_uuid()))
-                                .text(track.artist_credit_name.as_deref().unwrap_or_default());
+                                .text(track.artist_credit_name.as_deref().unwrap_or_default())
+                                .opt_uuid(track.release_track_id.map(|m| m.as_uuid()))
+                                .opt_uuid(track.artist_id.map(|m| m.as_uuid()));
                         });
                     }
                 }

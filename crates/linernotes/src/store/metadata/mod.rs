@@ -15,10 +15,12 @@ use uuid::Uuid;
 
 mod enrichment;
 mod read;
+mod releases;
 pub mod search_docs;
 mod write;
 
 pub use enrichment::{EnrichmentOutcome, EnrichmentResult, EnrichmentWrite, StoredEnrichment};
+pub use releases::{RecordingMatch, ReleaseListWrite};
 
 use super::replicas::ReadPools;
 use super::timed_query;
@@ -132,6 +134,29 @@ pub trait MetadataRepo: Send + Sync {
     ) -> Result<Vec<SearchDocument>, StoreError>;
     /// The newest swapped dump import and the newest reindex request: a change asks for a rebuild.
     async fn search_rebuild_marker(&self) -> Result<(Option<i64>, Option<i64>), StoreError>;
+    /// An album's stored releases (with media and tracks) and when the list was synchronised; `None`
+    /// when it never was.
+    async fn album_releases(
+        &self,
+        album: Mbid,
+    ) -> Result<Option<(Vec<crate::domain::Release>, DateTime<Utc>)>, StoreError>;
+    /// Stores an album's release list (releases as summaries, raw pages beside) in one transaction.
+    async fn save_album_releases(&self, write: ReleaseListWrite<'_>) -> Result<(), StoreError>;
+    /// The MBIDs recorded as merged into each of `mbids`.
+    async fn merged_into(
+        &self,
+        mbids: &[Mbid],
+    ) -> Result<std::collections::BTreeMap<Mbid, Vec<Mbid>>, StoreError>;
+    /// The distinct statuses of the stored releases of each album (albums without any are absent).
+    async fn release_statuses(
+        &self,
+        albums: &[Mbid],
+    ) -> Result<std::collections::BTreeMap<Mbid, Vec<String>>, StoreError>;
+    /// The stored releases holding any of `recordings`, best match first.
+    async fn releases_with_recordings(
+        &self,
+        recordings: &[Mbid],
+    ) -> Result<Vec<RecordingMatch>, StoreError>;
 }
 
 /// [`MetadataRepo`] on PostgreSQL.
@@ -365,11 +390,7 @@ impl MetadataRepo for PgMetadataRepo {
             let mut tx = self.pool.begin().await?;
             let artist = write.artist.as_uuid();
             // The upsert locks the list's row, so two synchronisations of one list take turns.
-            let pages: Vec<serde_json::Value> = write
-                .pages
-                .iter()
-                .map(|(request, payload)| serde_json::json!({"request": request, "payload": payload}))
-                .collect();
+            let pages = raw_pages(write.pages);
             sqlx::query(
                 "INSERT INTO artist_album_list (artist_mbid, total, raw_pages, fetched_at) \
                  VALUES ($1, $2, $3, $4) \
@@ -470,6 +491,55 @@ impl MetadataRepo for PgMetadataRepo {
 
     async fn search_rebuild_marker(&self) -> Result<(Option<i64>, Option<i64>), StoreError> {
         search_docs::rebuild_marker(&self.pool).await
+    }
+
+    async fn album_releases(
+        &self,
+        album: Mbid,
+    ) -> Result<Option<(Vec<crate::domain::Release>, DateTime<Utc>)>, StoreError> {
+        let read = self.reads.read(Option::is_none, |pool| {
+            releases::album_releases(pool, album)
+        });
+        timed_query("album_releases", self.slow, read).await
+    }
+
+    async fn save_album_releases(&self, write: ReleaseListWrite<'_>) -> Result<(), StoreError> {
+        timed_query(
+            "save_album_releases",
+            self.slow,
+            releases::save_album_releases(&self.pool, write),
+        )
+        .await
+    }
+
+    async fn merged_into(
+        &self,
+        mbids: &[Mbid],
+    ) -> Result<std::collections::BTreeMap<Mbid, Vec<Mbid>>, StoreError> {
+        let read = self
+            .reads
+            .read(|_| false, |pool| releases::merged_into(pool, mbids));
+        timed_query("merged_into", self.slow, read).await
+    }
+
+    async fn release_statuses(
+        &self,
+        albums: &[Mbid],
+    ) -> Result<std::collections::BTreeMap<Mbid, Vec<String>>, StoreError> {
+        let read = self
+            .reads
+            .read(|_| false, |pool| releases::release_statuses(pool, albums));
+        timed_query("release_statuses", self.slow, read).await
+    }
+
+    async fn releases_with_recordings(
+        &self,
+        recordings: &[Mbid],
+    ) -> Result<Vec<RecordingMatch>, StoreError> {
+        let read = self.reads.read(Vec::is_empty, |pool| {
+            releases::releases_with_recordings(pool, recordings)
+        });
+        timed_query("releases_with_recordings", self.slow, read).await
     }
 }
 

@@ -51,6 +51,7 @@ pub(super) const RELEASE_COLUMNS: &str = r#"
             (SELECT coalesce(jsonb_agg(jsonb_build_object('position', t.position, 'number', t.number,
                                        'title', t.title, 'length_ms', t.length_ms,
                                        'recording_mbid', t.recording_mbid,
+                                       'track_mbid', t.track_mbid, 'artist_mbid', t.artist_mbid,
                                        'artist_credit_name', t.artist_credit_name)
                                        ORDER BY t.position), '[]')
                FROM release_track t
@@ -174,6 +175,10 @@ pub(super) struct TrackRow {
     title: String,
     length_ms: Option<i64>,
     recording_mbid: Option<Uuid>,
+    #[serde(default)]
+    track_mbid: Option<Uuid>,
+    #[serde(default)]
+    artist_mbid: Option<Uuid>,
     artist_credit_name: String,
 }
 
@@ -338,7 +343,9 @@ pub(super) fn decode_entity(kind: EntityKind, row: &PgRow) -> Result<StoredEntit
                             title: t.title,
                             length_ms: t.length_ms,
                             track_id: t.recording_mbid.map(Mbid::from),
+                            release_track_id: t.track_mbid.map(Mbid::from),
                             artist_credit_name: known(t.artist_credit_name),
+                            artist_id: t.artist_mbid.map(Mbid::from),
                         })
                         .collect(),
                 })

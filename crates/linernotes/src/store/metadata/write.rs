@@ -81,6 +81,14 @@ type ChildRows<'a> = (
     &'a [CreditedArtist],
 );
 
+/// The raw pages of a browsed list as stored beside it: `[{"request", "payload"}, …]`.
+pub(super) fn raw_pages(pages: &[(String, serde_json::Value)]) -> Vec<serde_json::Value> {
+    pages
+        .iter()
+        .map(|(request, payload)| serde_json::json!({"request": request, "payload": payload}))
+        .collect()
+}
+
 /// Replaces every row of one entity: the `entity` row (taking its lock first), the kind's row and all
 /// child rows.
 pub(super) async fn write_entity_rows(
@@ -472,9 +480,9 @@ pub(super) async fn write_release_rows(
     }
     sqlx::query(
         "INSERT INTO release_track (release_mbid, medium_position, position, number, title, length_ms, \
-             recording_mbid, artist_credit_name) \
+             recording_mbid, artist_credit_name, track_mbid, artist_mbid) \
          SELECT $1, * FROM UNNEST($2::int[], $3::int[], $4::text[], $5::text[], $6::bigint[], \
-             $7::uuid[], $8::text[]) ON CONFLICT DO NOTHING",
+             $7::uuid[], $8::text[], $9::uuid[], $10::uuid[]) ON CONFLICT DO NOTHING",
     )
     .bind(mbid)
     .bind(tracks.iter().map(|(m, _)| *m).collect::<Vec<_>>())
@@ -487,6 +495,18 @@ pub(super) async fn write_release_rows(
         tracks
             .iter()
             .map(|(_, t)| t.artist_credit_name.clone().unwrap_or_default())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        tracks
+            .iter()
+            .map(|(_, t)| t.release_track_id.map(|m| m.as_uuid()))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        tracks
+            .iter()
+            .map(|(_, t)| t.artist_id.map(|m| m.as_uuid()))
             .collect::<Vec<_>>(),
     )
     .execute(&mut **tx)

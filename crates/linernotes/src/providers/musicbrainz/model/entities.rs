@@ -114,7 +114,13 @@ impl RawRelease {
             .into_iter()
             .flatten()
             .enumerate()
-            .map(|(index, medium)| medium.convert(index, artist_credit_name.as_deref()))
+            .map(|(index, medium)| {
+                medium.convert(
+                    index,
+                    artist_credit_name.as_deref(),
+                    artist_credit.first().map(|c| c.artist_id),
+                )
+            })
             .collect();
         Ok(Release {
             id: common.id,
@@ -174,13 +180,18 @@ pub(super) struct RawMedium {
 }
 
 impl RawMedium {
-    pub(super) fn convert(self, index: usize, release_credit: Option<&str>) -> Medium {
+    pub(super) fn convert(
+        self,
+        index: usize,
+        release_credit: Option<&str>,
+        release_artist: Option<Mbid>,
+    ) -> Medium {
         let tracks = self
             .tracks
             .into_iter()
             .flatten()
             .enumerate()
-            .filter_map(|(index, track)| track.convert(index, release_credit))
+            .filter_map(|(index, track)| track.convert(index, release_credit, release_artist))
             .collect();
         Medium {
             position: self.position.unwrap_or_else(|| position_from_index(index)),
@@ -195,6 +206,7 @@ impl RawMedium {
 #[derive(Default, Deserialize)]
 #[serde(default, rename_all = "kebab-case")]
 pub(super) struct RawTrack {
+    pub(super) id: Option<String>,
     pub(super) position: Option<i32>,
     pub(super) number: Option<String>,
     pub(super) title: Option<String>,
@@ -204,24 +216,33 @@ pub(super) struct RawTrack {
 }
 
 impl RawTrack {
-    /// The credit falls back to the recording's, then to `release_credit`; title and length fall
-    /// back to the recording's. `None` when the track has no title at all.
+    /// The credit falls back to the recording's, then to `release_credit` (and its first artist,
+    /// `release_artist`); title and length fall back to the recording's. `None` when the track has no
+    /// title at all.
     pub(super) fn convert(
         self,
         index: usize,
         release_credit: Option<&str>,
+        release_artist: Option<Mbid>,
     ) -> Option<ReleaseTrack> {
         let recording = self.recording.unwrap_or_default();
-        let artist_credit_name = credit_name(&credits(self.artist_credit))
-            .or_else(|| credit_name(&credits(recording.artist_credit)))
-            .or_else(|| release_credit.map(str::to_owned));
+        let own = credits(self.artist_credit);
+        let credit = if own.is_empty() {
+            credits(recording.artist_credit)
+        } else {
+            own
+        };
+        let artist_credit_name = credit_name(&credit).or_else(|| release_credit.map(str::to_owned));
+        let artist_id = credit.first().map(|c| c.artist_id).or(release_artist);
         Some(ReleaseTrack {
             position: self.position.unwrap_or_else(|| position_from_index(index)),
             number: text(self.number),
             title: text(self.title).or_else(|| text(recording.title))?,
             length_ms: self.length.or(recording.length),
             track_id: mbid(recording.common.id),
+            release_track_id: mbid(self.id),
             artist_credit_name,
+            artist_id,
         })
     }
 }

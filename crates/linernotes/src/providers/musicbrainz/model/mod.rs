@@ -19,7 +19,8 @@ mod entities;
 mod parts;
 
 use crate::domain::{
-    Album, CreditedArtist, Entity, EntityId, EntityKind, Mbid, Namespace, SearchHit, SearchPage,
+    Album, CreditedArtist, Entity, EntityId, EntityKind, Mbid, Namespace, Release, SearchHit,
+    SearchPage,
 };
 use entities::*;
 use parts::*;
@@ -83,6 +84,51 @@ pub fn parse_album_browse(body: &[u8]) -> Result<(Vec<Album>, i64, i64), ParseEr
         .filter_map(|g| g.convert().ok())
         .collect();
     Ok((albums, total, page.release_group_offset.unwrap_or(0)))
+}
+
+/// Browse of releases (`/ws/2/release?release-group=<mbid>&inc=…&limit=100&offset=N`): each readable
+/// release, the number of elements the page held, the total count and
+/// the offset.
+///
+/// Releases without a valid `id` or `title` are left out (but counted as received).
+pub fn parse_release_browse(raw: &Value) -> Result<ReleaseBrowse, ParseError> {
+    const WHAT: &str = "release browse result";
+    let releases = raw
+        .get("releases")
+        .and_then(Value::as_array)
+        .ok_or_else(|| missing_list(WHAT, "releases"))?;
+    let received = len_i64(releases);
+    let total = raw
+        .get("release-count")
+        .and_then(Value::as_i64)
+        .unwrap_or(received);
+    let offset = raw
+        .get("release-offset")
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
+    let releases = releases
+        .iter()
+        .filter_map(|element| RawRelease::deserialize(element).ok()?.convert().ok())
+        .collect();
+    Ok(ReleaseBrowse {
+        releases,
+        received,
+        total,
+        offset,
+    })
+}
+
+/// One page of a release browse, as [`parse_release_browse`] reads it.
+#[derive(Debug)]
+pub struct ReleaseBrowse {
+    /// The readable releases.
+    pub releases: Vec<Release>,
+    /// How many elements the page held, readable or not.
+    pub received: i64,
+    /// The total count.
+    pub total: i64,
+    /// The offset of the page.
+    pub offset: i64,
 }
 
 /// `/ws/2/isrc/<isrc>?fmt=json` → `{"isrc": "...", "recordings": [{"id": ...}, ...]}`: the recording MBIDs.
