@@ -3,7 +3,8 @@
 //!
 //! Keys follow the seed policy and name the provider (platform) whose ID or answer they hold:
 //! `artist:{platform}:{id}` (and `album:`, `release:`, `track:`, `label:`) for entities,
-//! `search:{query}:{platform}` for search pages, `status:{platform}` for a provider's health as each
+//! `search:{query}:{platform}` for search pages, `body:artist:{platform}:{id}` (…) for the provider's
+//! stored body of an entity as the WS/2 API re-serves it (dropped with the entity), `status:{platform}` for a provider's health as each
 //! instance reports it (a Redis hash, one field per instance); in Redis every key also carries the
 //! namespace and schema version ([`crate::support::redis::RedisHandle::key`]). Values are the API's
 //! JSON, so what one release wrote, the same release reads. Invalidations are published on a Redis
@@ -98,6 +99,50 @@ impl<T> Deref for Cached<T> {
 /// An entity record as the cache shares it.
 pub type CachedRecord = Arc<Cached<Record<Entity>>>;
 
+/// A stored MusicBrainz lookup body, as the WS/2 API serves it: the body and the request shape it
+/// answered, with its rendered answers (one per requested `inc` set), each rendered once per cached
+/// copy. Cached under `body:` + the entity's key and dropped with the entity.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct CachedBody {
+    /// The request shape the body answered (`inc=a+b`).
+    pub request: String,
+    /// The body.
+    pub payload: serde_json::Value,
+    /// When it was fetched.
+    pub fetched_at: chrono::DateTime<chrono::Utc>,
+    /// Answers rendered from it, by the requested incs.
+    #[serde(skip)]
+    rendered: std::sync::Mutex<std::collections::HashMap<String, Bytes>>,
+}
+
+impl CachedBody {
+    /// A body with nothing rendered yet.
+    pub fn new(
+        request: String,
+        payload: serde_json::Value,
+        fetched_at: chrono::DateTime<chrono::Utc>,
+    ) -> Self {
+        Self {
+            request,
+            payload,
+            fetched_at,
+            rendered: Default::default(),
+        }
+    }
+
+    /// The answer rendered under `key`, rendering it with `render` the first time.
+    pub fn rendered(&self, key: &str, render: impl FnOnce(&serde_json::Value) -> Bytes) -> Bytes {
+        if let Some(bytes) = self.rendered.lock().ok().and_then(|m| m.get(key).cloned()) {
+            return bytes;
+        }
+        let bytes = render(&self.payload);
+        if let Ok(mut rendered) = self.rendered.lock() {
+            rendered.insert(key.to_owned(), bytes.clone());
+        }
+        bytes
+    }
+}
+
 /// A value of the in-process tier.
 #[derive(Debug, Clone)]
 pub enum CachedValue {
@@ -105,6 +150,8 @@ pub enum CachedValue {
     Entity(CachedRecord),
     /// A search page.
     Search(Arc<SearchPage>),
+    /// A stored MusicBrainz body.
+    Body(Arc<CachedBody>),
 }
 
 #[derive(Clone)]
@@ -190,6 +237,14 @@ pub fn entity_key(kind: EntityKind, platform: &str, mbid: Mbid) -> String {
     key
 }
 
+/// What the key of an entity's stored provider body starts with (then the entity's key).
+const BODY_PREFIX: &str = "body:";
+
+/// The cache key of an entity's stored provider body.
+pub fn body_key(kind: EntityKind, platform: &str, mbid: Mbid) -> String {
+    format!("{BODY_PREFIX}{}", entity_key(kind, platform, mbid))
+}
+
 /// The cache key of a search page as `platform` answered it.
 pub fn search_key(query: &SearchQuery, platform: &str) -> String {
     format!(
@@ -261,7 +316,7 @@ impl HotCache {
             .await?
         {
             CachedValue::Entity(record) => Some(record),
-            CachedValue::Search(_) => None,
+            _ => None,
         }
     }
 
@@ -289,7 +344,7 @@ impl HotCache {
             .await?
         {
             CachedValue::Search(page) => Some(page),
-            CachedValue::Entity(_) => None,
+            _ => None,
         }
     }
 
@@ -305,18 +360,67 @@ impl HotCache {
         .await;
     }
 
-    /// Drops an entity everywhere: this instance's copy, the Redis copy, and (through the invalidation
-    /// channel) every other instance's copy.
+    /// An entity's stored provider body under `platform`'s ID, from memory or Redis.
+    pub async fn get_body(
+        &self,
+        kind: EntityKind,
+        platform: &str,
+        mbid: Mbid,
+    ) -> Option<Arc<CachedBody>> {
+        if self.is_off() {
+            return None;
+        }
+        let key = body_key(kind, platform, mbid);
+        match self
+            .get(&key, |bytes| {
+                serde_json::from_slice::<CachedBody>(bytes)
+                    .ok()
+                    .map(|b| CachedValue::Body(Arc::new(b)))
+            })
+            .await?
+        {
+            CachedValue::Body(body) => Some(body),
+            _ => None,
+        }
+    }
+
+    /// Stores an entity's provider body under `platform`'s ID in both tiers, for the entity TTL.
+    pub async fn put_body(
+        &self,
+        kind: EntityKind,
+        platform: &str,
+        mbid: Mbid,
+        body: Arc<CachedBody>,
+    ) {
+        if self.is_off() {
+            return;
+        }
+        let bytes = Bytes::from(serde_json::to_vec(&*body).unwrap_or_default());
+        self.put(
+            body_key(kind, platform, mbid),
+            CachedValue::Body(body),
+            bytes,
+            self.entity_ttl,
+        )
+        .await;
+    }
+
+    /// Drops an entity (and its provider body) everywhere: this instance's copy, the Redis copy, and
+    /// (through the invalidation channel) every other instance's copy.
     pub async fn invalidate_entity(&self, kind: EntityKind, platform: &str, mbid: Mbid) {
         let key = entity_key(kind, platform, mbid);
         self.local.invalidate(&key).await;
+        self.local.invalidate(&format!("{BODY_PREFIX}{key}")).await;
         if let Some(redis) = &self.redis {
             let redis_key = redis.key(&key);
+            let body_key = redis.key(&format!("{BODY_PREFIX}{key}"));
             let channel = redis.key(INVALIDATION_CHANNEL);
             let _ = redis
                 .run("invalidate", |mut c| async move {
                     redis::pipe()
                         .del(&redis_key)
+                        .ignore()
+                        .del(&body_key)
                         .ignore()
                         .publish(&channel, &key)
                         .ignore()
@@ -396,7 +500,7 @@ impl HotCache {
         count(MEMORY, "miss");
         let (value, len) = self.redis_get(key, decode).await?;
         let ttl = match value {
-            CachedValue::Entity(_) => self.entity_ttl,
+            CachedValue::Entity(_) | CachedValue::Body(_) => self.entity_ttl,
             CachedValue::Search(_) => self.search_ttl,
         };
         self.insert_local(key.to_owned(), value.clone(), len, ttl)
@@ -478,7 +582,7 @@ impl HotCache {
         // once asked over gRPC, its protobuf answer (smaller than the JSON) beside it. Plus the key and
         // the cache's own bookkeeping per entry.
         let per_json_byte = match value {
-            CachedValue::Entity(_) => 4,
+            CachedValue::Entity(_) | CachedValue::Body(_) => 4,
             CachedValue::Search(_) => 2,
         };
         let weight = u32::try_from(per_json_byte * bytes + key.len() + 256).unwrap_or(u32::MAX);
@@ -515,6 +619,7 @@ impl HotCache {
                             while let Some(message) = messages.next().await {
                                 if let Ok(key) = message.get_payload::<String>() {
                                     local.invalidate(&key).await;
+                                    local.invalidate(&format!("{BODY_PREFIX}{key}")).await;
                                     count(MEMORY, "invalidated");
                                     if let Some(on_key) = &on_key {
                                         on_key(key);

@@ -37,9 +37,34 @@ impl fmt::Display for DatabaseMode {
 pub struct EmbeddedSettings {
     /// Folder holding `postgres` and `initdb`; unset: searched (PATH, `pg_config`, the usual folders).
     pub bin_dir: Option<String>,
+    /// Whether the machine's own binaries (PATH, `pg_config`, the usual folders) are looked for; false:
+    /// only `bin_dir` or a build downloaded under `data_dir` is used.
+    pub system_binaries: bool,
+    /// Download a relocatable build once when no binaries are found (and `bin_dir` is unset).
+    pub download: bool,
+    /// The `.tar.gz` build to download; `{target}` stands for this platform's target triple.
+    pub download_url: String,
+    /// The archive's SHA-256 (hex); unset: read from `<download_url>.sha256`.
+    pub download_sha256: Option<String>,
     /// The account the server runs as when linernotes runs as root (PostgreSQL refuses root); unset:
     /// `postgres` when that account exists.
     pub run_as: Option<String>,
+}
+
+impl EmbeddedSettings {
+    fn check(&self, issues: &mut Issues) {
+        issues.http_url(
+            "embedded.download_url",
+            &self.download_url.replace("{target}", "target"),
+        );
+        if let Some(sha256) = &self.download_sha256 {
+            issues.check(
+                sha256.len() == 64 && sha256.chars().all(|c| c.is_ascii_hexdigit()),
+                "embedded.download_sha256",
+                format!("expected 64 hexadecimal digits (a SHA-256), got '{sha256}'"),
+            );
+        }
+    }
 }
 
 /// PostgreSQL settings. The URL is a secret because it may carry a password.
@@ -116,6 +141,7 @@ impl DatabaseSettings {
                  LINERNOTES__DATABASE__URL or DATABASE_URL), or set database.mode to auto or embedded",
             ),
         }
+        self.embedded.check(issues);
         for url in &self.replica_urls {
             if let Err(reason) = parse_database_url(url.expose_secret()) {
                 issues.check(false, "replica_urls", reason);

@@ -17,6 +17,7 @@
 //!   users, sessions, audit entries and outbox mail; login-throttle arithmetic.
 //! - [`deployment`]: which PostgreSQL this instance uses and where it lives; its read replicas.
 //! - [`library`]: favourites, playlists, plays, top lists, playback state, search history.
+//! - [`ws2`]: the MusicBrainz WS/2 vocabulary: resources and `inc` sets, parsed as MusicBrainz does.
 
 pub mod account;
 pub mod deployment;
@@ -29,6 +30,7 @@ pub mod matching;
 pub mod provider;
 pub mod search;
 pub mod text;
+pub mod ws2;
 
 pub use deployment::{DatabaseSetup, ReplicaStatus};
 pub use entity::*;

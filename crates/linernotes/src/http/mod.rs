@@ -3,7 +3,8 @@
 //! Layout:
 //! - this file: the router, request metrics, [`serve`];
 //! - [`v1`]: linernotes' own API (metadata, accounts, library), one file per area; each further API
-//!   surface (the compatibility APIs) gets a folder of its own beside it;
+//!   surface (the compatibility APIs) gets a folder of its own beside it: [`ws2`] for MusicBrainz
+//!   WS/2 under `/ws/2`;
 //! - [`extract`]: what handlers take from a request (query parameters, path segments, JSON bodies,
 //!   bearer token, client address), each read once with errors in the API's shape;
 //! - [`error`]: [`ApiError`], the one JSON error body;
@@ -21,6 +22,7 @@ pub mod openapi;
 pub mod ops;
 pub mod pages;
 pub mod v1;
+pub mod ws2;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -90,6 +92,7 @@ impl std::ops::Deref for AppState {
 pub fn described_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(v1::routes())
+        .merge(ws2::routes())
         .merge(pages::routes())
         .merge(ops::routes())
         .routes(routes!(openapi::openapi_json))

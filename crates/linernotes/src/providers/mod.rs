@@ -37,6 +37,7 @@ use async_trait::async_trait;
 
 use crate::domain::enrichment::Facts;
 use crate::domain::provider::ProviderStatus;
+use crate::domain::ws2::IncSet;
 use crate::domain::{Album, Entity, EntityKind, Mbid, SearchPage, SearchQuery};
 pub use client::ratelimit::Priority;
 pub use registry::ProviderRegistry;
@@ -48,7 +49,7 @@ pub struct FetchedEntity {
     pub entity: Entity,
     /// The raw body, kept beside the normalised rows.
     pub raw: serde_json::Value,
-    /// The request shape (for MusicBrainz the `inc` set), stored with the raw body.
+    /// The request shape (for MusicBrainz the sorted `inc` set, `inc=a+b`), stored with the raw body.
     pub request: String,
 }
 
@@ -96,11 +97,13 @@ pub trait CatalogueSource: Send + Sync {
     fn display_name(&self) -> &'static str;
     /// The longest a client request waits for this provider.
     fn interactive_deadline(&self) -> std::time::Duration;
-    /// Looks up one entity with everything needed to fill the store.
+    /// Looks up one entity with everything needed to fill the store, plus the MusicBrainz incs in
+    /// `also` (what a WS/2 client asked for, and what an earlier stored body held).
     async fn lookup(
         &self,
         kind: EntityKind,
         mbid: Mbid,
+        also: &IncSet,
         priority: Priority,
     ) -> Result<FetchedEntity, ProviderError>;
     /// One page (up to 100) of an artist's albums, starting at `offset`.

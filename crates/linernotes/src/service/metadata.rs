@@ -5,7 +5,8 @@
 //! 3. Missing → one upstream call shared by all concurrent requesters → one transaction → answer.
 //! 4. Upstream failure → the stored copy (marked stale) when there is one, else a clear error.
 //!
-//! [`search`] answers searches from the embedded index and keeps it current.
+//! [`search`] answers searches from the embedded index and keeps it current; [`ws2`] answers the
+//! stored MusicBrainz bodies the WS/2 API re-serves, through the same tiers and flights.
 //! 5. After the catalogue's answer is stored, the enrichers are asked in the background
 //!    ([`super::enrichment`]); every answer merges what they reported.
 
@@ -22,6 +23,7 @@ use crate::config::{MetadataSettings, SearchSettings};
 use crate::domain::enrichment::{Facts, Lyrics};
 use crate::domain::links::page_url;
 use crate::domain::provider::ProviderStatus;
+use crate::domain::ws2::{IncSet, Ws2Resource};
 use crate::domain::{AlbumPage, Entity, EntityId, EntityKind, Freshness, Mbid, Namespace, Record};
 use crate::providers::{CatalogueSource, EnrichContext, Priority, ProviderError, ProviderRegistry};
 use crate::search::SearchIndex;
@@ -35,7 +37,9 @@ use crate::support::Clock;
 use crate::support::SingleFlight;
 
 mod search;
+mod ws2;
 pub use search::{rebuild_index, rebuild_marker};
+pub use ws2::Ws2Lookup;
 
 /// Page size of album lists when none is asked for.
 pub const DEFAULT_ALBUM_PAGE: u32 = 25;
@@ -503,22 +507,60 @@ impl MetadataService {
         mode: FetchMode,
         priority: Priority,
     ) -> Result<CachedRecord, ServiceError> {
+        self.fetch_including(kind, mbid, mode, priority, None).await
+    }
+
+    /// [`MetadataService::fetch`], asking upstream also for the MusicBrainz incs `also` (a WS/2
+    /// request's): a fresh stored copy then answers only when its stored body serves them. Whoever
+    /// asks, concurrent requesters of one entity share one flight (a requester whose incs the flight
+    /// did not cover asks again). The stored body's own incs are asked again too, so a refresh
+    /// keeps what earlier requests added (but for structural ones, which change what else a body
+    /// holds: [`Ws2Resource::is_structural`]).
+    async fn fetch_including(
+        &self,
+        kind: EntityKind,
+        mbid: Mbid,
+        mode: FetchMode,
+        priority: Priority,
+        also: Option<&IncSet>,
+    ) -> Result<CachedRecord, ServiceError> {
         let inner = &self.inner;
+        let resource = Ws2Resource(kind);
         inner
             .lookups
             .run((kind, mbid, mode), || async {
+                let catalogue = self.catalogue();
+                let previous = inner
+                    .repo
+                    .lookup_payload(kind, mbid, catalogue.name())
+                    .await?
+                    .map(|p| IncSet::from_request(&p.request));
                 if mode == FetchMode::UnlessFresh {
                     // A requester that finished just before this flight began may have stored it.
                     if let Some(stored) = inner.repo.find(kind, mbid).await? {
-                        if stored.complete && !self.is_stale(kind, stored.fetched_at) {
+                        let serves = match (also, &previous) {
+                            (None, _) => true,
+                            (Some(also), Some(previous)) => previous.serves(also, resource),
+                            (Some(_), None) => false,
+                        };
+                        if stored.complete && !self.is_stale(kind, stored.fetched_at) && serves {
                             return self.record(stored, false, None, false).await;
                         }
                     }
                 }
+                let kept = IncSet::of(
+                    previous
+                        .iter()
+                        .flat_map(IncSet::iter)
+                        .filter(|inc| !resource.is_structural(inc)),
+                );
+                let asked = match also {
+                    Some(also) => kept.union(also),
+                    None => kept,
+                };
                 let what = format!("{kind} {}", mbid.to_entity_id());
-                let catalogue = self.catalogue();
                 let fetched = catalogue
-                    .lookup(kind, mbid, priority)
+                    .lookup(kind, mbid, &asked, priority)
                     .await
                     .map_err(self.catalogue_error(&what))?;
                 if fetched.entity.kind() != kind {

@@ -36,7 +36,7 @@ use crate::support::metrics::HandleCache;
 
 pub use accounts::{AccountRepo, PgAccountRepo};
 pub use library::{LibraryRepo, PgLibraryRepo};
-pub use metadata::{MetadataRepo, PgMetadataRepo, StoredEntity};
+pub use metadata::{MetadataRepo, PgMetadataRepo, RawPayload, StoredEntity};
 
 /// The migrations in `migrations/`, embedded at build time, checksummed and tracked in
 /// `_sqlx_migrations`. Running them takes an advisory lock, so instances starting together are safe.

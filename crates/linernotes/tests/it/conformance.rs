@@ -25,7 +25,7 @@ const KINDS: [(EntityKind, &str); 5] = [
 ];
 
 /// The fixtures folder, or `None` (with a notice) when this checkout has none.
-fn fixtures() -> Option<PathBuf> {
+pub fn fixtures() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/musicbrainz");
     if dir.is_dir() {
         Some(dir)

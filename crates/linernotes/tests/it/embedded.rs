@@ -1,5 +1,7 @@
 //! The built-in PostgreSQL: `serve` with no database configured, from an empty data directory through
-//! restarts, `kill -9` and a server that dies under linernotes; and the refusals that name their fix.
+//! restarts, `kill -9` and a server that dies under linernotes; a build downloaded once when the
+//! machine has no server binaries (served from a local mock, made from the machine's own binaries);
+//! and the refusals that name their fix.
 //!
 //! Initialising a cluster costs seconds, so one test walks a single data directory through its whole
 //! life; the refusals start no server at all.
@@ -9,13 +11,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 
-use linernotes::store::embedded::{Claim, EmbeddedServer, Layout};
+use linernotes::store::embedded::{BinarySearch, Claim, EmbeddedServer, Layout};
 use linernotes::Settings;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use sqlx::{Connection, PgConnection};
 use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::bodies::*;
 use crate::helpers::*;
@@ -80,7 +82,17 @@ impl Serve {
     /// Starts `serve` on `data_dir` against the mock MusicBrainz; waits until it listens, or returns
     /// its exit status and log when it ends first.
     fn start(data_dir: &Path, mock: &MockServer) -> Result<Self, (Option<i32>, String)> {
+        Self::start_with(data_dir, mock, &[])
+    }
+
+    /// Like [`Serve::start`], with extra environment variables.
+    fn start_with(
+        data_dir: &Path,
+        mock: &MockServer,
+        extra: &[(&str, String)],
+    ) -> Result<Self, (Option<i32>, String)> {
         let mut command = binary();
+        command.envs(extra.iter().map(|(k, v)| (k, v)));
         command
             .arg("serve")
             .current_dir(data_dir.parent().expect("parent"))
@@ -98,6 +110,23 @@ impl Serve {
                 "tests@linernotes.invalid",
             )
             .env("LINERNOTES__LOGGING__LEVEL", "info")
+            // Only the mock is reached: the enrichers, which would call the internet, stay off.
+            .envs(
+                [
+                    "COVERARTARCHIVE",
+                    "WIKIDATA",
+                    "WIKIPEDIA",
+                    "DEEZER",
+                    "ITUNES",
+                    "LRCLIB",
+                ]
+                .map(|provider| {
+                    (
+                        format!("LINERNOTES__PROVIDERS__{provider}__ENABLED"),
+                        "false",
+                    )
+                }),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
@@ -177,6 +206,17 @@ async fn system_identifier(connection: &mut PgConnection) -> i64 {
         .expect("system identifier")
 }
 
+/// A mock MusicBrainz that knows one artist, `ARTIST` ("Ada Example").
+async fn mock_knowing_ada() -> MockServer {
+    let mock = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/ws/2/artist/{ARTIST}")))
+        .respond_with(json_response(&artist(ARTIST, "Ada Example")))
+        .mount(&mock)
+        .await;
+    mock
+}
+
 /// From an empty directory to a running service (backed up by a one-shot command while it serves), and
 /// on through a refused second instance, `kill -9`
 /// of linernotes and its server (every committed row back, no new initialisation), a server dying
@@ -184,12 +224,7 @@ async fn system_identifier(connection: &mut PgConnection) -> i64 {
 #[tokio::test]
 async fn embedded_database_lives_through_restarts_crashes_and_a_clean_stop() {
     let dir = DataDir::new();
-    let mock = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(format!("/ws/2/artist/{ARTIST}")))
-        .respond_with(json_response(&artist(ARTIST, "Ada Example")))
-        .mount(&mock)
-        .await;
+    let mock = mock_knowing_ada().await;
     let artist_path = format!("/v1/artists/musicbrainz:{ARTIST}");
 
     // First start: the cluster is initialised, the service answers and stores a lookup.
@@ -390,5 +425,199 @@ async fn embedded_database_refusals_name_their_fix() {
     assert!(
         !base.0.join("c/postgresql").exists(),
         "nothing was initialised"
+    );
+}
+
+/// A relocatable build made of the machine's own server binaries: a `.tar.gz` holding one folder with
+/// `bin/` and `lib/` (the loadable modules, without LLVM bitcode) as the published builds are laid
+/// out, and its SHA-256. (The machine's build finds its `share/` files at the path it was compiled
+/// with, where a published build finds them beside `bin/`.)
+fn archive_of_machine_binaries() -> (Vec<u8>, String) {
+    use flate2::write::GzEncoder;
+    use sha2::Digest;
+    let machine = BinarySearch::of_this_machine(None, true, Path::new("/nonexistent"))
+        .locate(None)
+        .expect("the tests need the machine's PostgreSQL server binaries");
+    // The folder postgres really lives in (a PATH folder may only link it).
+    let postgres = std::fs::canonicalize(machine.program("postgres")).expect("postgres");
+    let bin = postgres.parent().expect("bin folder");
+    let mut tar = tar::Builder::new(GzEncoder::new(Vec::new(), flate2::Compression::fast()));
+    tar.follow_symlinks(false);
+    tar.append_dir_all("postgresql-test/bin", bin)
+        .expect("archive bin/");
+    let lib = bin.with_file_name("lib");
+    for entry in std::fs::read_dir(&lib).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".so") && entry.path().is_file() {
+            tar.append_path_with_name(entry.path(), format!("postgresql-test/lib/{name}"))
+                .expect("archive a module");
+        }
+    }
+    let bytes = tar
+        .into_inner()
+        .expect("finish tar")
+        .finish()
+        .expect("finish gzip");
+    let sha256 = format!("{:x}", sha2::Sha256::digest(&bytes));
+    (bytes, sha256)
+}
+
+/// Serves `archive` at `/builds/pg.tar.gz` on `mock`, with `checksum` at `/builds/pg.tar.gz.sha256`
+/// in `sha256sum`'s shape; the archive's URL.
+async fn serve_build(mock: &MockServer, archive: Vec<u8>, checksum: &str) -> String {
+    Mock::given(method("GET"))
+        .and(path("/builds/pg.tar.gz"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "application/gzip")
+                .set_body_bytes(archive),
+        )
+        .mount(mock)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/builds/pg.tar.gz.sha256"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_string(format!("{checksum}  pg.tar.gz\n")),
+        )
+        .mount(mock)
+        .await;
+    format!("{}/builds/pg.tar.gz", mock.uri())
+}
+
+/// How many times the archive itself was fetched.
+async fn archive_downloads(mock: &MockServer) -> usize {
+    mock.received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|request| request.url.path() == "/builds/pg.tar.gz")
+        .count()
+}
+
+/// With the machine's binaries out of the search, `serve` downloads the build, verifies it, unpacks
+/// it under `data_dir/pgsql`, starts on it and answers a lookup; the next start uses the unpacked
+/// build without downloading again.
+#[tokio::test]
+async fn without_server_binaries_a_build_is_downloaded_once_and_used() {
+    let dir = DataDir::new();
+    let mock = mock_knowing_ada().await;
+    let (archive, sha256) = tokio::task::spawn_blocking(archive_of_machine_binaries)
+        .await
+        .expect("build the archive");
+    let url = serve_build(&mock, archive, &sha256).await;
+    let env = [
+        (
+            "LINERNOTES__DATABASE__EMBEDDED__SYSTEM_BINARIES",
+            "false".to_owned(),
+        ),
+        ("LINERNOTES__DATABASE__EMBEDDED__DOWNLOAD_URL", url),
+    ];
+
+    let first = Serve::start_with(&dir.0, &mock, &env).expect("serve downloads a build and starts");
+    assert_eq!(first.get("/readyz").await.0, 200);
+    let (status, body) = first
+        .get(&format!("/v1/artists/musicbrainz:{ARTIST}"))
+        .await;
+    assert_eq!(
+        (status, body["name"].as_str()),
+        (200, Some("Ada Example")),
+        "{body}"
+    );
+    let (_, status_body) = first.get("/v1/status").await;
+    let binaries = status_body["database_setup"]["binaries"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        Path::new(&binaries).starts_with(dir.layout().downloads),
+        "the server runs the downloaded build: {status_body}"
+    );
+    kill(first.pid(), Signal::SIGTERM).expect("SIGTERM");
+    let (code, log) = first.wait().await;
+    assert_eq!(code, Some(0), "{log}");
+    assert!(log.contains("matches its checksum"), "{log}");
+    assert!(
+        !dir.layout().download_staging().exists(),
+        "nothing of the download is left but the build"
+    );
+
+    let second = Serve::start_with(&dir.0, &mock, &env).expect("serve starts again");
+    assert_eq!(second.get("/readyz").await.0, 200);
+    assert_eq!(
+        archive_downloads(&mock).await,
+        1,
+        "the second start used the unpacked build"
+    );
+    kill(second.pid(), Signal::SIGTERM).expect("SIGTERM");
+    let (code, log) = second.wait().await;
+    assert_eq!(code, Some(0), "{log}");
+    assert!(!log.contains("downloading"), "{log}");
+}
+
+/// An archive whose SHA-256 differs from the published one is refused with a message saying so, and
+/// nothing of it is unpacked; a machine without binaries where downloading is off is told which
+/// package to install.
+#[tokio::test]
+async fn a_build_with_a_wrong_checksum_is_refused_and_nothing_unpacked() {
+    let dir = DataDir::new();
+    let mock = MockServer::start().await;
+    let archive = {
+        use flate2::write::GzEncoder;
+        let mut tar = tar::Builder::new(GzEncoder::new(Vec::new(), flate2::Compression::fast()));
+        let mut header = tar::Header::new_gnu();
+        header.set_size(3);
+        header.set_mode(0o755);
+        header.set_cksum();
+        tar.append_data(&mut header, "postgresql-test/bin/postgres", &b"#!\n"[..])
+            .expect("archive");
+        tar.into_inner().expect("tar").finish().expect("gzip")
+    };
+    let url = serve_build(&mock, archive, &"0".repeat(64)).await;
+    let settings = embedded_settings(
+        &dir.0,
+        &[
+            ("LINERNOTES__DATABASE__EMBEDDED__SYSTEM_BINARIES", "false"),
+            ("LINERNOTES__DATABASE__EMBEDDED__DOWNLOAD_URL", &url),
+        ],
+    );
+    let message = refusal(&settings).await;
+    assert!(
+        message.contains(&format!("says {}", "0".repeat(64)))
+            && message.contains("refused, nothing was unpacked"),
+        "{message}"
+    );
+    assert_eq!(archive_downloads(&mock).await, 1);
+    let layout = dir.layout();
+    assert!(
+        std::fs::read_dir(&layout.downloads).map_or(true, |mut d| d.next().is_none()),
+        "no build under {}",
+        layout.downloads.display()
+    );
+    assert!(
+        !layout.download_staging().exists(),
+        "no download left behind"
+    );
+    assert!(!layout.cluster.exists(), "nothing was initialised");
+
+    let message = refusal(&embedded_settings(
+        &dir.0,
+        &[
+            ("LINERNOTES__DATABASE__EMBEDDED__SYSTEM_BINARIES", "false"),
+            ("LINERNOTES__DATABASE__EMBEDDED__DOWNLOAD", "false"),
+        ],
+    ))
+    .await;
+    for expected in [
+        "apt install postgresql",
+        "dnf install postgresql-server",
+        "brew install postgresql@",
+        "database.embedded.download: true",
+    ] {
+        assert!(message.contains(expected), "{message}");
+    }
+    assert_eq!(
+        archive_downloads(&mock).await,
+        1,
+        "no download when it is off"
     );
 }

@@ -26,6 +26,7 @@
 //! - [`openapi`]: the OpenAPI description against the routes served;
 //! - [`replicas`]: reads on a real streaming replica, falling back to the primary;
 //! - [`readme`]: the README's examples, run as written.
+//! - [`ws2`]: the MusicBrainz WS/2 compatibility API: lookups, browse, search, real clients.
 
 mod accounts;
 mod backup;
@@ -48,3 +49,4 @@ mod readme;
 mod replicas;
 mod resilience;
 mod search;
+mod ws2;

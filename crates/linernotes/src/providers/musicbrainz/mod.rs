@@ -17,6 +17,7 @@ use super::{AlbumBrowsePage, CatalogueSource, FetchedEntity, Priority, ProviderE
 use crate::config::{MusicBrainzSettings, ProviderSection};
 use crate::domain::links::external_ids_from_urls;
 use crate::domain::provider::ProviderStatus;
+use crate::domain::ws2::IncSet;
 use crate::domain::{EntityKind, Mbid, SearchPage, SearchQuery};
 use crate::support::redis::RedisHandle;
 use crate::support::Clock;
@@ -25,7 +26,7 @@ use crate::support::Clock;
 pub const BROWSE_PAGE_SIZE: i64 = 100;
 
 /// The `inc` set of each lookup: everything the store keeps.
-fn lookup_inc(kind: EntityKind) -> &'static str {
+fn stored_inc(kind: EntityKind) -> &'static str {
     match kind {
         EntityKind::Artist => "aliases+genres+tags+url-rels",
         EntityKind::Album => "artist-credits+genres+tags+url-rels",
@@ -135,12 +136,14 @@ impl CatalogueSource for MusicBrainzClient {
         &self,
         kind: EntityKind,
         mbid: Mbid,
+        also: &IncSet,
         priority: Priority,
     ) -> Result<FetchedEntity, ProviderError> {
-        let inc = lookup_inc(kind);
+        let inc = IncSet::from_request(&format!("inc={}", stored_inc(kind))).union(also);
+        let inc_text = inc.to_string();
         let path = format!("{}/{mbid}", kind.musicbrainz_entity());
         let (raw, mut entity) = self
-            .get(&path, &[("inc", inc)], priority, |body, raw| {
+            .get(&path, &[("inc", &inc_text)], priority, |body, raw| {
                 Ok((raw, model::parse_lookup(kind, body).map_err(malformed)?))
             })
             .await?;
@@ -154,7 +157,7 @@ impl CatalogueSource for MusicBrainzClient {
         Ok(FetchedEntity {
             entity,
             raw,
-            request: format!("inc={inc}"),
+            request: inc.to_request(),
         })
     }
 

@@ -1,10 +1,11 @@
 //! Finding the PostgreSQL server binaries (`postgres`, `initdb`) and their version.
 //!
 //! The search order is `database.embedded.bin_dir` (alone, when set), the folders of `PATH`,
-//! `pg_config --bindir`, the usual places of distributions and Homebrew, then builds unpacked under
-//! `data_dir`. Binaries older than [`MIN_MAJOR`] are skipped. When a cluster exists, binaries of its
-//! major version are preferred, so installing a newer PostgreSQL beside the old one does not make an
-//! existing cluster unreadable.
+//! `pg_config --bindir`, the usual places of distributions and Homebrew (these three unless
+//! `database.embedded.system_binaries` is false), then builds unpacked under `data_dir` (see
+//! [`super::download`]). Binaries older than [`MIN_MAJOR`] are skipped. When a cluster exists,
+//! binaries of its major version are preferred, so installing a newer PostgreSQL beside the old one
+//! does not make an existing cluster unreadable.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -41,16 +42,32 @@ impl Binaries {
 
     /// Reads the version of the binaries in `dir`, when it holds `postgres` and `initdb`.
     pub fn probe(dir: &Path) -> Option<Binaries> {
-        if !(dir.join("postgres").is_file() && dir.join("initdb").is_file()) {
-            return None;
+        Self::probe_explained(dir).ok()
+    }
+
+    /// Like [`Binaries::probe`], saying why `dir` is not usable (a program missing, or `postgres`
+    /// failing to run, e.g. for want of a shared library).
+    pub fn probe_explained(dir: &Path) -> Result<Binaries, String> {
+        for program in ["postgres", "initdb"] {
+            if !dir.join(program).is_file() {
+                return Err(format!("{} holds no {program}", dir.display()));
+            }
         }
-        let output = Command::new(dir.join("postgres"))
+        let postgres = dir.join("postgres");
+        let output = Command::new(&postgres)
             .arg("--version")
             .output()
-            .ok()?;
+            .map_err(|e| format!("cannot run {}: {e}", postgres.display()))?;
         let text = String::from_utf8_lossy(&output.stdout);
-        let (version, major) = parse_version(&text)?;
-        Some(Binaries {
+        let (version, major) = parse_version(&text).ok_or_else(|| {
+            format!(
+                "{} --version did not name a PostgreSQL version ({}): {}",
+                postgres.display(),
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim()
+            )
+        })?;
+        Ok(Binaries {
             dir: dir.to_owned(),
             version,
             major,
@@ -84,8 +101,16 @@ pub struct BinarySearch {
 
 impl BinarySearch {
     /// The search of this machine: the setting, the process's `PATH`, the usual places and the builds
-    /// unpacked under `downloads` (a folder of `data_dir`).
-    pub fn of_this_machine(configured: Option<&str>, downloads: &Path) -> Self {
+    /// unpacked under `downloads` (a folder of `data_dir`). Without `system`, only the setting and the
+    /// builds under `downloads` are looked at.
+    pub fn of_this_machine(configured: Option<&str>, system: bool, downloads: &Path) -> Self {
+        if !system {
+            return Self {
+                configured: configured.map(PathBuf::from),
+                path: None,
+                usual: versioned_dirs(downloads, "", "bin"),
+            };
+        }
         let mut usual = Vec::new();
         for (parent, prefix, suffix) in [
             ("/usr/lib/postgresql", "", "bin"),
@@ -177,11 +202,13 @@ impl BinarySearch {
 pub fn missing_binaries_message() -> String {
     format!(
         "the built-in database needs PostgreSQL server binaries (postgres and initdb, version {MIN_MAJOR} \
-         or newer) and none were found on PATH, through pg_config or in the usual places. Install the \
-         server package (no database cluster needs to be set up, linernotes makes its own): \
-         Debian/Ubuntu `sudo apt install postgresql`, Fedora `sudo dnf install postgresql-server`, \
-         macOS `brew install postgresql@17`; or set database.embedded.bin_dir to a folder that holds \
-         them; or use a PostgreSQL server you run: set database.url (or DATABASE_URL)"
+         or newer) and none were found on PATH, through pg_config, in the usual places or under \
+         data_dir/pgsql, and database.embedded.download is false. Install the server package (no \
+         database cluster needs to be set up, linernotes makes its own): Debian/Ubuntu `sudo apt \
+         install postgresql`, Fedora `sudo dnf install postgresql-server`, macOS `brew install \
+         postgresql@17`; or set database.embedded.download: true to download a relocatable build \
+         once; or set database.embedded.bin_dir to a folder that holds them; or use a PostgreSQL \
+         server you run: set database.url (or DATABASE_URL)"
     )
 }
 
@@ -236,6 +263,7 @@ mod tests {
             "dnf install postgresql-server",
             "brew install",
             "database.embedded.bin_dir",
+            "database.embedded.download: true",
             "database.url",
         ] {
             assert!(message.contains(expected), "{message}");

@@ -7,6 +7,7 @@
 //!
 //! Layout:
 //! - [`binaries`]: finding `postgres` and `initdb` and their version;
+//! - [`download`]: a relocatable build, downloaded once when the machine has none;
 //! - [`account`]: which account runs the server, and preparing folders for it;
 //! - [`lock`]: one linernotes per data directory;
 //! - this file: [`EmbeddedServer`], the supervisor (initialise, recover, start, watch, stop).
@@ -17,10 +18,12 @@
 //! <data_dir>/postgresql/         the cluster (PGDATA)
 //! <data_dir>/postgresql.log      the server's log
 //! <data_dir>/run/                the server's socket
+//! <data_dir>/pgsql/<version>/     a downloaded build (see [`download`])
 //! ```
 
 pub mod account;
 pub mod binaries;
+pub mod download;
 pub mod lock;
 
 use std::path::{Path, PathBuf};
@@ -83,6 +86,12 @@ impl Layout {
             log: data_dir.join("postgresql.log"),
             downloads: data_dir.join("pgsql"),
         }
+    }
+
+    /// Where downloads are staged until verified and unpacked (outside [`Layout::downloads`], so
+    /// the binary search never finds a partial build).
+    pub fn download_staging(&self) -> PathBuf {
+        self.data_dir.join("pgsql.partial")
     }
 
     /// The socket itself.
@@ -166,10 +175,24 @@ impl EmbeddedServer {
     /// `config check`).
     pub fn describe(settings: &Settings) -> Result<DatabaseSetup, EmbeddedError> {
         let layout = Layout::new(&settings.data_dir());
-        let binaries = search(settings, &layout)
-            .locate(layout.cluster_major())
-            .map_err(EmbeddedError)?;
-        Ok(setup_of(&layout, &binaries))
+        match search(settings, &layout).locate(layout.cluster_major()) {
+            Ok(binaries) => Ok(setup_of(&layout, &binaries)),
+            Err(_) if may_download(settings) => {
+                let url =
+                    download::archive_url(&settings.database.embedded).map_err(EmbeddedError)?;
+                Ok(DatabaseSetup {
+                    mode: "embedded",
+                    location: layout.socket_dir.display().to_string(),
+                    data_dir: Some(layout.data_dir.display().to_string()),
+                    binaries: Some(format!(
+                        "none on this machine: downloaded on first start from {url} into {}",
+                        layout.downloads.display()
+                    )),
+                    server_version: None,
+                })
+            }
+            Err(reason) => Err(EmbeddedError(reason)),
+        }
     }
 
     /// Takes the data directory, initialises the cluster when there is none, stops a server left
@@ -197,11 +220,19 @@ impl EmbeddedServer {
     ) -> Result<Self, EmbeddedError> {
         let layout = Layout::new(&settings.data_dir());
         layout.check_socket_path().map_err(EmbeddedError)?;
-        let binaries = search(settings, &layout)
-            .locate(layout.cluster_major())
-            .map_err(EmbeddedError)?;
         let account = ServerAccount::resolve(settings.database.embedded.run_as.as_deref())
             .map_err(EmbeddedError)?;
+        let binaries = match search(settings, &layout).locate(layout.cluster_major()) {
+            Ok(binaries) => binaries,
+            Err(_) if may_download(settings) => {
+                // data_dir gets its private permissions before anything is written into it.
+                prepare_data_dir(&layout, &account).map_err(EmbeddedError)?;
+                download::download(&settings.database.embedded, &layout)
+                    .await
+                    .map_err(EmbeddedError)?
+            }
+            Err(reason) => return Err(EmbeddedError(reason)),
+        };
         prepare_data_dir(&layout, &account).map_err(EmbeddedError)?;
         let setup = setup_of(&layout, &binaries);
         let lock = match InstanceLock::acquire(&layout.data_dir) {
@@ -324,8 +355,15 @@ impl Drop for EmbeddedServer {
 fn search(settings: &Settings, layout: &Layout) -> BinarySearch {
     BinarySearch::of_this_machine(
         settings.database.embedded.bin_dir.as_deref(),
+        settings.database.embedded.system_binaries,
         &layout.downloads,
     )
+}
+
+/// Whether a build is downloaded when the search finds none: allowed, and no `bin_dir` named (a
+/// folder named on purpose that holds nothing is a mistake to report, not to paper over).
+fn may_download(settings: &Settings) -> bool {
+    settings.database.embedded.download && settings.database.embedded.bin_dir.is_none()
 }
 
 fn setup_of(layout: &Layout, binaries: &Binaries) -> DatabaseSetup {

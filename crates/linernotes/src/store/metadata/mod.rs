@@ -56,6 +56,17 @@ pub struct EntityWrite<'a> {
     pub fetched_at: DateTime<Utc>,
 }
 
+/// A provider's raw answer about one entity, as stored beside its rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawPayload {
+    /// The request shape it answered (`inc=a+b` for a MusicBrainz lookup).
+    pub request: String,
+    /// The body.
+    pub payload: serde_json::Value,
+    /// When it was fetched.
+    pub fetched_at: DateTime<Utc>,
+}
+
 /// One synchronised album list of an artist.
 #[derive(Debug, Clone)]
 pub struct AlbumListWrite<'a> {
@@ -83,7 +94,17 @@ pub trait MetadataRepo: Send + Sync {
     /// provider's ID may name entities of several kinds.
     async fn known_by(&self, id: &EntityId) -> Result<Vec<(EntityKind, Mbid)>, StoreError>;
     /// Stores a fetched entity (rows, external IDs, raw payload and any redirect) in one transaction.
+    /// The provider's other lookup bodies of the entity (`inc=…` requests) are dropped: a lookup asks
+    /// for at least what the stored bodies held, so the newest one supersedes them.
     async fn save(&self, write: EntityWrite<'_>) -> Result<(), StoreError>;
+    /// The newest lookup body (`inc=…` request) `provider` answered about the stored entity `mbid` of
+    /// `kind`.
+    async fn lookup_payload(
+        &self,
+        kind: EntityKind,
+        mbid: Mbid,
+        provider: &str,
+    ) -> Result<Option<RawPayload>, StoreError>;
     /// A page of an artist's stored albums and when the list was synchronised; `None` when it never was.
     async fn artist_albums(
         &self,
@@ -249,10 +270,48 @@ impl MetadataRepo for PgMetadataRepo {
                 write.fetched_at,
             )
             .await?;
+            if write.request.starts_with("inc=") {
+                sqlx::query(
+                    "DELETE FROM raw_payload WHERE entity_mbid = $1 AND provider = $2 \
+                     AND request LIKE 'inc=%' AND request <> $3",
+                )
+                .bind(mbid.as_uuid())
+                .bind(write.provider)
+                .bind(write.request)
+                .execute(&mut *tx)
+                .await?;
+            }
             tx.commit().await?;
             Ok(())
         })
         .await
+    }
+
+    async fn lookup_payload(
+        &self,
+        kind: EntityKind,
+        mbid: Mbid,
+        provider: &str,
+    ) -> Result<Option<RawPayload>, StoreError> {
+        let read = self.reads.read(Option::is_none, |pool| async move {
+            let row: Option<(String, Json<serde_json::Value>, DateTime<Utc>)> = sqlx::query_as(
+                "SELECT r.request, r.payload, r.fetched_at FROM raw_payload r \
+                 JOIN entity e ON e.mbid = r.entity_mbid AND e.kind = $3 \
+                 WHERE r.entity_mbid = $1 AND r.provider = $2 AND r.request LIKE 'inc=%' \
+                 ORDER BY r.fetched_at DESC LIMIT 1",
+            )
+            .bind(mbid.as_uuid())
+            .bind(provider)
+            .bind(kind.as_str())
+            .fetch_optional(&pool)
+            .await?;
+            Ok(row.map(|(request, Json(payload), fetched_at)| RawPayload {
+                request,
+                payload,
+                fetched_at,
+            }))
+        });
+        timed_query("lookup_payload", self.slow, read).await
     }
 
     async fn artist_albums(
