@@ -442,6 +442,9 @@ pub fn binary() -> Command {
             command.env_remove(key);
         }
     }
+    // Its search index lives in memory unless the test says otherwise: an on-disk one would sit
+    // under the account's data_dir, shared by every test (and any real instance).
+    command.env("LINERNOTES__SEARCH__INDEX_DIR", "");
     command
 }
 
