@@ -6,12 +6,14 @@
 #      answering that many fixed bytes over the same server code;
 #   3. ROUNDS rounds, alternating: Health/Check, the gRPC ceiling and GetArtist, the ceiling and
 #      GetRelease, /healthz, the HTTP ceiling and /v1/artists, the ceiling and /v1/releases; each ratio;
-#   4. linernotes restarted with the in-process cache off: GetArtist and GetRelease from the database,
+#   4. latency at a fixed rate (loadgen, open loop): the gRPC ceiling and hot GetArtist, each at half of
+#      GetArtist's h2load throughput, LATENCY_DURATION each; the ratio of their p99;
+#   5. linernotes restarted with the in-process cache off: GetArtist and GetRelease from the database,
 #      next to pgbench running the same statement on the same rows (scripts/pgbench/find_*.sql);
-#   5. cleanup (also on failure or Ctrl-C).
+#   6. cleanup (also on failure or Ctrl-C).
 # Usage: scripts/bench_ceiling.sh
 # Knobs: REQUESTS (60000 per run), H2LOAD ("-c 8 -m 16 -t 1"), ROUNDS (3), DB_SECONDS (8), PGBENCH_CLIENTS
-# (8), FIXTURES (../shared/fixtures/musicbrainz), SERVER_CPUS / LOAD_CPUS (pin with taskset, e.g. 0 / 1),
+# (8), LATENCY_DURATION (10s), FIXTURES (../shared/fixtures/musicbrainz), SERVER_CPUS / LOAD_CPUS (pin with taskset, e.g. 0 / 1),
 # BIN_DIR (binaries of another build to measure instead of this checkout's, e.g. an earlier commit's:
 # nothing is built then).
 set -euo pipefail
@@ -109,6 +111,21 @@ for round in $(seq "$ROUNDS"); do
     "HTTP release $(ratio http_get_release ceiling_http_release)x of the ceiling;" \
     "ceiling/Health.Check $(ratio ceiling_grpc_artist health)x"
 done
+
+echo "--- latency at a fixed rate: half of hot GetArtist's h2load throughput (loadgen, open loop)"
+half=$(python3 -c "print(round($(rate grpc_get_artist) / 2))")
+fixed_rate() { # name port
+  local own_port=$grpc_port
+  grpc_port=$2
+  DURATION=${LATENCY_DURATION:-10s} drive "$1" --method /linernotes.v1.MetadataService/GetArtist \
+    --data "{\"id\":\"musicbrainz:$ARTIST\"}" --rate "$half"
+  grpc_port=$own_port
+}
+fixed_rate "ceiling_p99_at_$half" "$(cg "$artist_pb")"
+fixed_rate "grpc_get_artist_p99_at_$half" "$grpc_port"
+p99() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['latency_ms']['p99'])" "$work/$1.json"; }
+echo "ratio: p99 of GetArtist $(python3 -c "print(f'{$(p99 "grpc_get_artist_p99_at_$half") / $(p99 "ceiling_p99_at_$half"):.2f}')")x" \
+  "the ceiling's at $half req/s"
 stop_ceilings
 ceiling_pids=()
 

@@ -41,7 +41,7 @@ ALBUMS = 0
 def album_page(artist, offset):
     """A page of an artist's release-group browse: up to 100 of ALBUMS made-up albums from offset."""
     groups = [{
-        "id": f"{artist[:24]}{n:012x}", "title": f"Album {n}", "primary-type": "Album" if n % 3 else "Single",
+        "id": f"{artist[:24]}{n + 1:012x}", "title": f"Album {n}", "primary-type": "Album" if n % 3 else "Single",
         "secondary-types": ["Live"] if n % 7 == 0 else [], "first-release-date": f"{1990 + n % 30}-0{1 + n % 9}",
         "disambiguation": "",
         "artist-credit": [{"name": "Load Test Artist", "joinphrase": "",

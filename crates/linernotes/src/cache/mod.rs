@@ -367,12 +367,27 @@ impl HotCache {
         platform: &str,
         mbid: Mbid,
     ) -> Option<Arc<CachedBody>> {
+        self.get_body_at(&body_key(kind, platform, mbid)).await
+    }
+
+    /// Stores an entity's provider body under `platform`'s ID in both tiers, for the entity TTL.
+    pub async fn put_body(
+        &self,
+        kind: EntityKind,
+        platform: &str,
+        mbid: Mbid,
+        body: Arc<CachedBody>,
+    ) {
+        self.put_body_at(body_key(kind, platform, mbid), body).await;
+    }
+
+    /// A provider body (an entity's, or a page's such as a WS/2 browse page) under `key`.
+    pub async fn get_body_at(&self, key: &str) -> Option<Arc<CachedBody>> {
         if self.is_off() {
             return None;
         }
-        let key = body_key(kind, platform, mbid);
         match self
-            .get(&key, |bytes| {
+            .get(key, |bytes| {
                 serde_json::from_slice::<CachedBody>(bytes)
                     .ok()
                     .map(|b| CachedValue::Body(Arc::new(b)))
@@ -384,25 +399,14 @@ impl HotCache {
         }
     }
 
-    /// Stores an entity's provider body under `platform`'s ID in both tiers, for the entity TTL.
-    pub async fn put_body(
-        &self,
-        kind: EntityKind,
-        platform: &str,
-        mbid: Mbid,
-        body: Arc<CachedBody>,
-    ) {
+    /// Stores a provider body under `key` in both tiers, for the entity TTL.
+    pub async fn put_body_at(&self, key: String, body: Arc<CachedBody>) {
         if self.is_off() {
             return;
         }
         let bytes = Bytes::from(serde_json::to_vec(&*body).unwrap_or_default());
-        self.put(
-            body_key(kind, platform, mbid),
-            CachedValue::Body(body),
-            bytes,
-            self.entity_ttl,
-        )
-        .await;
+        self.put(key, CachedValue::Body(body), bytes, self.entity_ttl)
+            .await;
     }
 
     /// Drops an entity (and its provider body) everywhere: this instance's copy, the Redis copy, and

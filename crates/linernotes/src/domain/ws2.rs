@@ -153,6 +153,55 @@ impl fmt::Display for Ws2Resource {
     }
 }
 
+/// One page of a WS/2 browse: the `resource` entities linked to the `linked` entity `mbid`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Ws2Browse {
+    /// What is listed.
+    pub resource: Ws2Resource,
+    /// The kind of the entity they are linked to.
+    pub linked: Ws2Resource,
+    /// The entity they are linked to.
+    pub mbid: super::Mbid,
+    /// The incs of every listed entity.
+    pub inc: IncSet,
+    /// Page size, 1–100.
+    pub limit: u32,
+    /// Entities skipped.
+    pub offset: u32,
+}
+
+impl Ws2Browse {
+    /// The browses linernotes serves: releases of a release group, release groups of an artist,
+    /// recordings of a release (what beets, Picard and Lidarr-style tools page through).
+    pub const LINKS: [(EntityKind, EntityKind); 3] = [
+        (EntityKind::Release, EntityKind::Album),
+        (EntityKind::Album, EntityKind::Artist),
+        (EntityKind::Track, EntityKind::Release),
+    ];
+
+    /// Largest page.
+    pub const MAX_LIMIT: u32 = 100;
+    /// Page size when none is given.
+    pub const DEFAULT_LIMIT: u32 = 25;
+
+    /// The entities `resource` can be browsed by.
+    pub fn linked_to(resource: Ws2Resource) -> Vec<Ws2Resource> {
+        Self::LINKS
+            .iter()
+            .filter(|(listed, _)| *listed == resource.0)
+            .map(|(_, linked)| Ws2Resource(*linked))
+            .collect()
+    }
+
+    /// The request shape a page is stored under: `inc=a+b&limit=25&offset=0`.
+    pub fn request(&self) -> String {
+        format!(
+            "inc={}&limit={}&offset={}",
+            self.inc, self.limit, self.offset
+        )
+    }
+}
+
 /// The entity types whose relationships an `<type>-rels` inc asks for, with the `target-type` each
 /// relationship of that type carries.
 pub const RELATION_INCS: [(&str, &str); 13] = [

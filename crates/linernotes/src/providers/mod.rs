@@ -37,7 +37,7 @@ use async_trait::async_trait;
 
 use crate::domain::enrichment::Facts;
 use crate::domain::provider::ProviderStatus;
-use crate::domain::ws2::IncSet;
+use crate::domain::ws2::{IncSet, Ws2Browse};
 use crate::domain::{Album, Entity, EntityKind, Mbid, Release, SearchPage, SearchQuery};
 pub use client::ratelimit::Priority;
 pub use registry::ProviderRegistry;
@@ -129,6 +129,8 @@ pub trait CatalogueSource: Send + Sync {
         offset: i64,
         priority: Priority,
     ) -> Result<AlbumBrowsePage, ProviderError>;
+    /// One page of a WS/2 browse, as the provider answered it (its own envelope).
+    async fn browse_page(&self, browse: &Ws2Browse) -> Result<serde_json::Value, ProviderError>;
     /// One page (up to 100) of an album's releases with their media and tracks, starting at `offset`.
     async fn browse_album_releases(
         &self,

@@ -64,6 +64,8 @@ struct Inner {
     album_syncs: SingleFlight<Mbid, Result<(), ServiceError>>,
     release_syncs: SingleFlight<Mbid, Result<(), ServiceError>>,
     enrichment_runs: SingleFlight<Mbid, ()>,
+    /// WS/2 browse pages being fetched, by cache key.
+    browses: SingleFlight<String, Result<Arc<crate::cache::CachedBody>, ServiceError>>,
     background: BackgroundTasks,
     /// This instance's name in shared provider health (random per start).
     instance: String,
@@ -104,6 +106,7 @@ impl MetadataService {
                 album_syncs: SingleFlight::default(),
                 release_syncs: SingleFlight::default(),
                 enrichment_runs: SingleFlight::default(),
+                browses: SingleFlight::default(),
                 background: BackgroundTasks::new("linernotes_background_refreshes"),
                 instance: uuid::Uuid::new_v4().to_string(),
                 search,
@@ -616,14 +619,17 @@ impl MetadataService {
     /// `start_due`, starts an enrichment when one is due.
     async fn record(
         &self,
-        stored: StoredEntity,
+        mut stored: StoredEntity,
         stale: bool,
         languages: Option<&[String]>,
         start_due: bool,
     ) -> Result<CachedRecord, ServiceError> {
         let kind = stored.entity.kind();
         let mbid = stored.entity.mbid();
-        let rows = self.inner.repo.enrichments(mbid).await?;
+        let rows = match stored.enrichments.take() {
+            Some(rows) => rows,
+            None => self.inner.repo.enrichments(mbid).await?,
+        };
         if start_due && self.enrichment_due(kind, &rows) {
             self.spawn_enrichment(kind, mbid, false);
         }
@@ -696,6 +702,7 @@ impl MetadataService {
             entity: record.entity.clone(),
             fetched_at: record.freshness.fetched_at,
             complete: true,
+            enrichments: None,
         };
         self.record(stored, record.freshness.stale, Some(languages), false)
             .await

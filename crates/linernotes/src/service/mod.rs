@@ -156,7 +156,7 @@ impl ServiceError {
 impl From<StoreError> for ServiceError {
     fn from(err: StoreError) -> Self {
         match err {
-            StoreError::Unavailable(detail) => {
+            StoreError::Unavailable(detail) | StoreError::ConnectionLost(detail) => {
                 tracing::warn!(%detail, "database unavailable");
                 Self::new(
                     ErrorCode::Unavailable,

@@ -48,6 +48,10 @@ pub enum StoreError {
     /// The database cannot be reached now (down, restarting, pool exhausted); worth retrying later.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The connection broke under a statement (the server restarted, or the network dropped it): a
+    /// read may be tried again on another connection.
+    #[error("database connection lost: {0}")]
+    ConnectionLost(String),
     /// Stored data could not be decoded into the domain (a bug or a hand-edited row).
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
@@ -58,7 +62,9 @@ pub enum StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {
-        if is_unavailable(&err) {
+        if matches!(err, sqlx::Error::Io(_) | sqlx::Error::Protocol(_)) {
+            StoreError::ConnectionLost(err.to_string())
+        } else if is_unavailable(&err) {
             StoreError::Unavailable(err.to_string())
         } else {
             StoreError::Database(err)
@@ -159,9 +165,14 @@ pub async fn connect_as(
     Ok(pool)
 }
 
-/// The pool settings of `settings`. sqlx's ping of every connection on its way out of the pool stays:
-/// it costs a round trip per database-first read, but without it (tried for connections used moments
-/// before) the first request after a database outage failed on a connection the outage had broken.
+/// A connection back in the pool for less than this is handed out without sqlx's ping: it answered a
+/// ping on its way back (sqlx tests every connection on release), and under load that is moments ago.
+/// One that broke since then fails its statement with [`StoreError::ConnectionLost`], and reads are
+/// tried again on another connection ([`replicas::ReadPools::read`]).
+const RECENTLY_RELEASED: Duration = Duration::from_millis(250);
+
+/// The pool settings of `settings`: a connection idle for longer than [`RECENTLY_RELEASED`] is pinged
+/// before use (one round trip, as sqlx does for every acquire by default).
 fn pool_options(settings: &DatabaseSettings) -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(settings.max_connections)
@@ -169,6 +180,12 @@ fn pool_options(settings: &DatabaseSettings) -> PgPoolOptions {
         .max_lifetime(Duration::from_secs(settings.max_lifetime_secs))
         .idle_timeout(Duration::from_secs(settings.idle_timeout_secs))
         .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs))
+        .test_before_acquire(false)
+        .before_acquire(|connection, meta| {
+            Box::pin(async move {
+                Ok(meta.idle_for < RECENTLY_RELEASED || connection.ping().await.is_ok())
+            })
+        })
 }
 
 /// A pool on `settings.url` that connects on first use (nothing is checked now beyond the URL).

@@ -124,14 +124,26 @@ impl ReadPools {
                     return Ok(answer);
                 }
                 Ok(_) => {}
-                Err(StoreError::Unavailable(reason)) => {
+                Err(StoreError::Unavailable(reason) | StoreError::ConnectionLost(reason)) => {
                     tracing::warn!(replica = %replica.name, %reason, "replica unavailable; reading from the primary");
                     replica.healthy.store(false, Ordering::Relaxed);
                 }
                 Err(other) => return Err(other),
             }
         }
-        query(self.primary.clone()).await
+        // A connection that broke since its last use fails once; each failure closes that connection,
+        // so trying as many times as the pool has connections reaches a working (or a new) one.
+        let attempts = self.primary.options().get_max_connections() + 1;
+        let mut attempt = 1;
+        loop {
+            match query(self.primary.clone()).await {
+                Err(StoreError::ConnectionLost(reason)) if attempt < attempts => {
+                    tracing::debug!(%reason, attempt, "connection lost under a read; trying another");
+                    attempt += 1;
+                }
+                answer => return answer,
+            }
+        }
     }
 
     /// Checks every replica once: answering, a standby, and within the lag limit.

@@ -15,7 +15,10 @@ use crate::http::AppState;
 use crate::service::ServiceError;
 
 /// Artists of one album looked up at once.
-const ARTIST_LOOKUPS: usize = 4;
+const ARTIST_LOOKUPS: usize = 8;
+
+/// The longest an album or a search answer waits for an artist it could answer without.
+pub const OPTIONAL_LOOKUP: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// `GET album/{mbid}`.
 pub async fn album(State(state): State<AppState>, Path(id): Path<String>) -> Response {
@@ -101,8 +104,10 @@ pub async fn build(
 }
 
 /// The artists of an album: the first (its own artist) must be looked up; the others (track
-/// artists of compilations) are looked up too, and one that cannot be fetched now is answered with
-/// its ID and credited name, which is all Lidarr needs to list it.
+/// artists of compilations) are looked up too, and one that cannot be fetched now, or within
+/// [`OPTIONAL_LOOKUP`] (a compilation may credit dozens of artists MusicBrainz gives one a second;
+/// their fetches go on in the background for the next read), is answered with its ID and credited
+/// name, which is all Lidarr needs to list it.
 async fn artists(
     state: &AppState,
     credited: &[(Mbid, String)],
@@ -110,11 +115,22 @@ async fn artists(
     let looked_up: Vec<_> = futures::stream::iter(credited.iter().cloned())
         .map(|(id, name)| {
             let state = state.clone();
+            let first = credited.first().map(|(f, _)| *f) == Some(id);
             async move {
-                let found = state
-                    .metadata
-                    .get(EntityKind::Artist, &id.to_entity_id().to_string(), false)
-                    .await;
+                let key = id.to_entity_id().to_string();
+                let lookup = state.metadata.get(EntityKind::Artist, &key, false);
+                let found = if first {
+                    lookup.await
+                } else {
+                    tokio::time::timeout(OPTIONAL_LOOKUP, lookup)
+                        .await
+                        .unwrap_or_else(|_| {
+                            Err(ServiceError::new(
+                                crate::service::ErrorCode::Unavailable,
+                                "still being fetched",
+                            ))
+                        })
+                };
                 (id, name, found)
             }
         })

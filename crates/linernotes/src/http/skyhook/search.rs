@@ -115,7 +115,9 @@ async fn hits(
     }
 }
 
-/// Artist hits, each in full with an empty `Albums` (Lidarr reads the list when adding).
+/// Artist hits, each in full with an empty `Albums` (Lidarr reads the list when adding); a hit
+/// not stored yet that cannot be fetched within [`album::OPTIONAL_LOOKUP`] is answered by what the
+/// search knows of it (its fetch goes on in the background).
 async fn artists(
     state: &AppState,
     text: &str,
@@ -133,16 +135,12 @@ async fn artists(
             let state = state.clone();
             let merged = &merged;
             async move {
-                let found = state
-                    .metadata
-                    .get(
-                        EntityKind::Artist,
-                        &hit.id.to_entity_id().to_string(),
-                        false,
-                    )
-                    .await;
-                let mut resource = match found.as_ref().map(|r| (&r.entity, r)) {
-                    Ok((Entity::Artist(artist), record)) => {
+                let key = hit.id.to_entity_id().to_string();
+                let lookup = state.metadata.get(EntityKind::Artist, &key, false);
+                let found = tokio::time::timeout(album::OPTIONAL_LOOKUP, lookup).await;
+                let mut resource = match found.as_ref().map(|r| r.as_ref().map(|r| (&r.entity, r)))
+                {
+                    Ok(Ok((Entity::Artist(artist), record))) => {
                         model::artist(artist, &record.enriched, merged, None)
                     }
                     _ => {

@@ -1,8 +1,9 @@
 //! MusicBrainz WS/2 (JSON, read-only) under `/ws/2`, so tools written for MusicBrainz (beets,
 //! Picard, Jellyfin, musicbrainz_rs) can be pointed at linernotes.
 //!
-//! - this file: the routes, the request rules MusicBrainz applies (format, `inc`, `limit`/`offset`)
-//!   and its error answers;
+//! - this file: the routes, the request rules MusicBrainz applies (format, `inc`) and its error
+//!   answers;
+//! - [`list`]: browse and search (`/ws/2/{resource}?…`), `limit`/`offset`, search queries;
 //! - [`render`]: the bodies — a stored MusicBrainz body cut to the requested incs, the browse and
 //!   search envelopes, the error body.
 //!
@@ -10,6 +11,7 @@
 //! flight); browse and search read through it too. Every answer is JSON: a request that would get
 //! XML from MusicBrainz (no `fmt=json` and no JSON `Accept`) is answered 406.
 
+mod list;
 pub mod render;
 
 use axum::extract::{RawQuery, State};
@@ -328,7 +330,7 @@ async fn browse_or_search_slash(
 }
 
 async fn list(
-    State(_state): State<AppState>,
+    State(state): State<AppState>,
     Segments(resource_name): Segments<String>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
@@ -336,9 +338,7 @@ async fn list(
     let resource = resource(&resource_name)?;
     let query = Query::parse(raw.as_deref());
     require_json(&query, &headers)?;
-    Err(Ws2Failure::bad_request(format!(
-        "The given parameters do not match any available query type for the {resource} resource."
-    )))
+    list::answer(&state, resource, &query).await
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@
 use serde_json::{Map, Value};
 
 use crate::domain::ws2::{IncSet, Ws2Resource};
-use crate::domain::EntityKind;
+use crate::domain::{EntityKind, SearchHit};
 
 /// MusicBrainz's pointer to its documentation, in every error body.
 pub const HELP: &str = "For usage, please see: https://musicbrainz.org/development/mmd";
@@ -72,6 +72,66 @@ pub fn lookup(resource: Ws2Resource, stored: &Value, requested: &IncSet) -> Valu
         }
     }
     body
+}
+
+/// The incs a search result of `resource` shows of a stored body, as MusicBrainz's search results
+/// carry them (credits, the release group, labels and media of a release; aliases and tags).
+fn search_incs(resource: Ws2Resource) -> IncSet {
+    match resource.0 {
+        EntityKind::Artist | EntityKind::Label => IncSet::of(["aliases", "tags"]),
+        EntityKind::Album => IncSet::of(["artist-credits", "tags"]),
+        EntityKind::Release => IncSet::of([
+            "artist-credits",
+            "release-groups",
+            "labels",
+            "media",
+            "tags",
+        ]),
+        EntityKind::Track => IncSet::of(["artist-credits", "isrcs", "tags"]),
+    }
+}
+
+/// One search result: the stored body as a search shows it, or (nothing stored) what the index
+/// holds, with its `score`.
+pub fn search_hit(resource: Ws2Resource, stored: Option<&Value>, hit: &SearchHit) -> Value {
+    let mut item = match stored {
+        Some(stored) => lookup(resource, stored, &search_incs(resource)),
+        None => {
+            let name = match resource.0 {
+                EntityKind::Artist | EntityKind::Label => "name",
+                _ => "title",
+            };
+            serde_json::json!({
+                "id": hit.id.as_uuid().to_string(),
+                name: hit.name,
+                "disambiguation": hit.disambiguation.clone().unwrap_or_default(),
+            })
+        }
+    };
+    if let Value::Object(map) = &mut item {
+        map.insert("score".into(), Value::from(hit.score.clamp(0, 100)));
+    }
+    item
+}
+
+/// A search answer in MusicBrainz's envelope: `created`, `count`, `offset` and the results, and
+/// nothing else (a strict client such as musicbrainz_rs refuses any other key).
+pub fn search_page(
+    resource: Ws2Resource,
+    created: chrono::DateTime<chrono::Utc>,
+    count: i64,
+    offset: i64,
+    items: Vec<Value>,
+) -> Value {
+    let mut page = Map::new();
+    page.insert(
+        "created".into(),
+        Value::from(created.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()),
+    );
+    page.insert("count".into(), Value::from(count));
+    page.insert("offset".into(), Value::from(offset));
+    page.insert(resource.plural().into(), Value::Array(items));
+    Value::Object(page)
 }
 
 /// Cuts a release's own parts: labels, release group, media, tracks, discs, nested relationships.

@@ -19,7 +19,7 @@ use super::{
 use crate::config::{MusicBrainzSettings, ProviderSection};
 use crate::domain::links::external_ids_from_urls;
 use crate::domain::provider::ProviderStatus;
-use crate::domain::ws2::IncSet;
+use crate::domain::ws2::{IncSet, Ws2Browse};
 use crate::domain::{EntityKind, Mbid, SearchPage, SearchQuery};
 use crate::support::redis::RedisHandle;
 use crate::support::Clock;
@@ -206,6 +206,37 @@ impl CatalogueSource for MusicBrainzClient {
             request: format!("browse:release-group?inc=artist-credits&offset={offset_text}"),
             raw,
         })
+    }
+
+    async fn browse_page(&self, browse: &Ws2Browse) -> Result<serde_json::Value, ProviderError> {
+        let mbid = browse.mbid.to_string();
+        let inc = browse.inc.to_string();
+        let limit = browse.limit.to_string();
+        let offset = browse.offset.to_string();
+        let mut query = vec![
+            (browse.linked.name(), mbid.as_str()),
+            ("limit", limit.as_str()),
+            ("offset", offset.as_str()),
+        ];
+        if !inc.is_empty() {
+            query.push(("inc", inc.as_str()));
+        }
+        let list = browse.resource.plural();
+        self.get(
+            browse.resource.name(),
+            &query,
+            Priority::Interactive,
+            |_, raw| {
+                if raw.get(list).is_some_and(serde_json::Value::is_array) {
+                    Ok(raw)
+                } else {
+                    Err(ProviderError::Malformed(format!(
+                        "a browse page without its {list} list"
+                    )))
+                }
+            },
+        )
+        .await
     }
 
     async fn browse_album_releases(

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use super::{FetchMode, MetadataService};
 use crate::cache::CachedBody;
-use crate::domain::ws2::{IncSet, Ws2Resource};
+use crate::domain::ws2::{IncSet, Ws2Browse, Ws2Resource};
 use crate::domain::Mbid;
 use crate::providers::Priority;
 use crate::service::{ErrorCode, ServiceError};
@@ -98,6 +98,99 @@ impl MetadataService {
         Err(ServiceError::internal(format!(
             "the stored body of {resource} {mbid} does not hold the incs {upstream} right after they were fetched"
         )))
+    }
+
+    /// One WS/2 browse page: stored and fresh → answered; else fetched upstream (one flight per page)
+    /// and stored; upstream failing → the stored page when there is one.
+    #[tracing::instrument(level = "debug", skip(self))]
+    pub async fn musicbrainz_browse(
+        &self,
+        browse: &Ws2Browse,
+    ) -> Result<Arc<CachedBody>, ServiceError> {
+        let platform = self.catalogue().name();
+        let key = format!(
+            "browse:{}:{}:{}:{}:{platform}",
+            browse.resource,
+            browse.linked,
+            browse.mbid.as_uuid(),
+            browse.request()
+        );
+        let kind = browse.resource.0;
+        if let Some(hit) = self.inner.cache.get_body_at(&key).await {
+            if !self.is_stale(kind, hit.fetched_at) {
+                return Ok(hit);
+            }
+        }
+        let stored = self.inner.repo.browse_page(browse).await?;
+        if let Some(page) = &stored {
+            if !self.is_stale(kind, page.fetched_at) {
+                let body = Arc::new(CachedBody::new(
+                    page.request.clone(),
+                    page.payload.clone(),
+                    page.fetched_at,
+                ));
+                self.inner.cache.put_body_at(key, body.clone()).await;
+                return Ok(body);
+            }
+        }
+        let service = self.clone();
+        let asked = browse.clone();
+        let flight_key = key.clone();
+        let what = format!(
+            "the {} of {} {}",
+            browse.resource.plural(),
+            browse.linked,
+            browse.mbid.as_uuid()
+        );
+        let fetched = self
+            .within_deadline(&what.clone(), async move {
+                let inner = &service.inner;
+                inner
+                    .browses
+                    .run(flight_key.clone(), || async {
+                        let payload = service
+                            .catalogue()
+                            .browse_page(&asked)
+                            .await
+                            .map_err(service.catalogue_error(&what))?;
+                        let fetched_at = inner.clock.now();
+                        inner
+                            .repo
+                            .save_browse_page(&asked, &payload, fetched_at)
+                            .await?;
+                        let body = Arc::new(CachedBody::new(asked.request(), payload, fetched_at));
+                        inner.cache.put_body_at(flight_key, body.clone()).await;
+                        Ok(body)
+                    })
+                    .await
+            })
+            .await;
+        match (fetched, stored) {
+            (Ok(body), _) => Ok(body),
+            (Err(err), Some(page)) if err.code != ErrorCode::NotFound => {
+                tracing::warn!(error = %err, "browse refresh failed; answering the stored page");
+                Ok(Arc::new(CachedBody::new(
+                    page.request,
+                    page.payload,
+                    page.fetched_at,
+                )))
+            }
+            (Err(err), _) => Err(err),
+        }
+    }
+
+    /// The stored MusicBrainz body of an entity, from the hot cache or the database, never upstream
+    /// (search results show what is stored).
+    pub async fn stored_musicbrainz_body(
+        &self,
+        resource: Ws2Resource,
+        mbid: Mbid,
+    ) -> Result<Option<Arc<CachedBody>>, ServiceError> {
+        let platform = self.catalogue().name();
+        if let Some(hit) = self.inner.cache.get_body(resource.0, platform, mbid).await {
+            return Ok(Some(hit));
+        }
+        self.stored_body(resource, mbid).await
     }
 
     /// The stored lookup body of an entity, if any.

@@ -1,6 +1,10 @@
 //! What enrichers reported per entity and provider: facts, outcome and retry schedule.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
@@ -97,33 +101,64 @@ pub enum EnrichmentResult<'a> {
     },
 }
 
-pub(super) async fn find_enrichments(
-    pool: &PgPool,
-    mbid: Mbid,
-) -> Result<Vec<StoredEnrichment>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT provider, outcome, facts, fetched_at, attempted_at, failures, last_error, retry_at \
-         FROM enrichment WHERE entity_mbid = $1 ORDER BY provider",
-    )
-    .bind(mbid.as_uuid())
-    .fetch_all(pool)
-    .await?;
-    rows.iter()
+/// Every enrichment of the entity `e` (an `entity` row in the enclosing query) as one JSON array
+/// column, `enrichments`, ordered by provider: the entity's read takes its enrichments in the same
+/// round trip.
+pub(super) const ENRICHMENTS_COLUMN: &str = r#"
+    (SELECT coalesce(jsonb_agg(jsonb_build_object('provider', n.provider, 'outcome', n.outcome,
+                               'facts', n.facts, 'fetched_at', n.fetched_at,
+                               'attempted_at', n.attempted_at, 'failures', n.failures,
+                               'last_error', n.last_error, 'retry_at', n.retry_at)
+                               ORDER BY n.provider), '[]')
+       FROM enrichment n WHERE n.entity_mbid = e.mbid) AS enrichments
+"#;
+
+/// One element of [`ENRICHMENTS_COLUMN`].
+#[derive(Deserialize)]
+struct EnrichmentRow {
+    provider: String,
+    outcome: String,
+    facts: Facts,
+    fetched_at: Option<DateTime<Utc>>,
+    attempted_at: DateTime<Utc>,
+    failures: i32,
+    last_error: Option<String>,
+    retry_at: Option<DateTime<Utc>>,
+}
+
+/// The `enrichments` column of `row` (see [`ENRICHMENTS_COLUMN`]).
+pub(super) fn decode_enrichments(row: &PgRow) -> Result<Vec<StoredEnrichment>, StoreError> {
+    let Json(rows): Json<Vec<EnrichmentRow>> = row.try_get("enrichments")?;
+    rows.into_iter()
         .map(|row| {
-            let Json(facts): Json<Facts> = row.try_get("facts")?;
             Ok(StoredEnrichment {
-                provider: row.try_get("provider")?,
-                outcome: EnrichmentOutcome::parse(row.try_get("outcome")?)?,
-                facts,
-                fetched_at: row.try_get("fetched_at")?,
-                attempted_at: row.try_get("attempted_at")?,
-                failures: row.try_get("failures")?,
-                last_error: row.try_get("last_error")?,
-                retry_at: row.try_get("retry_at")?,
+                outcome: EnrichmentOutcome::parse(&row.outcome)?,
+                provider: row.provider,
+                facts: row.facts,
+                fetched_at: row.fetched_at,
+                attempted_at: row.attempted_at,
+                failures: row.failures,
+                last_error: row.last_error,
+                retry_at: row.retry_at,
             })
         })
         .collect()
 }
+
+pub(super) async fn find_enrichments(
+    pool: &PgPool,
+    mbid: Mbid,
+) -> Result<Vec<StoredEnrichment>, StoreError> {
+    let row = sqlx::query(&ENRICHMENTS_SQL)
+        .bind(mbid.as_uuid())
+        .fetch_one(pool)
+        .await?;
+    decode_enrichments(&row)
+}
+
+/// The enrichments of the entity `$1` alone.
+static ENRICHMENTS_SQL: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT {ENRICHMENTS_COLUMN} FROM (SELECT $1::uuid AS mbid) e"));
 
 pub(super) async fn save_enrichment(
     pool: &PgPool,

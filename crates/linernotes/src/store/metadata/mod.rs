@@ -25,6 +25,7 @@ pub use releases::{RecordingMatch, ReleaseListWrite};
 use super::replicas::ReadPools;
 use super::timed_query;
 use super::StoreError;
+use crate::domain::ws2::Ws2Browse;
 use crate::domain::{Album, AlbumPage, Entity, EntityId, EntityKind, Mbid, SearchDocument};
 use read::*;
 pub use search_docs::DocumentSelection;
@@ -39,6 +40,9 @@ pub struct StoredEntity {
     pub fetched_at: DateTime<Utc>,
     /// False when only a summary is stored (an album seen in an artist's list, never looked up).
     pub complete: bool,
+    /// What the enrichers reported of it, when read together with the entity ([`MetadataRepo::find`]);
+    /// `None` when not read (a summary in a list, or an entity just fetched from its provider).
+    pub enrichments: Option<Vec<StoredEnrichment>>,
 }
 
 /// One provider answer to persist: the entity and the raw body it was parsed from.
@@ -69,6 +73,19 @@ pub struct RawPayload {
     pub fetched_at: DateTime<Utc>,
 }
 
+/// A raw payload's columns: request, payload, fetched_at.
+type RawPayloadRow = (String, Json<serde_json::Value>, DateTime<Utc>);
+
+impl RawPayload {
+    fn from_row((request, Json(payload), fetched_at): RawPayloadRow) -> Self {
+        Self {
+            request,
+            payload,
+            fetched_at,
+        }
+    }
+}
+
 /// One synchronised album list of an artist.
 #[derive(Debug, Clone)]
 pub struct AlbumListWrite<'a> {
@@ -87,7 +104,8 @@ pub struct AlbumListWrite<'a> {
 /// Persistence of provider metadata.
 #[async_trait]
 pub trait MetadataRepo: Send + Sync {
-    /// The stored entity of `kind` with this MBID, following recorded redirects.
+    /// The stored entity of `kind` with this MBID, following recorded redirects, with its
+    /// enrichments.
     async fn find(&self, kind: EntityKind, mbid: Mbid) -> Result<Option<StoredEntity>, StoreError>;
     /// The canonical MBID of an entity known by a non-MusicBrainz ID (ISRC, barcode, provider ID), or
     /// of a redirected MBID.
@@ -107,6 +125,15 @@ pub trait MetadataRepo: Send + Sync {
         mbid: Mbid,
         provider: &str,
     ) -> Result<Option<RawPayload>, StoreError>;
+    /// A stored WS/2 browse page, as the provider answered it.
+    async fn browse_page(&self, browse: &Ws2Browse) -> Result<Option<RawPayload>, StoreError>;
+    /// Stores (or replaces) a WS/2 browse page.
+    async fn save_browse_page(
+        &self,
+        browse: &Ws2Browse,
+        payload: &serde_json::Value,
+        fetched_at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
     /// A page of an artist's stored albums and when the list was synchronised; `None` when it never was.
     async fn artist_albums(
         &self,
@@ -222,7 +249,12 @@ impl MetadataRepo for PgMetadataRepo {
                 .bind(mbid.as_uuid())
                 .fetch_optional(&pool)
                 .await?;
-            row.map(|row| decode_entity(kind, &row)).transpose()
+            row.map(|row| {
+                let mut stored = decode_entity(kind, &row)?;
+                stored.enrichments = Some(enrichment::decode_enrichments(&row)?);
+                Ok(stored)
+            })
+            .transpose()
         });
         timed_query("find", self.slow, read).await
     }
@@ -319,7 +351,7 @@ impl MetadataRepo for PgMetadataRepo {
         provider: &str,
     ) -> Result<Option<RawPayload>, StoreError> {
         let read = self.reads.read(Option::is_none, |pool| async move {
-            let row: Option<(String, Json<serde_json::Value>, DateTime<Utc>)> = sqlx::query_as(
+            let row: Option<RawPayloadRow> = sqlx::query_as(
                 "SELECT r.request, r.payload, r.fetched_at FROM raw_payload r \
                  JOIN entity e ON e.mbid = r.entity_mbid AND e.kind = $3 \
                  WHERE r.entity_mbid = $1 AND r.provider = $2 AND r.request LIKE 'inc=%' \
@@ -330,13 +362,53 @@ impl MetadataRepo for PgMetadataRepo {
             .bind(kind.as_str())
             .fetch_optional(&pool)
             .await?;
-            Ok(row.map(|(request, Json(payload), fetched_at)| RawPayload {
-                request,
-                payload,
-                fetched_at,
-            }))
+            Ok(row.map(RawPayload::from_row))
         });
         timed_query("lookup_payload", self.slow, read).await
+    }
+
+    async fn browse_page(&self, browse: &Ws2Browse) -> Result<Option<RawPayload>, StoreError> {
+        let read = self.reads.read(Option::is_none, |pool| async move {
+            let row: Option<RawPayloadRow> = sqlx::query_as(
+                "SELECT request, payload, fetched_at FROM ws2_browse_page \
+                 WHERE resource = $1 AND linked = $2 AND linked_mbid = $3 AND request = $4",
+            )
+            .bind(browse.resource.name())
+            .bind(browse.linked.name())
+            .bind(browse.mbid.as_uuid())
+            .bind(browse.request())
+            .fetch_optional(&pool)
+            .await?;
+            Ok(row.map(RawPayload::from_row))
+        });
+        timed_query("browse_page", self.slow, read).await
+    }
+
+    async fn save_browse_page(
+        &self,
+        browse: &Ws2Browse,
+        payload: &serde_json::Value,
+        fetched_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        timed_query("save_browse_page", self.slow, async {
+            sqlx::query(
+                "INSERT INTO ws2_browse_page \
+                     (resource, linked, linked_mbid, request, payload, fetched_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (resource, linked, linked_mbid, request) \
+                 DO UPDATE SET payload = EXCLUDED.payload, fetched_at = EXCLUDED.fetched_at",
+            )
+            .bind(browse.resource.name())
+            .bind(browse.linked.name())
+            .bind(browse.mbid.as_uuid())
+            .bind(browse.request())
+            .bind(Json(payload))
+            .bind(fetched_at)
+            .execute(&self.pool)
+            .await?;
+            Ok(())
+        })
+        .await
     }
 
     async fn artist_albums(

@@ -15,6 +15,7 @@ use crate::domain::{
     Mbid, Medium, Namespace, Release, ReleaseLabel, ReleaseTrack, TagCount, Track, UrlRelation,
 };
 
+use super::enrichment::ENRICHMENTS_COLUMN;
 use super::*;
 
 /// JSON aggregates every entity kind selects, given `e` as the `entity` row.
@@ -62,6 +63,11 @@ pub(super) const RELEASE_COLUMNS: &str = r#"
 
 /// The `SELECT … FROM entity e JOIN <kind table> k` prefix for one kind.
 pub(super) fn select_sql(kind: EntityKind) -> String {
+    select_sql_with(kind, "")
+}
+
+/// [`select_sql`] with `extra` columns (each preceded by a comma) after the kind's own.
+fn select_sql_with(kind: EntityKind, extra: &str) -> String {
     let (table, columns) = match kind {
         EntityKind::Artist => (
             "artist",
@@ -81,10 +87,12 @@ pub(super) fn select_sql(kind: EntityKind) -> String {
             "k.name, k.sort_name, k.label_type, k.country, k.label_code, k.begin_date, k.end_date, k.ended",
         ),
     };
-    format!("SELECT {COMMON_COLUMNS}, {columns} FROM entity e JOIN {table} k ON k.mbid = e.mbid")
+    format!(
+        "SELECT {COMMON_COLUMNS}, {columns}{extra} FROM entity e JOIN {table} k ON k.mbid = e.mbid"
+    )
 }
 
-/// One entity by MBID, following recorded redirects, in one round trip.
+/// One entity by MBID, following recorded redirects, with its enrichments, in one round trip.
 pub(super) static FIND_SQL: LazyLock<Vec<(EntityKind, String)>> = LazyLock::new(|| {
     EntityKind::ALL
         .into_iter()
@@ -94,7 +102,7 @@ pub(super) static FIND_SQL: LazyLock<Vec<(EntityKind, String)>> = LazyLock::new(
                 format!(
                     "WITH canonical AS ({CANONICAL_MBID_SQL}) {} \
                      WHERE e.mbid = coalesce((SELECT mbid FROM canonical), $1)",
-                    select_sql(kind)
+                    select_sql_with(kind, &format!(", {ENRICHMENTS_COLUMN}"))
                 ),
             )
         })
@@ -389,5 +397,6 @@ pub(super) fn decode_entity(kind: EntityKind, row: &PgRow) -> Result<StoredEntit
         entity,
         fetched_at: c.fetched_at,
         complete: c.complete,
+        enrichments: None,
     })
 }

@@ -145,6 +145,34 @@ impl Browser {
             .unwrap_or_default()
             .to_owned()
     }
+
+    /// The visible text of the element matching `css` once it reads `expected`, or what it read last
+    /// when half a minute passed first. A click on a submit button returns before the next page has
+    /// loaded, so the page read right after it may still be the old one (or none, mid-navigation).
+    pub async fn text_once_it_reads(&self, css: &str, expected: &str) -> String {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        let mut last = String::new();
+        while tokio::time::Instant::now() < deadline {
+            let found = self
+                .call(
+                    "POST",
+                    "/element",
+                    Some(json!({"using": "css selector", "value": css})),
+                )
+                .await;
+            if let Some(element) = found[ELEMENT].as_str() {
+                let text = self
+                    .call("GET", &format!("/element/{element}/text"), None)
+                    .await;
+                last = text.as_str().unwrap_or_default().to_owned();
+                if last == expected {
+                    break;
+                }
+            }
+            tokio::task::yield_now().await;
+        }
+        last
+    }
 }
 
 impl Drop for Browser {

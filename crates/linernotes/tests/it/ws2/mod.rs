@@ -2,8 +2,14 @@
 //!
 //! - [`lookup`]: lookups over raw HTTP: the stored body re-served for narrower incs, wider incs
 //!   fetched once, every request rule (inc forms, format, errors, merges, upstream down), and the
-//!   real recorded bodies of `../shared/fixtures` re-served key for key.
+//!   real recorded bodies of `../shared/fixtures` re-served key for key;
+//! - [`list`]: browse pages (fetched once, stored, MusicBrainz's limit and offset rules) and searches
+//!   answered from the index in MusicBrainz's envelope;
+//! - [`client`]: the `musicbrainz_rs` crate as a real client (lookups with includes, browse, search,
+//!   not found).
 
+mod client;
+mod list;
 mod lookup;
 
 use reqwest::header::HeaderMap;

@@ -1,0 +1,1 @@
+DROP TABLE ws2_browse_page;
