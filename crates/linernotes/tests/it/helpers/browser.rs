@@ -104,7 +104,8 @@ impl Browser {
         self.call("POST", "/url", Some(json!({"url": url}))).await;
     }
 
-    async fn element(&self, css: &str) -> String {
+    /// The element matching `css`, or the WebDriver's answer when there is none.
+    async fn find(&self, css: &str) -> Result<String, Value> {
         let found = self
             .call(
                 "POST",
@@ -112,10 +113,16 @@ impl Browser {
                 Some(json!({"using": "css selector", "value": css})),
             )
             .await;
-        found[ELEMENT]
-            .as_str()
-            .unwrap_or_else(|| panic!("no element {css}: {found}"))
-            .to_owned()
+        match found[ELEMENT].as_str() {
+            Some(element) => Ok(element.to_owned()),
+            None => Err(found),
+        }
+    }
+
+    async fn element(&self, css: &str) -> String {
+        self.find(css)
+            .await
+            .unwrap_or_else(|found| panic!("no element {css}: {found}"))
     }
 
     /// Types `text` into the element matching `css`.
@@ -153,14 +160,7 @@ impl Browser {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
         let mut last = String::new();
         while tokio::time::Instant::now() < deadline {
-            let found = self
-                .call(
-                    "POST",
-                    "/element",
-                    Some(json!({"using": "css selector", "value": css})),
-                )
-                .await;
-            if let Some(element) = found[ELEMENT].as_str() {
+            if let Ok(element) = self.find(css).await {
                 let text = self
                     .call("GET", &format!("/element/{element}/text"), None)
                     .await;
