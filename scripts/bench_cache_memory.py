@@ -7,7 +7,7 @@ the hot cache), then reports the server's VmRSS (and VmHWM) from /proc next to t
 
 Usage: cargo build --release && python3 scripts/bench_cache_memory.py [COUNT] [BUDGET_BYTES]
 """
-import http.client, json, os, socket, subprocess, sys, threading, time, uuid
+import http.client, json, os, socket, subprocess, sys, tempfile, threading, time, uuid
 
 COUNT = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
 BUDGET = int(sys.argv[2]) if len(sys.argv) > 2 else 64 * 1024 * 1024
@@ -33,7 +33,10 @@ def proc_kib(pid, field):
 def main():
     db = f"linernotes_mem_{uuid.uuid4().hex[:12]}"
     http_port, grpc_port = free_port(), free_port()
+    # The server's local files (its search index) live in a folder of this run, removed with it.
+    data_dir = tempfile.TemporaryDirectory(prefix="linernotes-mem-")
     env = dict(os.environ,
+               LINERNOTES__DATA_DIR=data_dir.name,
                LINERNOTES__DATABASE__URL=f"postgres://postgres@127.0.0.1:5432/{db}",
                LINERNOTES__SERVER__HTTP_ADDR=f"127.0.0.1:{http_port}",
                LINERNOTES__SERVER__GRPC_ADDR=f"127.0.0.1:{grpc_port}",

@@ -61,7 +61,9 @@ start_mock() {
 start_server() {
   grpc_port=$(free_port)
   http_port=$(free_port)
+  # Its local files (the search index) live in the run's own folder, removed with it.
   env LINERNOTES__DATABASE__URL="$PGURL/$db" \
+    LINERNOTES__DATA_DIR="$work/data" \
     LINERNOTES__SERVER__GRPC_ADDR="127.0.0.1:$grpc_port" \
     LINERNOTES__SERVER__HTTP_ADDR="127.0.0.1:$http_port" \
     LINERNOTES__PROVIDERS__MUSICBRAINZ__BASE_URL="http://127.0.0.1:${mock_port:-9}/ws/2" \

@@ -111,7 +111,8 @@ impl Application {
             HotCache::new(&settings.cache, redis),
             settings.metadata.clone(),
             clock.clone(),
-            SearchIndex::open(&settings.search.index_dir).map_err(StartError::Search)?,
+            SearchIndex::open(settings.search_index_dir().as_deref())
+                .map_err(StartError::Search)?,
             settings.search.clone(),
         );
         let accounts = build_accounts(&settings, &pool, clock.clone()).await?;

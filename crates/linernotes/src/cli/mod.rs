@@ -122,6 +122,15 @@ fn sources_comment(loaded: &Loaded) -> String {
         "# Database: {}\n",
         database_comment(&loaded.settings)
     ));
+    out.push_str(&format!(
+        "# Search index: {}\n",
+        match loaded.settings.search_index_dir() {
+            Some(dir) => dir.display().to_string(),
+            None =>
+                "in memory, rebuilt from the database at every start (search.index_dir is empty)"
+                    .to_owned(),
+        }
+    ));
     out
 }
 

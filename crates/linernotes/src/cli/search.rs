@@ -1,8 +1,9 @@
 //! `linernotes search reindex`: rebuilds the search index from the database.
 //!
 //! It asks every running instance to rebuild its own index (they check every
-//! `search.rebuild_poll_secs`), and rebuilds the on-disk index in `search.index_dir` itself unless a
-//! running server holds that folder (then that server's rebuild does it).
+//! `search.rebuild_poll_secs`), and rebuilds the on-disk index (`search.index_dir`, under `data_dir`
+//! unless absolute) itself unless a running server holds that folder (then that server's rebuild
+//! does it).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,21 +34,21 @@ pub async fn run(action: SearchAction, settings: Settings) -> Result<(), String>
         .await
         .map_err(|e| e.to_string())?;
     let poll = settings.search.rebuild_poll_secs;
-    if settings.search.index_dir.trim().is_empty() {
+    let Some(dir) = settings.search_index_dir() else {
         println!(
             "asked every running instance to rebuild its search index (within {poll} s); \
              search.index_dir is empty, so there is no on-disk index to build here"
         );
         pool.close().await;
         return Ok(());
-    }
-    let index = match SearchIndex::open(&settings.search.index_dir) {
+    };
+    let index = match SearchIndex::open(Some(&dir)) {
         Ok(index) => index,
         Err(e) => {
             println!(
                 "asked every running instance to rebuild its search index (within {poll} s); \
                  {} is in use ({e}), so the server using it rebuilds it",
-                settings.search.index_dir
+                dir.display()
             );
             pool.close().await;
             return Ok(());
@@ -71,7 +72,7 @@ pub async fn run(action: SearchAction, settings: Settings) -> Result<(), String>
     pool.close().await;
     println!(
         "search index rebuilt in {}: {documents} documents",
-        settings.search.index_dir
+        dir.display()
     );
     Ok(())
 }

@@ -53,8 +53,8 @@ pub const DEFAULT_CONFIG_FILE: &str = "linernotes.yaml";
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
-    /// Where local files live (the embedded cluster, its socket, the instance lock); unset: the
-    /// default for the running account, see [`Settings::data_dir`].
+    /// Where local files live (the embedded cluster, its socket, the instance lock, the search
+    /// index); unset: the default for the running account, see [`Settings::data_dir`].
     #[serde(rename = "data_dir")]
     pub data_dir_setting: Option<PathBuf>,
     /// Listening addresses and request limits.
@@ -138,6 +138,17 @@ impl Settings {
         self.database.redacted_url()
     }
 
+    /// The folder of the on-disk search index: `search.index_dir`, a relative one under
+    /// [`Settings::data_dir`] (so the default is `<data_dir>/search`, never the working directory);
+    /// `None` when it is empty (the index lives in memory).
+    pub fn search_index_dir(&self) -> Option<PathBuf> {
+        let dir = self.search.index_dir.trim();
+        if dir.is_empty() {
+            return None;
+        }
+        Some(self.data_dir().join(dir))
+    }
+
     /// Where local files live: `data_dir`, else `/var/lib/linernotes` for root, else
     /// `$XDG_DATA_HOME/linernotes` or `~/.local/share/linernotes`.
     pub fn data_dir(&self) -> PathBuf {
@@ -168,6 +179,28 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn the_search_index_lives_under_data_dir_unless_absolute_or_in_memory() {
+        let at = |index_dir: &str| {
+            Settings::load_from(
+                None,
+                &env(&[
+                    ("LINERNOTES__DATA_DIR", "/srv/linernotes"),
+                    ("LINERNOTES__SEARCH__INDEX_DIR", index_dir),
+                ]),
+            )
+            .unwrap()
+            .search_index_dir()
+        };
+        let default = Settings::load_from(None, &env(&[("LINERNOTES__DATA_DIR", "/srv/ln")]))
+            .unwrap()
+            .search_index_dir();
+        assert_eq!(default, Some(PathBuf::from("/srv/ln/search")));
+        assert_eq!(at("idx"), Some(PathBuf::from("/srv/linernotes/idx")));
+        assert_eq!(at("/var/cache/idx"), Some(PathBuf::from("/var/cache/idx")));
+        assert_eq!(at(""), None);
     }
 
     #[test]

@@ -8,7 +8,9 @@ use super::Issues;
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SearchSettings {
-    /// Folder of the on-disk index; empty keeps it in memory, rebuilt from the database at each start.
+    /// Folder of the on-disk index, relative ones under `data_dir` (see
+    /// [`super::Settings::search_index_dir`]); empty keeps it in memory, rebuilt from the database at
+    /// each start.
     pub index_dir: String,
     /// How often an instance checks whether a dump import or `search reindex` asks for a rebuild, in
     /// seconds.

@@ -381,6 +381,13 @@ pub enum Entity {
     Label(Label),
 }
 
+impl Release {
+    /// How many tracks its media hold, all media together.
+    pub fn track_count(&self) -> usize {
+        self.media.iter().map(|m| m.tracks.len()).sum()
+    }
+}
+
 impl Entity {
     /// Which kind this is.
     pub fn kind(&self) -> EntityKind {

@@ -3,6 +3,8 @@
 //!
 //! Confidence runs from 0 to 1; a link is made only at or above the configured threshold.
 
+use super::Entity;
+
 /// A title or name reduced to what identifies it: lower-case letters and digits of any script, `&` as
 /// `and`, every run of other characters as one space.
 pub fn normalise(text: &str) -> String {
@@ -107,6 +109,39 @@ pub struct Candidate {
     pub length_ms: Option<i64>,
     /// Its number of tracks (albums and releases).
     pub track_count: Option<i64>,
+}
+
+impl Candidate {
+    /// What a catalogue entity is matched on: an artist's name; an album's title and artist; a
+    /// release's title, artist and track count; a track's title, artist and length. `None` for
+    /// labels, which no provider matches by name.
+    pub fn wanted(entity: &Entity) -> Option<Self> {
+        let artist = |name: &Option<String>| name.clone().unwrap_or_default();
+        Some(match entity {
+            Entity::Artist(a) => Self {
+                title: a.name.clone(),
+                ..Self::default()
+            },
+            Entity::Album(a) => Self {
+                title: a.title.clone(),
+                artist: artist(&a.artist_credit_name),
+                ..Self::default()
+            },
+            Entity::Release(r) => Self {
+                title: r.title.clone(),
+                artist: artist(&r.artist_credit_name),
+                length_ms: None,
+                track_count: Some(r.track_count() as i64),
+            },
+            Entity::Track(t) => Self {
+                title: t.title.clone(),
+                artist: artist(&t.artist_credit_name),
+                length_ms: t.length_ms,
+                track_count: None,
+            },
+            Entity::Label(_) => return None,
+        })
+    }
 }
 
 /// Confidence that `candidate` is `wanted`: title half, artist three tenths, duration or track count

@@ -5,20 +5,17 @@
 //! `https://` URLs, thumbnails keyed `small`/`large` only or also `250`/`500`/`1200`.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde_json::Value;
 
 use super::client::{PoliteClient, ProviderName};
 use super::lenient::{flag, list, web_url};
-use super::{EnrichContext, Enricher, Enrichment, Priority, ProviderError};
+use super::{ConfiguredEnricher, EnrichContext, Enricher, Enrichment, Priority, ProviderError};
 use crate::config::{EnricherSettings, ProviderSection};
 use crate::domain::enrichment::{Facts, Image, ImageType};
 use crate::domain::provider::ProviderStatus;
 use crate::domain::{Entity, EntityKind};
-use crate::support::redis::RedisHandle;
-use crate::support::Clock;
 
 /// The Cover Art Archive in metrics, status and messages.
 pub const NAME: ProviderName = ProviderName {
@@ -32,17 +29,12 @@ pub struct CoverArtArchive {
     client: PoliteClient,
 }
 
-impl CoverArtArchive {
-    /// A client from its settings, sending `user_agent`.
-    pub fn new(
-        settings: &ProviderSection<EnricherSettings>,
-        user_agent: &str,
-        redis: Option<RedisHandle>,
-        clock: Arc<dyn Clock>,
-    ) -> Result<Self, String> {
-        Ok(Self {
-            client: PoliteClient::for_enricher(NAME, &settings.client, user_agent, redis, clock)?,
-        })
+impl ConfiguredEnricher for CoverArtArchive {
+    type Own = EnricherSettings;
+    const NAME: ProviderName = NAME;
+
+    fn from_client(client: PoliteClient, _: &ProviderSection<EnricherSettings>) -> Self {
+        Self { client }
     }
 }
 
@@ -68,14 +60,7 @@ impl Enricher for CoverArtArchive {
         };
         let url = self.client.url(&path)?;
         self.client
-            .get_json(url, priority, |_, raw| {
-                let facts = parse_index(&raw)?;
-                Ok(Enrichment {
-                    request: path.clone(),
-                    raw,
-                    facts,
-                })
-            })
+            .get_enrichment(url, path, priority, parse_index)
             .await
     }
 

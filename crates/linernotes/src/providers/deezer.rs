@@ -7,21 +7,18 @@
 //! exceeded), escapes slashes (`https:\/\/…`), gives artists without a picture an empty hash in every
 //! picture URL (`…/images/artist//…`), and signs preview URLs with tokens that expire.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use serde_json::{json, Value};
 
 use super::client::{PoliteClient, ProviderName};
 use super::lenient::{count, flag, list, number, text, web_url};
-use super::{EnrichContext, Enricher, Enrichment, Priority, ProviderError};
+use super::linking::{track_count_conflict, unlinked, Found};
+use super::{ConfiguredEnricher, EnrichContext, Enricher, Enrichment, Priority, ProviderError};
 use crate::config::{EnricherSettings, ProviderSection};
 use crate::domain::enrichment::{Facts, Image, ImageType, Link, LinkMethod, Preview};
 use crate::domain::matching::{best_match, Candidate};
 use crate::domain::provider::ProviderStatus;
 use crate::domain::{Entity, EntityKind};
-use crate::support::redis::RedisHandle;
-use crate::support::Clock;
 
 /// Deezer in metrics, status and messages.
 pub const NAME: ProviderName = ProviderName {
@@ -38,26 +35,16 @@ pub struct Deezer {
     client: PoliteClient,
 }
 
-/// A Deezer entity found for a catalogue entity, with how.
-struct Found {
-    body: Value,
-    method: LinkMethod,
-    confidence: f64,
+impl ConfiguredEnricher for Deezer {
+    type Own = EnricherSettings;
+    const NAME: ProviderName = NAME;
+
+    fn from_client(client: PoliteClient, _: &ProviderSection<EnricherSettings>) -> Self {
+        Self { client }
+    }
 }
 
 impl Deezer {
-    /// A client from its settings, sending `user_agent`.
-    pub fn new(
-        settings: &ProviderSection<EnricherSettings>,
-        user_agent: &str,
-        redis: Option<RedisHandle>,
-        clock: Arc<dyn Clock>,
-    ) -> Result<Self, String> {
-        Ok(Self {
-            client: PoliteClient::for_enricher(NAME, &settings.client, user_agent, redis, clock)?,
-        })
-    }
-
     /// GETs `path` with `query`, reading Deezer's in-band errors.
     async fn get(
         &self,
@@ -123,11 +110,7 @@ impl Deezer {
         Ok(self
             .entity(&format!("{kind}/{id}"), priority)
             .await?
-            .map(|body| Found {
-                body,
-                method: LinkMethod::Fuzzy,
-                confidence,
-            }))
+            .map(|body| Found::fuzzy(body, confidence)))
     }
 
     /// The entity of `kind` (`artist`, `album`, `track`) its Deezer URL relation names.
@@ -143,27 +126,20 @@ impl Deezer {
         Ok(self
             .entity(&format!("{kind}/{id}"), priority)
             .await?
-            .map(|body| Found {
-                body,
-                method: LinkMethod::UrlRelation,
-                confidence: 1.0,
-            }))
+            .map(|body| Found::by(LinkMethod::UrlRelation, body)))
     }
 
     async fn find_artist(
         &self,
         context: &EnrichContext<'_>,
-        name: &str,
+        wanted: Candidate,
         priority: Priority,
     ) -> Result<Option<Found>, ProviderError> {
         if let Some(found) = self.linked(context.entity, "artist", priority).await? {
             return Ok(Some(found));
         }
-        let wanted = Candidate {
-            title: name.to_owned(),
-            ..Candidate::default()
-        };
-        self.fuzzy("artist", name, &wanted, context, read_artist, priority)
+        let query = wanted.title.clone();
+        self.fuzzy("artist", &query, &wanted, context, read_artist, priority)
             .await
     }
 
@@ -182,11 +158,7 @@ impl Deezer {
                 .entity(&format!("album/upc:{barcode}"), priority)
                 .await?
             {
-                return Ok(Some(Found {
-                    body,
-                    method: LinkMethod::Barcode,
-                    confidence: 1.0,
-                }));
+                return Ok(Some(Found::by(LinkMethod::Barcode, body)));
             }
         }
         let query = format!(
@@ -231,14 +203,7 @@ impl Deezer {
             return Ok((None, vec![conflict]));
         }
         if let Some((_, body)) = by_isrc.into_iter().next() {
-            return Ok((
-                Some(Found {
-                    body,
-                    method: LinkMethod::Isrc,
-                    confidence: 1.0,
-                }),
-                Vec::new(),
-            ));
+            return Ok((Some(Found::by(LinkMethod::Isrc, body)), Vec::new()));
         }
         if let Some(found) = self.linked(context.entity, "track", priority).await? {
             return Ok((Some(found), Vec::new()));
@@ -273,71 +238,41 @@ impl Enricher for Deezer {
         context: &EnrichContext<'_>,
         priority: Priority,
     ) -> Result<Enrichment, ProviderError> {
+        let wanted = Candidate::wanted(context.entity).ok_or(ProviderError::NotFound)?;
         let (found, conflicts) = match context.entity {
-            Entity::Artist(a) => (self.find_artist(context, &a.name, priority).await?, vec![]),
-            Entity::Album(a) => {
-                let wanted = Candidate {
-                    title: a.title.clone(),
-                    artist: a.artist_credit_name.clone().unwrap_or_default(),
-                    ..Candidate::default()
-                };
-                (
-                    self.find_album(context, wanted, None, priority).await?,
-                    vec![],
-                )
-            }
+            Entity::Artist(_) => (self.find_artist(context, wanted, priority).await?, vec![]),
+            Entity::Album(_) => (
+                self.find_album(context, wanted, None, priority).await?,
+                vec![],
+            ),
             Entity::Release(r) => {
-                let tracks: usize = r.media.iter().map(|m| m.tracks.len()).sum();
-                let wanted = Candidate {
-                    title: r.title.clone(),
-                    artist: r.artist_credit_name.clone().unwrap_or_default(),
-                    length_ms: None,
-                    track_count: Some(tracks as i64),
-                };
                 let found = self
                     .find_album(context, wanted, r.barcode.as_deref(), priority)
                     .await?;
-                match found {
-                    Some(found) if found.method != LinkMethod::Fuzzy => {
-                        match count(&found.body, "nb_tracks") {
-                            Some(theirs) if theirs as usize != tracks && tracks > 0 => {
-                                let conflict = format!(
-                                    "Deezer album {} ({}) has {theirs} tracks, the release {tracks}; \
-                                     not linked",
-                                    text(&found.body, "id").unwrap_or_default(),
-                                    found.method.as_str()
-                                );
-                                (None, vec![conflict])
-                            }
-                            _ => (Some(found), vec![]),
-                        }
-                    }
-                    other => (other, vec![]),
+                // A link by identifier to an album of another length is not this release.
+                let conflict = found
+                    .as_ref()
+                    .filter(|f| f.method != LinkMethod::Fuzzy)
+                    .and_then(|f| {
+                        track_count_conflict(
+                            NAME.display,
+                            "album",
+                            &text(&f.body, "id").unwrap_or_default(),
+                            f.method,
+                            count(&f.body, "nb_tracks")? as usize,
+                            r.track_count(),
+                        )
+                    });
+                match conflict {
+                    Some(conflict) => (None, vec![conflict]),
+                    None => (found, vec![]),
                 }
             }
-            Entity::Track(t) => {
-                let wanted = Candidate {
-                    title: t.title.clone(),
-                    artist: t.artist_credit_name.clone().unwrap_or_default(),
-                    length_ms: t.length_ms,
-                    track_count: None,
-                };
-                self.find_track(context, &t.isrcs, wanted, priority).await?
-            }
+            Entity::Track(t) => self.find_track(context, &t.isrcs, wanted, priority).await?,
             Entity::Label(_) => return Err(ProviderError::NotFound),
         };
         let Some(found) = found else {
-            if conflicts.is_empty() {
-                return Err(ProviderError::NotFound);
-            }
-            return Ok(Enrichment {
-                request: "conflict".into(),
-                raw: Value::Null,
-                facts: Facts {
-                    conflicts,
-                    ..Facts::default()
-                },
-            });
+            return unlinked(conflicts);
         };
         let facts = facts_of(context.entity.kind(), &found);
         Ok(Enrichment {
@@ -427,18 +362,7 @@ fn picture(body: &Value, key: &str) -> Option<String> {
 }
 
 /// The facts a Deezer entity gives a catalogue entity of `kind`.
-pub fn facts_of_body(kind: EntityKind, body: &Value, method: LinkMethod, confidence: f64) -> Facts {
-    facts_of(
-        kind,
-        &Found {
-            body: body.clone(),
-            method,
-            confidence,
-        },
-    )
-}
-
-fn facts_of(kind: EntityKind, found: &Found) -> Facts {
+pub fn facts_of(kind: EntityKind, found: &Found) -> Facts {
     let body = &found.body;
     let mut facts = Facts::default();
     let deezer_type = match kind {
@@ -527,7 +451,7 @@ mod tests {
         let artist = json!({"id": 1, "name": "X", "link": "https://www.deezer.com/artist/1",
             "picture_xl": "https://cdn-images.dzcdn.net/images/artist//1000x1000-000000-80-0-0.jpg",
             "nb_fan": "12"});
-        let facts = facts_of_body(EntityKind::Artist, &artist, LinkMethod::Fuzzy, 0.9);
+        let facts = facts_of(EntityKind::Artist, &Found::fuzzy(artist, 0.9));
         assert!(
             facts.images.is_empty(),
             "the empty-hash picture is no picture"

@@ -6,21 +6,17 @@
 //! `"type_": "heading"` and `"index"` rows (an index holding `sub_tracks`) with `"track"` rows; `year`
 //! is `0` when unknown.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
-use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 
-use super::client::{PoliteClient, ProviderName};
+use super::client::{KeyedClient, PoliteClient, ProviderName};
 use super::lenient::{list, text};
-use super::{EnrichContext, Enricher, Enrichment, Priority, ProviderError};
+use super::linking::track_count_conflict;
+use super::{ConfiguredEnricher, EnrichContext, Enricher, Enrichment, Priority, ProviderError};
 use crate::config::{DiscogsSettings, ProviderSection};
 use crate::domain::enrichment::{is_junk, Facts, Link, LinkMethod};
 use crate::domain::provider::ProviderStatus;
 use crate::domain::{Entity, EntityKind};
-use crate::support::redis::RedisHandle;
-use crate::support::Clock;
 
 /// Discogs in metrics, status and messages.
 pub const NAME: ProviderName = ProviderName {
@@ -29,44 +25,31 @@ pub const NAME: ProviderName = ProviderName {
 };
 
 /// The Discogs client.
+#[derive(Debug)]
 pub struct Discogs {
-    client: PoliteClient,
-    token: SecretString,
+    client: KeyedClient,
 }
 
-impl std::fmt::Debug for Discogs {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Discogs")
-            .field("client", &self.client)
-            .finish_non_exhaustive()
+impl ConfiguredEnricher for Discogs {
+    type Own = DiscogsSettings;
+    const NAME: ProviderName = NAME;
+
+    fn from_client(client: PoliteClient, settings: &ProviderSection<DiscogsSettings>) -> Self {
+        Self {
+            client: KeyedClient::new(client, &settings.own.token),
+        }
     }
 }
 
 impl Discogs {
-    /// A client from its settings, sending `user_agent`.
-    pub fn new(
-        settings: &ProviderSection<DiscogsSettings>,
-        user_agent: &str,
-        redis: Option<RedisHandle>,
-        clock: Arc<dyn Clock>,
-    ) -> Result<Self, String> {
-        Ok(Self {
-            client: PoliteClient::for_enricher(NAME, &settings.client, user_agent, redis, clock)?
-                .with_secret(&settings.own.token),
-            token: settings.own.token.clone(),
-        })
-    }
-
     async fn get(
         &self,
         path: &str,
         query: &[(&str, &str)],
         priority: Priority,
     ) -> Result<Value, ProviderError> {
-        let mut url = self.client.url(path)?;
-        url.query_pairs_mut()
-            .extend_pairs(query)
-            .append_pair("token", self.token.expose_secret());
+        let mut url = self.client.url_with_key(path, "token")?;
+        url.query_pairs_mut().extend_pairs(query);
         self.client.get_json(url, priority, |_, raw| Ok(raw)).await
     }
 
@@ -135,15 +118,18 @@ impl Enricher for Discogs {
         };
         let raw = self.get(&format!("{plural}/{id}"), &[], priority).await?;
         let mut facts = parse(&raw, section, method)?;
-        if let Entity::Release(release) = context.entity {
-            let ours: usize = release.media.iter().map(|m| m.tracks.len()).sum();
+        if let (Entity::Release(release), LinkMethod::Barcode) = (context.entity, method) {
             let theirs = track_count(&raw);
-            if method == LinkMethod::Barcode && ours > 0 && theirs != ours {
+            if let Some(conflict) = track_count_conflict(
+                NAME.display,
+                "release",
+                &id,
+                method,
+                theirs,
+                release.track_count(),
+            ) {
                 facts = Facts {
-                    conflicts: vec![format!(
-                        "Discogs release {id} (barcode) has {theirs} tracks, the release {ours}; \
-                         not linked"
-                    )],
+                    conflicts: vec![conflict],
                     ..Facts::default()
                 };
             }

@@ -4,21 +4,16 @@
 //! Numbers come as text (`"likes": "2"`, `"disc": "1"`, `"size": "1000"`); `albums` is an object keyed
 //! by release-group MBID. Images are ordered by likes, most liked first.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
-use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
-use super::client::{PoliteClient, ProviderName};
+use super::client::{KeyedClient, PoliteClient, ProviderName};
 use super::lenient::{count, list, web_url};
-use super::{EnrichContext, Enricher, Enrichment, Priority, ProviderError};
+use super::{ConfiguredEnricher, EnrichContext, Enricher, Enrichment, Priority, ProviderError};
 use crate::config::{KeyedSettings, ProviderSection};
 use crate::domain::enrichment::{Facts, Image, ImageType};
 use crate::domain::provider::ProviderStatus;
 use crate::domain::{Entity, EntityKind};
-use crate::support::redis::RedisHandle;
-use crate::support::Clock;
 
 /// fanart.tv in metrics, status and messages.
 pub const NAME: ProviderName = ProviderName {
@@ -27,32 +22,19 @@ pub const NAME: ProviderName = ProviderName {
 };
 
 /// The fanart.tv client.
+#[derive(Debug)]
 pub struct FanartTv {
-    client: PoliteClient,
-    api_key: SecretString,
+    client: KeyedClient,
 }
 
-impl std::fmt::Debug for FanartTv {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FanartTv")
-            .field("client", &self.client)
-            .finish_non_exhaustive()
-    }
-}
+impl ConfiguredEnricher for FanartTv {
+    type Own = KeyedSettings;
+    const NAME: ProviderName = NAME;
 
-impl FanartTv {
-    /// A client from its settings, sending `user_agent`.
-    pub fn new(
-        settings: &ProviderSection<KeyedSettings>,
-        user_agent: &str,
-        redis: Option<RedisHandle>,
-        clock: Arc<dyn Clock>,
-    ) -> Result<Self, String> {
-        Ok(Self {
-            client: PoliteClient::for_enricher(NAME, &settings.client, user_agent, redis, clock)?
-                .with_secret(&settings.own.api_key),
-            api_key: settings.own.api_key.clone(),
-        })
+    fn from_client(client: PoliteClient, settings: &ProviderSection<KeyedSettings>) -> Self {
+        Self {
+            client: KeyedClient::new(client, &settings.own.api_key),
+        }
     }
 }
 
@@ -91,18 +73,9 @@ impl Enricher for FanartTv {
             Entity::Album(a) => (format!("music/albums/{}", a.id), Some(a.id.to_string())),
             _ => return Err(ProviderError::NotFound),
         };
-        let mut url = self.client.url(&path)?;
-        url.query_pairs_mut()
-            .append_pair("api_key", self.api_key.expose_secret());
+        let url = self.client.url_with_key(&path, "api_key")?;
         self.client
-            .get_json(url, priority, |_, raw| {
-                let facts = parse(&raw, album.as_deref())?;
-                Ok(Enrichment {
-                    request: path.clone(),
-                    raw,
-                    facts,
-                })
-            })
+            .get_enrichment(url, path, priority, |raw| parse(raw, album.as_deref()))
             .await
     }
 

@@ -2,26 +2,25 @@
 //!
 //! An entity is found by the Apple ID its URL relation names (`lookup?id=`), a release by its barcode
 //! (`lookup?upc=`), else by search with a confidence score. Bodies may start with blank lines; a lookup
-//! with `entity=song` puts the collection and its tracks in one `results` array, told apart by
-//! `wrapperType`; older bodies have `http://` artwork URLs. Artwork URLs name their size
+//! may answer several kinds of result in one `results` array (with `entity=song`, a collection and its
+//! tracks), told apart by `wrapperType`, so the one of the wanted kind is read; older bodies have
+//! `http://` artwork URLs. Artwork URLs name their size
 //! (`…/100x100bb.jpg`), so larger renditions are the same URL with another size.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde_json::{json, Value};
 
 use super::client::{PoliteClient, ProviderName};
 use super::lenient::{count, text, web_url};
-use super::{EnrichContext, Enricher, Enrichment, Priority, ProviderError};
+use super::linking::{track_count_conflict, unlinked, Found};
+use super::{ConfiguredEnricher, EnrichContext, Enricher, Enrichment, Priority, ProviderError};
 use crate::config::{EnricherSettings, ProviderSection};
 use crate::domain::enrichment::{Facts, Image, ImageType, Link, LinkMethod, Preview};
 use crate::domain::matching::{best_match, Candidate};
 use crate::domain::provider::ProviderStatus;
 use crate::domain::{Entity, EntityKind, Namespace};
-use crate::support::redis::RedisHandle;
-use crate::support::Clock;
 
 /// iTunes in metrics, status and messages.
 pub const NAME: ProviderName = ProviderName {
@@ -38,26 +37,16 @@ pub struct Itunes {
     client: PoliteClient,
 }
 
-/// The result found for a catalogue entity, with how.
-struct Found {
-    result: Value,
-    method: LinkMethod,
-    confidence: f64,
+impl ConfiguredEnricher for Itunes {
+    type Own = EnricherSettings;
+    const NAME: ProviderName = NAME;
+
+    fn from_client(client: PoliteClient, _: &ProviderSection<EnricherSettings>) -> Self {
+        Self { client }
+    }
 }
 
 impl Itunes {
-    /// A client from its settings, sending `user_agent`.
-    pub fn new(
-        settings: &ProviderSection<EnricherSettings>,
-        user_agent: &str,
-        redis: Option<RedisHandle>,
-        clock: Arc<dyn Clock>,
-    ) -> Result<Self, String> {
-        Ok(Self {
-            client: PoliteClient::for_enricher(NAME, &settings.client, user_agent, redis, clock)?,
-        })
-    }
-
     /// The `results` of `path` (`lookup`, `search`) with `query`.
     async fn results(
         &self,
@@ -84,22 +73,11 @@ impl Itunes {
         value: &str,
         wrapper: &str,
         priority: Priority,
-    ) -> Result<Option<(Value, Vec<Value>)>, ProviderError> {
-        let entity = if wrapper == "collection" { "song" } else { "" };
-        let mut query = vec![(key, value)];
-        if !entity.is_empty() {
-            query.push(("entity", entity));
-        }
-        let results = self.results("lookup", &query, priority).await?;
-        let main = results
-            .iter()
-            .find(|r| text(r, "wrapperType").as_deref() == Some(wrapper))
-            .cloned();
-        let tracks: Vec<Value> = results
+    ) -> Result<Option<Value>, ProviderError> {
+        let results = self.results("lookup", &[(key, value)], priority).await?;
+        Ok(results
             .into_iter()
-            .filter(|r| text(r, "wrapperType").as_deref() == Some("track"))
-            .collect();
-        Ok(main.map(|m| (m, tracks)))
+            .find(|r| text(r, "wrapperType").as_deref() == Some(wrapper)))
     }
 
     /// The best search result of `entity` (`musicArtist`, `album`, `song`) for `wanted`.
@@ -127,15 +105,8 @@ impl Itunes {
             let c = read_candidate(&r);
             (r, c)
         });
-        Ok(
-            best_match(wanted, candidates, context.match_threshold).map(|(result, confidence)| {
-                Found {
-                    result,
-                    method: LinkMethod::Fuzzy,
-                    confidence,
-                }
-            }),
-        )
+        Ok(best_match(wanted, candidates, context.match_threshold)
+            .map(|(result, confidence)| Found::fuzzy(result, confidence)))
     }
 
     /// The result found through the entity's Apple ID, when its URL relations name one.
@@ -144,7 +115,7 @@ impl Itunes {
         entity: &Entity,
         wrapper: &str,
         priority: Priority,
-    ) -> Result<Option<(Found, Vec<Value>)>, ProviderError> {
+    ) -> Result<Option<Found>, ProviderError> {
         let Some(id) = entity
             .external_ids()
             .iter()
@@ -155,16 +126,7 @@ impl Itunes {
         Ok(self
             .lookup("id", id.value(), wrapper, priority)
             .await?
-            .map(|(result, tracks)| {
-                (
-                    Found {
-                        result,
-                        method: LinkMethod::UrlRelation,
-                        confidence: 1.0,
-                    },
-                    tracks,
-                )
-            }))
+            .map(|result| Found::by(LinkMethod::UrlRelation, result)))
     }
 }
 
@@ -187,106 +149,57 @@ impl Enricher for Itunes {
         priority: Priority,
     ) -> Result<Enrichment, ProviderError> {
         let entity = context.entity;
+        let wanted = Candidate::wanted(entity).ok_or(ProviderError::NotFound)?;
+        let (wrapper, search) = match entity {
+            Entity::Artist(_) => ("artist", "musicArtist"),
+            Entity::Track(_) => ("track", "song"),
+            _ => ("collection", "album"),
+        };
         let mut conflicts = Vec::new();
-        let found = match entity {
-            Entity::Artist(a) => match self.linked(entity, "artist", priority).await? {
-                Some((found, _)) => Some(found),
-                None => {
-                    let wanted = Candidate {
-                        title: a.name.clone(),
-                        ..Candidate::default()
-                    };
-                    self.fuzzy("musicArtist", &wanted, context, priority)
+        let mut found = match entity {
+            // Albums have no Apple ID of their own: only their releases do.
+            Entity::Album(_) => None,
+            _ => self.linked(entity, wrapper, priority).await?,
+        };
+        if let Entity::Release(r) = entity {
+            if found.is_none() {
+                if let Some(barcode) = r.barcode.as_deref().filter(|b| !b.is_empty()) {
+                    found = self
+                        .lookup("upc", barcode, wrapper, priority)
                         .await?
-                }
-            },
-            Entity::Album(a) => {
-                let wanted = Candidate {
-                    title: a.title.clone(),
-                    artist: a.artist_credit_name.clone().unwrap_or_default(),
-                    ..Candidate::default()
-                };
-                self.fuzzy("album", &wanted, context, priority).await?
-            }
-            Entity::Release(r) => {
-                let tracks: usize = r.media.iter().map(|m| m.tracks.len()).sum();
-                let mut found = self.linked(entity, "collection", priority).await?;
-                if found.is_none() {
-                    if let Some(barcode) = r.barcode.as_deref().filter(|b| !b.is_empty()) {
-                        found = self
-                            .lookup("upc", barcode, "collection", priority)
-                            .await?
-                            .map(|(result, tracks)| {
-                                (
-                                    Found {
-                                        result,
-                                        method: LinkMethod::Barcode,
-                                        confidence: 1.0,
-                                    },
-                                    tracks,
-                                )
-                            });
-                    }
-                }
-                match found {
-                    Some((found, _)) => match count(&found.result, "trackCount") {
-                        Some(theirs) if tracks > 0 && theirs as usize != tracks => {
-                            conflicts.push(format!(
-                                "iTunes collection {} ({}) has {theirs} tracks, the release \
-                                 {tracks}; not linked",
-                                text(&found.result, "collectionId").unwrap_or_default(),
-                                found.method.as_str()
-                            ));
-                            None
-                        }
-                        _ => Some(found),
-                    },
-                    None => {
-                        let wanted = Candidate {
-                            title: r.title.clone(),
-                            artist: r.artist_credit_name.clone().unwrap_or_default(),
-                            length_ms: None,
-                            track_count: Some(tracks as i64),
-                        };
-                        self.fuzzy("album", &wanted, context, priority).await?
-                    }
+                        .map(|result| Found::by(LinkMethod::Barcode, result));
                 }
             }
-            Entity::Track(t) => match self.linked(entity, "track", priority).await? {
-                Some((found, _)) => Some(found),
-                None => {
-                    let wanted = Candidate {
-                        title: t.title.clone(),
-                        artist: t.artist_credit_name.clone().unwrap_or_default(),
-                        length_ms: t.length_ms,
-                        track_count: None,
-                    };
-                    self.fuzzy("song", &wanted, context, priority).await?
-                }
-            },
-            Entity::Label(_) => return Err(ProviderError::NotFound),
-        };
-        let Some(found) = found else {
-            if conflicts.is_empty() {
-                return Err(ProviderError::NotFound);
-            }
-            return Ok(Enrichment {
-                request: "conflict".into(),
-                raw: Value::Null,
-                facts: Facts {
-                    conflicts,
-                    ..Facts::default()
-                },
+            // A link by identifier to a collection of another length is not this release.
+            let conflict = found.as_ref().and_then(|f| {
+                track_count_conflict(
+                    NAME.display,
+                    "collection",
+                    &text(&f.body, "collectionId").unwrap_or_default(),
+                    f.method,
+                    count(&f.body, "trackCount")? as usize,
+                    r.track_count(),
+                )
             });
+            if let Some(conflict) = conflict {
+                conflicts.push(conflict);
+                return unlinked(conflicts);
+            }
+        }
+        if found.is_none() {
+            found = self.fuzzy(search, &wanted, context, priority).await?;
+        }
+        let Some(found) = found else {
+            return unlinked(conflicts);
         };
-        let facts = facts_of(entity.kind(), &found.result, found.method, found.confidence);
+        let facts = facts_of(entity.kind(), &found);
         Ok(Enrichment {
             request: format!(
                 "{}:{}",
                 found.method.as_str(),
-                apple_id(entity.kind(), &found.result).unwrap_or_default()
+                apple_id(entity.kind(), &found.body).unwrap_or_default()
             ),
-            raw: found.result,
+            raw: found.body,
             facts,
         })
     }
@@ -334,7 +247,8 @@ fn artwork(result: &Value, size: u32) -> Option<String> {
 }
 
 /// The facts an iTunes result gives a catalogue entity of `kind`.
-pub fn facts_of(kind: EntityKind, result: &Value, method: LinkMethod, confidence: f64) -> Facts {
+pub fn facts_of(kind: EntityKind, found: &Found) -> Facts {
+    let result = &found.body;
     let mut facts = Facts::default();
     if let Some(id) = apple_id(kind, result) {
         let page = match kind {
@@ -346,8 +260,8 @@ pub fn facts_of(kind: EntityKind, result: &Value, method: LinkMethod, confidence
             platform: NAME.key.to_owned(),
             id: format!("itunes:{id}"),
             url: page.and_then(|p| web_url(&p)),
-            method,
-            confidence,
+            method: found.method,
+            confidence: found.confidence,
         });
     }
     if matches!(kind, EntityKind::Album | EntityKind::Release) {
@@ -396,7 +310,10 @@ mod tests {
             "collectionViewUrl": "https://music.apple.com/us/album/x/1728639278?uo=4",
             "artworkUrl100": "http://is1-ssl.mzstatic.com/image/thumb/a/cover.jpg/100x100bb.jpg",
             "trackCount": 6, "primaryGenreName": "K-Pop"});
-        let facts = facts_of(EntityKind::Release, &collection, LinkMethod::Barcode, 1.0);
+        let facts = facts_of(
+            EntityKind::Release,
+            &Found::by(LinkMethod::Barcode, collection.clone()),
+        );
         assert_eq!(
             facts.images[0].url,
             "https://is1-ssl.mzstatic.com/image/thumb/a/cover.jpg/1200x1200bb.jpg"

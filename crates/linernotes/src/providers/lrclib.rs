@@ -5,21 +5,17 @@
 //! `null`; an instrumental says so. `albumName` is sometimes junk (`"."`, `"null"`, `"N/A"`), so it is
 //! neither asked for nor read: the duration tells versions apart.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use serde_json::Value;
 
 use super::client::{PoliteClient, ProviderName};
 use super::lenient::{flag, number, text};
-use super::{EnrichContext, Enricher, Enrichment, Priority, ProviderError};
+use super::{ConfiguredEnricher, EnrichContext, Enricher, Enrichment, Priority, ProviderError};
 use crate::config::{EnricherSettings, ProviderSection};
 use crate::domain::enrichment::{Facts, Lyrics};
 use crate::domain::matching::{best_match, Candidate};
 use crate::domain::provider::ProviderStatus;
 use crate::domain::{Entity, EntityKind};
-use crate::support::redis::RedisHandle;
-use crate::support::Clock;
 
 /// LRCLIB in metrics, status and messages.
 pub const NAME: ProviderName = ProviderName {
@@ -36,19 +32,16 @@ pub struct Lrclib {
     client: PoliteClient,
 }
 
-impl Lrclib {
-    /// A client from its settings, sending `user_agent`.
-    pub fn new(
-        settings: &ProviderSection<EnricherSettings>,
-        user_agent: &str,
-        redis: Option<RedisHandle>,
-        clock: Arc<dyn Clock>,
-    ) -> Result<Self, String> {
-        Ok(Self {
-            client: PoliteClient::for_enricher(NAME, &settings.client, user_agent, redis, clock)?,
-        })
-    }
+impl ConfiguredEnricher for Lrclib {
+    type Own = EnricherSettings;
+    const NAME: ProviderName = NAME;
 
+    fn from_client(client: PoliteClient, _: &ProviderSection<EnricherSettings>) -> Self {
+        Self { client }
+    }
+}
+
+impl Lrclib {
     async fn get(
         &self,
         path: &str,

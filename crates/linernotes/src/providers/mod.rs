@@ -9,7 +9,8 @@
 //! - [`musicbrainz`]: the MusicBrainz WS/2 catalogue source and its JSON model;
 //! - enrichers, one folder or file each: [`coverartarchive`], [`wikidata`], [`wikipedia`],
 //!   [`deezer`], [`itunes`], [`lrclib`], [`fanarttv`], [`theaudiodb`], [`discogs`];
-//! - [`lenient`]: reading values out of provider JSON whose types vary.
+//! - [`lenient`]: reading values out of provider JSON whose types vary;
+//! - [`linking`]: what the enrichers that link their own entities to the catalogue's share.
 //!
 //! A new provider is a folder here with its client (a [`client::PoliteClient`] and a model of its
 //! JSON), an implementation of one of the traits, a `providers.<name>` config section sharing
@@ -22,6 +23,7 @@ pub mod discogs;
 pub mod fanarttv;
 pub mod itunes;
 pub mod lenient;
+pub mod linking;
 pub mod lrclib;
 pub mod musicbrainz;
 pub mod registry;
@@ -190,4 +192,19 @@ pub trait Enricher: Send + Sync {
     ) -> Result<Enrichment, ProviderError>;
     /// Health, breaker and budget of the provider.
     fn status(&self) -> ProviderStatus;
+}
+
+/// How every enricher is built: [`registry::build`] makes its polite client from its
+/// `providers.<name>` section (rate, timeout, retries, breaker, base URL) and hands it over with the
+/// section, so an enricher only says what it keeps of its own settings.
+pub trait ConfiguredEnricher: Enricher + Sized + 'static {
+    /// What its section holds beside the shared client block.
+    type Own;
+    /// Its name in metrics, status and messages.
+    const NAME: client::ProviderName;
+    /// The enricher speaking through `client`, which was built from `settings.client`.
+    fn from_client(
+        client: client::PoliteClient,
+        settings: &crate::config::ProviderSection<Self::Own>,
+    ) -> Self;
 }

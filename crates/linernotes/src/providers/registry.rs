@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::client::user_agent;
+use super::client::{user_agent, PoliteClient};
 use super::coverartarchive::CoverArtArchive;
 use super::deezer::Deezer;
 use super::discogs::Discogs;
@@ -14,8 +14,8 @@ use super::musicbrainz::MusicBrainzClient;
 use super::theaudiodb::TheAudioDb;
 use super::wikidata::Wikidata;
 use super::wikipedia::Wikipedia;
-use super::{CatalogueSource, Enricher};
-use crate::config::ProvidersSettings;
+use super::{CatalogueSource, ConfiguredEnricher, Enricher};
+use crate::config::{ProviderSection, ProvidersSettings};
 use crate::domain::provider::ProviderStatus;
 use crate::support::redis::RedisHandle;
 use crate::support::Clock;
@@ -80,6 +80,17 @@ type EnricherBuilder = fn(
     Arc<dyn Clock>,
 ) -> Result<Arc<dyn Enricher>, String>;
 
+/// The enricher `E` from its section: its polite client first, then what it keeps of the section.
+fn enricher<E: ConfiguredEnricher>(
+    section: &ProviderSection<E::Own>,
+    user_agent: &str,
+    redis: Option<RedisHandle>,
+    clock: Arc<dyn Clock>,
+) -> Result<Arc<dyn Enricher>, String> {
+    let client = PoliteClient::for_enricher(E::NAME, &section.client, user_agent, redis, clock)?;
+    Ok(Arc::new(E::from_client(client, section)))
+}
+
 /// Builds the configured providers. With `redis`, every provider's request budget is shared by all
 /// instances.
 pub fn build(
@@ -92,31 +103,31 @@ pub fn build(
     // Order matters: an enricher sees what those before it found (Wikipedia reads Wikidata's titles).
     let enrichers: [(bool, EnricherBuilder); 9] = [
         (settings.coverartarchive.enabled, |s, a, r, c| {
-            Ok(Arc::new(CoverArtArchive::new(&s.coverartarchive, a, r, c)?))
+            enricher::<CoverArtArchive>(&s.coverartarchive, a, r, c)
         }),
         (settings.fanarttv.enabled(), |s, a, r, c| {
-            Ok(Arc::new(FanartTv::new(&s.fanarttv, a, r, c)?))
+            enricher::<FanartTv>(&s.fanarttv, a, r, c)
         }),
         (settings.theaudiodb.enabled(), |s, a, r, c| {
-            Ok(Arc::new(TheAudioDb::new(&s.theaudiodb, a, r, c)?))
+            enricher::<TheAudioDb>(&s.theaudiodb, a, r, c)
         }),
         (settings.wikidata.enabled, |s, a, r, c| {
-            Ok(Arc::new(Wikidata::new(&s.wikidata, a, r, c)?))
+            enricher::<Wikidata>(&s.wikidata, a, r, c)
         }),
         (settings.wikipedia.enabled, |s, a, r, c| {
-            Ok(Arc::new(Wikipedia::new(&s.wikipedia, a, r, c)?))
+            enricher::<Wikipedia>(&s.wikipedia, a, r, c)
         }),
         (settings.deezer.enabled, |s, a, r, c| {
-            Ok(Arc::new(Deezer::new(&s.deezer, a, r, c)?))
+            enricher::<Deezer>(&s.deezer, a, r, c)
         }),
         (settings.itunes.enabled, |s, a, r, c| {
-            Ok(Arc::new(Itunes::new(&s.itunes, a, r, c)?))
+            enricher::<Itunes>(&s.itunes, a, r, c)
         }),
         (settings.lrclib.enabled, |s, a, r, c| {
-            Ok(Arc::new(Lrclib::new(&s.lrclib, a, r, c)?))
+            enricher::<Lrclib>(&s.lrclib, a, r, c)
         }),
         (settings.discogs.enabled(), |s, a, r, c| {
-            Ok(Arc::new(Discogs::new(&s.discogs, a, r, c)?))
+            enricher::<Discogs>(&s.discogs, a, r, c)
         }),
     ];
     let mut registry = ProviderRegistry::new(Arc::new(musicbrainz));

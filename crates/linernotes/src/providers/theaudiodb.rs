@@ -5,22 +5,18 @@
 //! `{"album": [ … ]}`; biographies sit in one key per language (`strBiographyEN`, `strBiographyDE`, …).
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use async_trait::async_trait;
-use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
-use super::client::{PoliteClient, ProviderName};
+use super::client::{KeyedClient, PoliteClient, ProviderName};
 use super::lenient::web_url;
 use super::wikipedia::plain_text;
-use super::{EnrichContext, Enricher, Enrichment, Priority, ProviderError};
+use super::{ConfiguredEnricher, EnrichContext, Enricher, Enrichment, Priority, ProviderError};
 use crate::config::{KeyedSettings, ProviderSection};
 use crate::domain::enrichment::{is_junk, Bio, Facts, Image, ImageType};
 use crate::domain::provider::ProviderStatus;
 use crate::domain::{Entity, EntityKind};
-use crate::support::redis::RedisHandle;
-use crate::support::Clock;
 
 /// TheAudioDB in metrics, status and messages.
 pub const NAME: ProviderName = ProviderName {
@@ -29,32 +25,19 @@ pub const NAME: ProviderName = ProviderName {
 };
 
 /// The TheAudioDB client.
+#[derive(Debug)]
 pub struct TheAudioDb {
-    client: PoliteClient,
-    api_key: SecretString,
+    client: KeyedClient,
 }
 
-impl std::fmt::Debug for TheAudioDb {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TheAudioDb")
-            .field("client", &self.client)
-            .finish_non_exhaustive()
-    }
-}
+impl ConfiguredEnricher for TheAudioDb {
+    type Own = KeyedSettings;
+    const NAME: ProviderName = NAME;
 
-impl TheAudioDb {
-    /// A client from its settings, sending `user_agent`.
-    pub fn new(
-        settings: &ProviderSection<KeyedSettings>,
-        user_agent: &str,
-        redis: Option<RedisHandle>,
-        clock: Arc<dyn Clock>,
-    ) -> Result<Self, String> {
-        Ok(Self {
-            client: PoliteClient::for_enricher(NAME, &settings.client, user_agent, redis, clock)?
-                .with_secret(&settings.own.api_key),
-            api_key: settings.own.api_key.clone(),
-        })
+    fn from_client(client: PoliteClient, settings: &ProviderSection<KeyedSettings>) -> Self {
+        Self {
+            client: KeyedClient::new(client, &settings.own.api_key),
+        }
     }
 }
 
@@ -79,21 +62,13 @@ impl Enricher for TheAudioDb {
             _ => return Err(ProviderError::NotFound),
         };
         // The key is a path segment of every URL, so it is never logged with the request path.
-        let path = format!(
-            "api/v1/json/{}/{script}",
-            self.api_key.expose_secret().trim()
-        );
+        let path = format!("api/v1/json/{}/{script}", self.client.key());
         let mut url = self.client.url(&path)?;
         url.query_pairs_mut().append_pair("i", &mbid.to_string());
         let kind = context.entity.kind();
         self.client
-            .get_json(url, priority, |_, raw| {
-                let facts = parse(&raw, list_key, kind)?;
-                Ok(Enrichment {
-                    request: format!("{script}?i={mbid}"),
-                    raw,
-                    facts,
-                })
+            .get_enrichment(url, format!("{script}?i={mbid}"), priority, |raw| {
+                parse(raw, list_key, kind)
             })
             .await
     }

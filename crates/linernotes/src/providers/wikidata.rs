@@ -6,20 +6,17 @@
 //! ids that are a language code followed by `wiki` count as Wikipedias.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde_json::Value;
 
 use super::client::{PoliteClient, ProviderName};
-use super::{EnrichContext, Enricher, Enrichment, Priority, ProviderError};
+use super::{ConfiguredEnricher, EnrichContext, Enricher, Enrichment, Priority, ProviderError};
 use crate::config::metadata::is_language_code;
 use crate::config::{EnricherSettings, ProviderSection};
 use crate::domain::enrichment::{Facts, Image, ImageType};
 use crate::domain::provider::ProviderStatus;
 use crate::domain::{EntityKind, Namespace};
-use crate::support::redis::RedisHandle;
-use crate::support::Clock;
 
 /// Wikidata in metrics, status and messages.
 pub const NAME: ProviderName = ProviderName {
@@ -36,17 +33,12 @@ pub struct Wikidata {
     client: PoliteClient,
 }
 
-impl Wikidata {
-    /// A client from its settings, sending `user_agent`.
-    pub fn new(
-        settings: &ProviderSection<EnricherSettings>,
-        user_agent: &str,
-        redis: Option<RedisHandle>,
-        clock: Arc<dyn Clock>,
-    ) -> Result<Self, String> {
-        Ok(Self {
-            client: PoliteClient::for_enricher(NAME, &settings.client, user_agent, redis, clock)?,
-        })
+impl ConfiguredEnricher for Wikidata {
+    type Own = EnricherSettings;
+    const NAME: ProviderName = NAME;
+
+    fn from_client(client: PoliteClient, _: &ProviderSection<EnricherSettings>) -> Self {
+        Self { client }
     }
 }
 
@@ -82,15 +74,9 @@ impl Enricher for Wikidata {
             .append_pair("props", "sitelinks|claims")
             .append_pair("ids", &item);
         let kind = context.entity.kind();
+        let request = format!("wbgetentities:{item}");
         self.client
-            .get_json(url, priority, |_, raw| {
-                let facts = parse_entity(&raw, &item, kind)?;
-                Ok(Enrichment {
-                    request: format!("wbgetentities:{item}"),
-                    raw,
-                    facts,
-                })
-            })
+            .get_enrichment(url, request, priority, |raw| parse_entity(raw, &item, kind))
             .await
     }
 

@@ -5,20 +5,17 @@
 //! either way. `base_url` holds `{lang}`, replaced by each language code.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use async_trait::async_trait;
 use reqwest::Url;
 use serde_json::Value;
 
 use super::client::{directory_url, PoliteClient, ProviderName};
-use super::{EnrichContext, Enricher, Enrichment, Priority, ProviderError};
+use super::{ConfiguredEnricher, EnrichContext, Enricher, Enrichment, Priority, ProviderError};
 use crate::config::{EnricherSettings, ProviderSection, LANG_PLACEHOLDER};
 use crate::domain::enrichment::{Bio, Facts};
 use crate::domain::provider::ProviderStatus;
 use crate::domain::EntityKind;
-use crate::support::redis::RedisHandle;
-use crate::support::Clock;
 
 /// Wikipedia in metrics, status and messages.
 pub const NAME: ProviderName = ProviderName {
@@ -37,20 +34,19 @@ pub struct Wikipedia {
     base_url: String,
 }
 
-impl Wikipedia {
-    /// A client from its settings, sending `user_agent`.
-    pub fn new(
-        settings: &ProviderSection<EnricherSettings>,
-        user_agent: &str,
-        redis: Option<RedisHandle>,
-        clock: Arc<dyn Clock>,
-    ) -> Result<Self, String> {
-        Ok(Self {
-            client: PoliteClient::for_enricher(NAME, &settings.client, user_agent, redis, clock)?,
-            base_url: settings.client.base_url.clone(),
-        })
-    }
+impl ConfiguredEnricher for Wikipedia {
+    type Own = EnricherSettings;
+    const NAME: ProviderName = NAME;
 
+    fn from_client(client: PoliteClient, settings: &ProviderSection<EnricherSettings>) -> Self {
+        Self {
+            client,
+            base_url: settings.client.base_url.clone(),
+        }
+    }
+}
+
+impl Wikipedia {
     /// The base URL of the `language` edition, with a trailing slash.
     fn edition(&self, language: &str) -> Result<Url, ProviderError> {
         directory_url(&self.base_url.replace(LANG_PLACEHOLDER, language))

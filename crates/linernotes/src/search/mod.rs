@@ -1,5 +1,6 @@
 //! The embedded full-text index: one tantivy index per entity type, in memory or on disk under
-//! `search.index_dir/<type>/`, built from the database and kept current as entities are stored.
+//! `<search.index_dir>/<type>/` (`search.index_dir` under `data_dir` unless absolute), built from
+//! the database and kept current as entities are stored.
 //!
 //! - [`fold`]: what a name is indexed as (folded words in their script and in Latin, whole-name keys).
 //! - this file: [`SearchIndex`]: adding and replacing documents, rebuilding a type, and searching.
@@ -143,9 +144,8 @@ fn folder_error(path: &Path) -> impl FnOnce(std::io::Error) -> SearchError + '_ 
 }
 
 impl SearchIndex {
-    /// Opens the indexes in `dir` (creating empty ones), or empty in-memory ones when `dir` is empty.
-    pub fn open(dir: &str) -> Result<Self, SearchError> {
-        let dir = (!dir.trim().is_empty()).then(|| PathBuf::from(dir));
+    /// Opens the indexes in `dir` (creating empty ones), or empty in-memory ones without one.
+    pub fn open(dir: Option<&Path>) -> Result<Self, SearchError> {
         let (schema, fields) = schema();
         let mut kinds = HashMap::new();
         for kind in KINDS {
@@ -172,7 +172,7 @@ impl SearchIndex {
             .and_then(|d| std::fs::read_to_string(d.join("BUILT_AFTER")).ok());
         Ok(SearchIndex {
             inner: Arc::new(Inner {
-                dir,
+                dir: dir.map(Path::to_path_buf),
                 kinds,
                 built_after: Mutex::new(built_after),
                 journal: Mutex::new(HashMap::new()),
@@ -554,7 +554,7 @@ mod tests {
 
     #[test]
     fn exact_names_rank_first_then_popularity_decides() {
-        let index = SearchIndex::open("").unwrap();
+        let index = SearchIndex::open(None).unwrap();
         index
             .upsert(
                 EntityKind::Artist,
@@ -587,7 +587,7 @@ mod tests {
 
     #[test]
     fn replacing_a_document_keeps_one_copy() {
-        let index = SearchIndex::open("").unwrap();
+        let index = SearchIndex::open(None).unwrap();
         index
             .upsert(EntityKind::Artist, &[document(1, "Old", &[], 1)], &[])
             .unwrap();

@@ -59,7 +59,8 @@ struct Inner {
     settings: MetadataSettings,
     clock: Arc<dyn Clock>,
     cache: HotCache,
-    lookups: SingleFlight<(EntityKind, Mbid, FetchMode), Result<StoredEntity, ServiceError>>,
+    /// Shared upstream lookups; each yields the answer it cached, merged before its enrichment began.
+    lookups: SingleFlight<(EntityKind, Mbid, FetchMode), Result<CachedRecord, ServiceError>>,
     album_syncs: SingleFlight<Mbid, Result<(), ServiceError>>,
     release_syncs: SingleFlight<Mbid, Result<(), ServiceError>>,
     enrichment_runs: SingleFlight<Mbid, ()>,
@@ -185,7 +186,7 @@ impl MetadataService {
                     .fetch_interactive(kind, stored.entity.mbid(), mode)
                     .await
                 {
-                    Ok(fresh) => self.record(fresh, false, None, false).await,
+                    Ok(fresh) => Ok(fresh),
                     Err(err) => {
                         tracing::warn!(%id, error = %err, "refresh failed; answering the stored copy");
                         self.record(stored, true, None, true).await
@@ -193,10 +194,8 @@ impl MetadataService {
                 }
             }
             None => {
-                let fetched = self
-                    .fetch_interactive(kind, mbid, FetchMode::UnlessFresh)
-                    .await?;
-                self.record(fetched, false, None, false).await
+                self.fetch_interactive(kind, mbid, FetchMode::UnlessFresh)
+                    .await
             }
         }
     }
@@ -462,7 +461,7 @@ impl MetadataService {
         kind: EntityKind,
         mbid: Mbid,
         mode: FetchMode,
-    ) -> Result<StoredEntity, ServiceError> {
+    ) -> Result<CachedRecord, ServiceError> {
         let service = self.clone();
         let what = format!("{kind} {}", mbid.to_entity_id());
         self.within_deadline(&what, async move {
@@ -504,14 +503,16 @@ impl MetadataService {
     }
 
     /// Fetches one entity upstream and stores it, sharing the call with concurrent requesters; then
-    /// replaces it in the hot cache of every instance.
+    /// replaces it in the hot cache of every instance and starts its enrichment. Answers the record
+    /// it cached: merged from what was stored before the enrichment began, so a first answer never
+    /// depends on how far the background enrichment got.
     async fn fetch(
         &self,
         kind: EntityKind,
         mbid: Mbid,
         mode: FetchMode,
         priority: Priority,
-    ) -> Result<StoredEntity, ServiceError> {
+    ) -> Result<CachedRecord, ServiceError> {
         self.fetch_including(kind, mbid, mode, priority, None).await
     }
 
@@ -528,7 +529,7 @@ impl MetadataService {
         mode: FetchMode,
         priority: Priority,
         also: Option<&IncSet>,
-    ) -> Result<StoredEntity, ServiceError> {
+    ) -> Result<CachedRecord, ServiceError> {
         let inner = &self.inner;
         let resource = Ws2Resource(kind);
         inner
@@ -549,7 +550,7 @@ impl MetadataService {
                             (Some(_), None) => false,
                         };
                         if stored.complete && !self.is_stale(kind, stored.fetched_at) && serves {
-                            return Ok(stored);
+                            return self.record(stored, false, None, false).await;
                         }
                     }
                 }
@@ -605,10 +606,10 @@ impl MetadataService {
                     .await;
                 let removed: Vec<Mbid> = (canonical != mbid).then_some(mbid).into_iter().collect();
                 self.index_entities(kind, &[canonical], &removed).await;
-                let answer = self.record(stored.clone(), false, None, false).await?;
-                inner.cache.put_entity(kind, platform, answer).await;
+                let answer = self.record(stored, false, None, false).await?;
+                inner.cache.put_entity(kind, platform, answer.clone()).await;
                 self.spawn_enrichment(kind, canonical, mode == FetchMode::Always);
-                Ok(stored)
+                Ok(answer)
             })
             .await
     }

@@ -9,7 +9,8 @@
 //! - [`metadata`]: [`MetadataRepo`], the repository of provider metadata, and its PostgreSQL implementation;
 //! - [`accounts`]: [`AccountRepo`], users, sessions, tokens, throttling, outbox and audit log;
 //! - [`library`]: [`LibraryRepo`], favourites, playlists, plays, playback state, search history;
-//! - [`dump`]: loading MusicBrainz dumps into a staging schema and swapping it in.
+//! - [`dump`]: loading MusicBrainz dumps into a staging schema and swapping it in;
+//! - [`rows`]: which rows of the catalogue tables an entity becomes, for the write path and the dump.
 
 pub mod accounts;
 pub mod backup;
@@ -18,6 +19,7 @@ pub mod embedded;
 pub mod library;
 pub mod metadata;
 pub mod replicas;
+pub mod rows;
 
 use std::future::Future;
 use std::sync::LazyLock;

@@ -309,6 +309,7 @@ fn every_error_body_yields_its_message() {
 #[test]
 fn other_providers_bodies_parse() {
     use linernotes::domain::enrichment::{ImageType, LinkMethod};
+    use linernotes::providers::linking::Found;
     use linernotes::providers::{
         coverartarchive, deezer, discogs, itunes, lrclib, wikidata, wikipedia,
     };
@@ -367,13 +368,16 @@ fn other_providers_bodies_parse() {
         if json.get("data").is_some() {
             for artist in json["data"].as_array().unwrap() {
                 let facts =
-                    deezer::facts_of_body(EntityKind::Artist, artist, LinkMethod::Fuzzy, 1.0);
+                    deezer::facts_of(EntityKind::Artist, &Found::fuzzy(artist.clone(), 1.0));
                 let placeholder = artist["picture_xl"].as_str().unwrap().contains("/artist//");
                 assert_eq!(facts.images.is_empty(), placeholder, "{name}: {artist}");
                 assert_eq!(facts.links[0].id, format!("deezer:{}", artist["id"]));
             }
         } else {
-            let facts = deezer::facts_of_body(EntityKind::Release, &json, LinkMethod::Barcode, 1.0);
+            let facts = deezer::facts_of(
+                EntityKind::Release,
+                &Found::by(LinkMethod::Barcode, json.clone()),
+            );
             assert_eq!(facts.images[0].width, Some(1000), "{name}");
             assert_eq!(facts.links[0].id, format!("deezer:{}", json["id"]));
         }
@@ -385,7 +389,7 @@ fn other_providers_bodies_parse() {
             } else {
                 EntityKind::Release
             };
-            let facts = itunes::facts_of(kind, result, LinkMethod::UrlRelation, 1.0);
+            let facts = itunes::facts_of(kind, &Found::by(LinkMethod::UrlRelation, result.clone()));
             assert!(!facts.links.is_empty(), "{name}: {result}");
             if kind == EntityKind::Track {
                 assert_eq!(facts.previews.len(), 1, "{name}");

@@ -157,9 +157,10 @@ fn linked_artist() -> Value {
     body
 }
 
-/// A release's first answer has no images; once the Cover Art Archive has answered, later answers
-/// carry its images (front cover first, thumbnails by size, `http://` upgraded) on both transports,
-/// with the provider of each merged field in `sources`.
+/// A release's first answer has no images (it is merged from what was stored before the enrichment
+/// began, however fast the archive answers); once the enrichment has settled, later answers carry
+/// the Cover Art Archive's images (front cover first, thumbnails by size, `http://` upgraded) on
+/// both transports, with the provider of each merged field in `sources`.
 #[tokio::test]
 async fn release_images_come_from_the_cover_art_archive_with_sources() {
     let caa = MockServer::start().await;
@@ -178,7 +179,7 @@ async fn release_images_come_from_the_cover_art_archive_with_sources() {
     assert_eq!(status, 200, "{first}");
     assert_eq!(first["images"], json!([]));
     assert_eq!(first["sources"]["title"]["provider"], "musicbrainz");
-    app.metadata.background().idle().await;
+    app.settled().await;
 
     let (status, body) = app
         .get(&format!("/v1/releases/musicbrainz:{RELEASE}"))
@@ -240,9 +241,9 @@ async fn album_covers_are_looked_up_by_release_group() {
         .respond_with(body_response(&caa_index()))
         .mount(&caa)
         .await;
-    app.get(&format!("/v1/albums/musicbrainz:{ALBUM}")).await;
-    app.metadata.background().idle().await;
-    let (_, body) = app.get(&format!("/v1/albums/musicbrainz:{ALBUM}")).await;
+    let body = app
+        .read_settled(&format!("/v1/albums/musicbrainz:{ALBUM}"))
+        .await;
     assert_eq!(body["images"][0]["type"], "cover", "{body}");
     assert_eq!(body["bio"], Value::Null);
 }
@@ -292,11 +293,9 @@ async fn artist_bio_comes_from_wikipedia_through_wikidata_in_the_preferred_langu
         .mount(&upstream)
         .await;
 
-    app.get(&format!("/v1/artists/musicbrainz:{ARTIST}")).await;
-    app.metadata.background().idle().await;
-
-    let (status, body) = app.get(&format!("/v1/artists/musicbrainz:{ARTIST}")).await;
-    assert_eq!(status, 200, "{body}");
+    let body = app
+        .read_settled(&format!("/v1/artists/musicbrainz:{ARTIST}"))
+        .await;
     assert_eq!(body["bio"]["language"], "en", "{body}");
     assert_eq!(
         body["bio"]["summary"],
@@ -392,7 +391,7 @@ async fn a_slow_enricher_never_delays_an_answer() {
     assert_eq!(again["images"], json!([]), "still waiting for the archive");
 
     release_caa.send(()).unwrap();
-    app.metadata.background().idle().await;
+    app.settled().await;
     let (_, later) = app
         .get(&format!("/v1/releases/musicbrainz:{RELEASE}"))
         .await;
@@ -441,7 +440,7 @@ async fn provider_faults_never_break_an_answer() {
             .get(&format!("/v1/releases/musicbrainz:{RELEASE}"))
             .await;
         assert_eq!(status, 200, "{what}: {body}");
-        app.metadata.background().idle().await;
+        app.settled().await;
         let (status, body) = app
             .get(&format!("/v1/releases/musicbrainz:{RELEASE}"))
             .await;

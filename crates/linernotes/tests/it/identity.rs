@@ -59,15 +59,6 @@ fn release_with(tracks: usize) -> Value {
     body
 }
 
-async fn settle(app: &TestApp, path: &str) -> Value {
-    let (status, first) = app.get(path).await;
-    assert_eq!(status, 200, "{first}");
-    app.metadata.background().idle().await;
-    let (status, body) = app.get(path).await;
-    assert_eq!(status, 200, "{body}");
-    body
-}
-
 /// A recording's ISRC finds its Deezer track: preview, BPM, explicit flag and popularity are merged
 /// with their source, the link says `isrc` with confidence 1, and `deezer:` then resolves to the
 /// recording on both transports, as does a batch of mixed IDs.
@@ -87,7 +78,9 @@ async fn a_track_links_to_deezer_by_isrc_and_its_id_resolves() {
         .mount(&deezer)
         .await;
 
-    let body = settle(&app, &format!("/v1/tracks/musicbrainz:{TRACK}")).await;
+    let body = app
+        .read_settled(&format!("/v1/tracks/musicbrainz:{TRACK}"))
+        .await;
     let preview = body["previews"][0]["url"].as_str().unwrap();
     assert!(
         preview.starts_with("https://cdnt-preview.dzcdn.net/"),
@@ -265,7 +258,9 @@ async fn isrcs_matching_different_tracks_are_a_conflict_not_a_link() {
         .respond_with(body_response(&other.to_string()))
         .mount(&deezer)
         .await;
-    let body = settle(&app, &format!("/v1/tracks/musicbrainz:{TRACK}")).await;
+    let body = app
+        .read_settled(&format!("/v1/tracks/musicbrainz:{TRACK}"))
+        .await;
     assert_eq!(body["previews"], json!([]), "{body}");
     assert!(body["links"]
         .as_array()
@@ -293,7 +288,9 @@ async fn a_release_links_by_barcode_unless_the_track_counts_differ() {
             .respond_with(body_response(&deezer_album().to_string()))
             .mount(&deezer)
             .await;
-        let body = settle(&app, &format!("/v1/releases/musicbrainz:{RELEASE}")).await;
+        let body = app
+            .read_settled(&format!("/v1/releases/musicbrainz:{RELEASE}"))
+            .await;
         if linked {
             let cover = &body["images"][0];
             assert_eq!(cover["type"], "cover", "{body}");
@@ -355,7 +352,9 @@ async fn artists_match_by_name_above_the_threshold_only() {
             .respond_with(body_response(&full.to_string()))
             .mount(&deezer)
             .await;
-        let body = settle(&app, &format!("/v1/artists/musicbrainz:{ARTIST}")).await;
+        let body = app
+            .read_settled(&format!("/v1/artists/musicbrainz:{ARTIST}"))
+            .await;
         let deezer_link = body["links"]
             .as_array()
             .unwrap()
@@ -401,7 +400,9 @@ async fn itunes_finds_a_release_by_barcode() {
         .respond_with(body_response(&format!("\n\n\n{lookup}")))
         .mount(&itunes)
         .await;
-    let body = settle(&app, &format!("/v1/releases/musicbrainz:{RELEASE}")).await;
+    let body = app
+        .read_settled(&format!("/v1/releases/musicbrainz:{RELEASE}"))
+        .await;
     let cover = &body["images"][0];
     assert_eq!(cover["source"], "itunes", "{body}");
     assert!(cover["url"].as_str().unwrap().ends_with("/1200x1200bb.jpg"));

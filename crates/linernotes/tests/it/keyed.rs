@@ -2,7 +2,7 @@
 //! precedence, Discogs genres, styles and credits; each runs only while its key is set, and the key
 //! never shows.
 
-use serde_json::{json, Value};
+use serde_json::json;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer};
 
@@ -10,14 +10,6 @@ use crate::bodies::*;
 use crate::enrichment::{app_with, body_response, fixture};
 use crate::helpers::*;
 use linernotes::Settings;
-
-async fn settle(app: &TestApp, path: &str) -> Value {
-    app.get(path).await;
-    app.metadata.background().idle().await;
-    let (status, body) = app.get(path).await;
-    assert_eq!(status, 200, "{body}");
-    body
-}
 
 /// fanart.tv (numbers as text, most liked first) supplies the artist's poster, background, logo and
 /// banner ahead of TheAudioDB, whose biography is the artist's `bio` when Wikipedia has none.
@@ -54,7 +46,9 @@ async fn fanart_and_theaudiodb_fill_artist_images_and_bio_by_precedence() {
         .mount(&upstream)
         .await;
 
-    let body = settle(&app, &format!("/v1/artists/musicbrainz:{ARTIST}")).await;
+    let body = app
+        .read_settled(&format!("/v1/artists/musicbrainz:{ARTIST}"))
+        .await;
     let images = body["images"].as_array().unwrap();
     let posters: Vec<(&str, &str)> = images
         .iter()
@@ -106,7 +100,9 @@ async fn discogs_gives_genres_styles_and_credits() {
         .expect(1)
         .mount(&upstream)
         .await;
-    let answer = settle(&app, &format!("/v1/releases/musicbrainz:{RELEASE}")).await;
+    let answer = app
+        .read_settled(&format!("/v1/releases/musicbrainz:{RELEASE}"))
+        .await;
     assert_eq!(
         answer["attributes"]["genre"],
         json!(["Non-Music"]),

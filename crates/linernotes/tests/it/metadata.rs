@@ -497,7 +497,7 @@ async fn stale_entities_are_served_then_refreshed_in_the_background() {
     assert_eq!(stale["name"], "Old Name");
     assert_eq!(stale["freshness"]["stale"], true);
 
-    app.metadata.background().idle().await;
+    app.settled().await;
     let (_, fresh) = app.get(&url).await;
     assert_eq!(fresh["name"], "New Name");
     assert_eq!(fresh["freshness"]["stale"], false);
@@ -1040,7 +1040,7 @@ async fn a_slow_upstream_holds_no_request_past_the_interactive_deadline() {
     let url = format!("/v1/artists/{}", mb(ARTIST));
     let answer = app.get(&url).await;
     assert_error("a miss past the deadline", &answer, 503, "UNAVAILABLE");
-    app.metadata.background().idle().await;
+    app.settled().await;
     let (status, body) = app.get(&url).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["name"], "Ada Example");
@@ -1053,6 +1053,6 @@ async fn a_slow_upstream_holds_no_request_past_the_interactive_deadline() {
     let (status, body) = app.get(&format!("{url}?refresh=true")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["freshness"]["stale"], true, "{body}");
-    app.metadata.background().idle().await;
+    app.settled().await;
     assert_eq!(app.upstream_calls().await, 2);
 }

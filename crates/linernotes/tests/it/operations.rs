@@ -214,16 +214,21 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// `config check` prints the effective configuration as YAML (defaults included) and shows the
-/// database URL with its password redacted.
+/// `config check` prints the effective configuration as YAML (defaults included), shows the
+/// database URL with its password redacted, and where the search index lives (a relative
+/// `search.index_dir`, as the default `search`, under `data_dir`).
 #[test]
 fn config_check_prints_the_effective_configuration_without_the_password() {
     let out = linernotes(
         &["config", "check"],
-        &[(
-            "LINERNOTES__DATABASE__URL",
-            "postgres://user:s3cret@127.0.0.1:5432/x",
-        )],
+        &[
+            (
+                "LINERNOTES__DATABASE__URL",
+                "postgres://user:s3cret@127.0.0.1:5432/x",
+            ),
+            ("LINERNOTES__DATA_DIR", "/srv/linernotes"),
+            ("LINERNOTES__SEARCH__INDEX_DIR", "search"),
+        ],
     );
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(
@@ -239,6 +244,10 @@ fn config_check_prints_the_effective_configuration_without_the_password() {
     assert!(
         !stdout.contains("s3cret") && !stderr.contains("s3cret"),
         "{stdout}{stderr}"
+    );
+    assert!(
+        stdout.contains("# Search index: /srv/linernotes/search\n"),
+        "{stdout}"
     );
 }
 

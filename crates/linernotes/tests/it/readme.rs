@@ -135,6 +135,7 @@ async fn the_readme_examples_run_as_written() {
                 .env("LINERNOTES__DATABASE__URL", database_url)
                 .env("LINERNOTES__AUTH__ARGON2__MEMORY_KIB", "64")
                 .env("LINERNOTES__AUTH__ARGON2__ITERATIONS", "1")
+                .env("LINERNOTES__SEARCH__INDEX_DIR", "")
                 .output()
                 .expect("run bash")
         }

@@ -26,8 +26,9 @@ use secrecy::{ExposeSecret, SecretString};
 
 use self::breaker::{BreakerState, CircuitBreaker};
 use self::ratelimit::{Priority, RateLimiter};
-use super::ProviderError;
+use super::{Enrichment, ProviderError};
 use crate::config::ClientSettings;
+use crate::domain::enrichment::Facts;
 use crate::domain::provider::ProviderStatus;
 use crate::support::redis::RedisHandle;
 use crate::support::Clock;
@@ -38,6 +39,46 @@ const MAX_REDIRECTS: u32 = 3;
 /// The largest answer read by default, in bytes; a longer one is refused as malformed (no enricher
 /// answers with this much, and reading it would only cost memory).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// A polite client for a provider that takes a key (or token) with every request. The key is kept
+/// trimmed, as it was checked when the provider was enabled, and out of logged URLs; the client's
+/// `Debug` never shows it.
+#[derive(Debug)]
+pub struct KeyedClient {
+    client: PoliteClient,
+    key: SecretString,
+}
+
+impl KeyedClient {
+    /// `client` sending `key`.
+    pub fn new(client: PoliteClient, key: &SecretString) -> Self {
+        let key = SecretString::from(key.expose_secret().trim().to_owned());
+        Self {
+            client: client.with_secret(&key),
+            key,
+        }
+    }
+
+    /// The key, for a provider that takes it in a path segment.
+    pub fn key(&self) -> &str {
+        self.key.expose_secret()
+    }
+
+    /// `path` under the base URL with the key as query parameter `param`.
+    pub fn url_with_key(&self, path: &str, param: &str) -> Result<Url, ProviderError> {
+        let mut url = self.client.url(path)?;
+        url.query_pairs_mut().append_pair(param, self.key());
+        Ok(url)
+    }
+}
+
+impl std::ops::Deref for KeyedClient {
+    type Target = PoliteClient;
+
+    fn deref(&self) -> &PoliteClient {
+        &self.client
+    }
+}
 
 /// Who a client speaks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,6 +236,26 @@ impl PoliteClient {
         self.base_url
             .join(path)
             .map_err(|e| ProviderError::Rejected(format!("bad request path {path}: {e}")))
+    }
+
+    /// GETs `url` like [`PoliteClient::get_json`] and answers it as an enricher's finding: the facts
+    /// `parse` reads in the body, with the body kept raw under `request`.
+    pub async fn get_enrichment(
+        &self,
+        url: Url,
+        request: String,
+        priority: Priority,
+        parse: impl FnOnce(&serde_json::Value) -> Result<Facts, ProviderError>,
+    ) -> Result<Enrichment, ProviderError> {
+        self.get_json(url, priority, |_, raw| {
+            let facts = parse(&raw)?;
+            Ok(Enrichment {
+                request,
+                raw,
+                facts,
+            })
+        })
+        .await
     }
 
     /// GETs `url` politely, behind the circuit breaker, and reads the body (as bytes and as a JSON
@@ -433,5 +494,29 @@ mod tests {
                 env!("CARGO_PKG_VERSION")
             )
         );
+    }
+
+    #[test]
+    fn a_keyed_client_sends_its_trimmed_key_and_never_shows_it() {
+        let settings = crate::config::Settings::load_from(None, &Default::default()).unwrap();
+        let client = PoliteClient::for_enricher(
+            ProviderName {
+                key: "fanarttv",
+                display: "fanart.tv",
+            },
+            &settings.providers.fanarttv.client,
+            "test",
+            None,
+            Arc::new(crate::support::SystemClock),
+        )
+        .unwrap();
+        let keyed = KeyedClient::new(client, &SecretString::from(" s3cret-key \n".to_owned()));
+        let url = keyed.url_with_key("music/x", "api_key").unwrap();
+        assert!(
+            url.as_str().ends_with("/music/x?api_key=s3cret-key"),
+            "{url}"
+        );
+        assert_eq!(keyed.shown(&url).matches("s3cret").count(), 0);
+        assert!(!format!("{keyed:?}").contains("s3cret"));
     }
 }

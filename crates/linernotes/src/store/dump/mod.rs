@@ -22,7 +22,8 @@ use chrono::{DateTime, Utc};
 use sqlx::{Connection, PgConnection, PgPool, Row};
 
 use super::StoreError;
-pub use copy::{CatalogueTable, CopyBatch, CATALOGUE_TABLES};
+pub use crate::store::rows::{CatalogueTable, CATALOGUE_TABLES};
+pub use copy::CopyBatch;
 
 /// Key of the advisory lock one import holds for its whole run.
 const IMPORT_LOCK_KEY: i64 = 0x6c6e_696d_706f_7274;

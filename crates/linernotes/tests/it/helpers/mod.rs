@@ -358,6 +358,36 @@ impl TestApp {
             .expect("gRPC connects")
     }
 
+    /// Waits until the app's background work (fetches past their deadline, refreshes, enrichments)
+    /// has finished: what a read answers afterwards no longer depends on how far that work got. Fails
+    /// the test when the work is still running after a minute (something hangs; nothing that slow
+    /// is expected of a mock).
+    pub async fn settled(&self) {
+        let background = self.metadata.background();
+        if tokio::time::timeout(std::time::Duration::from_secs(60), background.idle())
+            .await
+            .is_err()
+        {
+            panic!(
+                "{} background tasks still running after a minute",
+                background.running()
+            );
+        }
+    }
+
+    /// Reads `path` (starting its enrichment), waits until the background work has [settled], and
+    /// answers the second read, which includes what the enrichers found. Both reads must be 200.
+    ///
+    /// [settled]: TestApp::settled
+    pub async fn read_settled(&self, path: &str) -> Value {
+        let (status, first) = self.get(path).await;
+        assert_eq!(status, 200, "{first}");
+        self.settled().await;
+        let (status, body) = self.get(path).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
     /// How many requests the mock MusicBrainz received.
     pub async fn upstream_calls(&self) -> usize {
         self.mock.received_requests().await.map_or(0, |r| r.len())
@@ -412,6 +442,9 @@ pub fn binary() -> Command {
             command.env_remove(key);
         }
     }
+    // Its search index lives in memory unless the test says otherwise: an on-disk one would sit
+    // under the account's data_dir, shared by every test (and any real instance).
+    command.env("LINERNOTES__SEARCH__INDEX_DIR", "");
     command
 }
 
